@@ -1,0 +1,25 @@
+# usher's developer commands. `make test` is what CI runs (through .ci/run).
+GO ?= go
+
+.PHONY: test test-sqlite build lint
+
+# Every test on SQLite and on a throwaway PostgreSQL cluster (scripts/with-postgres.sh).
+test:
+	scripts/with-postgres.sh $(GO) test -race -count=1 ./...
+
+# Every test on SQLite only; no PostgreSQL needed.
+test-sqlite:
+	$(GO) test -race ./...
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/usher ./cmd/usher
+
+lint:
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt: these files need formatting:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null 2>&1; then \
+		echo staticcheck ./...; staticcheck ./...; \
+	else \
+		echo $(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...; $(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...; \
+	fi

@@ -1,0 +1,187 @@
+// Package api is usher's REST API under /api/v1: huma on the standard library's ServeMux, an
+// OpenAPI 3.1 document generated from the code, RFC 9457 problems, and the authentication and
+// permission check that every operation passes through. Handlers are thin: decode, one service
+// call, encode. Every route is listed in routes.go.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// Version is the API's version in the OpenAPI document.
+const Version = "1.0.0"
+
+// Deps are the services the API calls.
+type Deps struct {
+	Users   *user.Service
+	Auth    *auth.Service
+	Setup   *auth.Setup
+	Logger  *slog.Logger
+	Metrics *prometheus.Registry // nil: no /metrics and no HTTP metrics
+	// SecureCookies sets the Secure flag on the session cookie; on whenever the public URL is https.
+	SecureCookies bool
+	// Ready reports whether the server can take traffic (the database answers).
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP API.
+type Server struct {
+	deps    Deps
+	mux     *http.ServeMux
+	api     huma.API
+	handler http.Handler
+	metrics *httpMetrics
+}
+
+// New builds the API and registers every route.
+func New(deps Deps) *Server {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{deps: deps, mux: http.NewServeMux()}
+	config := huma.DefaultConfig("usher", Version)
+	config.Info.Description = "User management: users, statuses, roles, groups, custom fields, API tokens and the audit log."
+	config.OpenAPIPath = "/api/v1/openapi"
+	config.DocsPath = ""
+	config.SchemasPath = ""
+	config.CreateHooks = nil // no "$schema" field in responses
+	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer":  {Type: "http", Scheme: "bearer", Description: "An API token made with POST /api/v1/tokens."},
+		"session": {Type: "apiKey", In: "cookie", Name: auth.SessionCookie, Description: "The session cookie that POST /api/v1/auth/login sets."},
+	}
+	s.api = humago.New(s.mux, config)
+	s.api.UseMiddleware(s.authenticate)
+	s.routes()
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	if deps.Metrics != nil {
+		s.metrics = newHTTPMetrics(deps.Metrics)
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Metrics, promhttp.HandlerOpts{}))
+	}
+	s.handler = http.NewCrossOriginProtection().Handler(s.mux)
+	return s
+}
+
+// OpenAPI returns the API's OpenAPI document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// ServeHTTP serves the API, health checks and, when a registry was given, metrics.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &requestInfo{id: requestID(r), ip: clientIP(r), userAgent: r.UserAgent(), logger: s.deps.Logger}
+	w.Header().Set("X-Request-Id", info.id)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, info))
+	s.handler.ServeHTTP(sw, r)
+	if s.metrics != nil {
+		s.metrics.observe(r, sw.status, time.Since(start))
+	}
+}
+
+// ready answers 200 when the database answers within two seconds, 503 otherwise.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if s.deps.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.deps.Ready(ctx); err != nil {
+			s.deps.Logger.Warn("not ready", "err", err)
+			http.Error(w, "not ready: the database does not answer", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// Mux is the router, for adding non-API handlers (health, metrics) beside the API.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+type requestKey struct{}
+
+// requestInfo is what every request carries from the outer handler to services and error logs.
+type requestInfo struct {
+	id, ip, userAgent string
+	logger            *slog.Logger
+}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	if ctx == nil {
+		return nil
+	}
+	info, _ := ctx.Value(requestKey{}).(*requestInfo)
+	return info
+}
+
+func requestIDFrom(ctx context.Context) string {
+	if info := infoFrom(ctx); info != nil {
+		return info.id
+	}
+	return ""
+}
+
+func logError(ctx context.Context, msg string, err error) {
+	info := infoFrom(ctx)
+	if info == nil {
+		slog.Default().Error(msg, "err", err)
+		return
+	}
+	info.logger.Error(msg, "request_id", info.id, "err", err)
+}
+
+func client(ctx context.Context) auth.Client {
+	info := infoFrom(ctx)
+	if info == nil {
+		return auth.Client{}
+	}
+	return auth.Client{IP: info.ip, UserAgent: info.userAgent, RequestID: info.id}
+}
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// requestID keeps a caller's X-Request-Id when it is sane, so logs correlate across services.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); validRequestID.MatchString(id) {
+		return id
+	}
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// clientIP is the peer's address. Headers like X-Forwarded-For are not trusted: anyone can send them.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return strings.TrimPrefix(host, "::ffff:")
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

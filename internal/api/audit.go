@@ -1,0 +1,102 @@
+package api
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/errs"
+)
+
+type auditBody struct {
+	ID         int64          `json:"id"`
+	Time       time.Time      `json:"time"`
+	ActorID    string         `json:"actor_id,omitempty"`
+	ActorName  string         `json:"actor_name"`
+	Action     string         `json:"action"`
+	TargetType string         `json:"target_type,omitempty"`
+	TargetID   string         `json:"target_id,omitempty"`
+	TargetName string         `json:"target_name,omitempty"`
+	Outcome    string         `json:"outcome" enum:"success,failure"`
+	Details    map[string]any `json:"details,omitempty"`
+	RequestID  string         `json:"request_id,omitempty"`
+	ClientIP   string         `json:"client_ip,omitempty"`
+}
+
+type auditFilter struct {
+	Actor   string    `query:"actor" doc:"Only events by this user id."`
+	Target  string    `query:"target" doc:"Only events about this id."`
+	Action  string    `query:"action" doc:"An action (user.lock) or a prefix ending in a dot (user.)."`
+	Outcome string    `query:"outcome" enum:"success,failure,"`
+	From    time.Time `query:"from" doc:"Only events at or after this time (RFC 3339)."`
+	To      time.Time `query:"to" doc:"Only events before this time (RFC 3339)."`
+	Limit   int       `query:"limit" minimum:"0" maximum:"500"`
+	Cursor  string    `query:"cursor" doc:"The next_cursor of the previous page."`
+}
+
+func (f auditFilter) filter() (audit.Filter, error) {
+	out := audit.Filter{ActorID: f.Actor, TargetID: f.Target, Action: f.Action, Outcome: f.Outcome, From: f.From, To: f.To, Limit: f.Limit}
+	if f.Cursor != "" {
+		n, err := strconv.ParseInt(f.Cursor, 10, 64)
+		if err != nil || n <= 0 {
+			return out, errs.Field("cursor", "cursor.invalid", "The cursor is not one this API gave out.")
+		}
+		out.Cursor = n
+	}
+	return out, nil
+}
+
+type auditPage struct {
+	Body struct {
+		Events     []auditBody `json:"events"`
+		NextCursor string      `json:"next_cursor,omitempty"`
+	}
+}
+
+type auditInput struct {
+	auditFilter
+}
+
+func (s *Server) listAudit(ctx context.Context, in *auditInput) (*auditPage, error) {
+	f, err := in.filter()
+	if err != nil {
+		return nil, err
+	}
+	return s.auditPage(ctx, f)
+}
+
+type userAuditInput struct {
+	ID string `path:"id" doc:"The user's id."`
+	auditFilter
+}
+
+func (s *Server) userAudit(ctx context.Context, in *userAuditInput) (*auditPage, error) {
+	f, err := in.filter()
+	if err != nil {
+		return nil, err
+	}
+	f.TargetID = in.ID
+	return s.auditPage(ctx, f)
+}
+
+func (s *Server) auditPage(ctx context.Context, f audit.Filter) (*auditPage, error) {
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	events, err := s.deps.Users.Audit(ctx, actorFrom(ctx), f)
+	if err != nil {
+		return nil, err
+	}
+	out := &auditPage{}
+	out.Body.Events = make([]auditBody, 0, len(events))
+	for _, e := range events {
+		out.Body.Events = append(out.Body.Events, auditBody{ID: e.ID, Time: e.Time, ActorID: e.ActorID, ActorName: e.ActorName,
+			Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, TargetName: e.TargetName, Outcome: e.Outcome,
+			Details: e.Details, RequestID: e.RequestID, ClientIP: e.ClientIP})
+	}
+	if len(events) == f.Limit {
+		out.Body.NextCursor = strconv.FormatInt(events[len(events)-1].ID, 10)
+	}
+	return out, nil
+}

@@ -1,0 +1,219 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/usherhq/usher/internal/api"
+	"github.com/usherhq/usher/internal/app"
+	"github.com/usherhq/usher/internal/config"
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/store/storetest"
+	"github.com/usherhq/usher/internal/user"
+)
+
+const testPassword = "correct horse battery staple"
+
+// env is a real usher on a real database behind a real HTTP server, with three signed-in people.
+type env struct {
+	t       *testing.T
+	app     *app.App
+	srv     *httptest.Server
+	anon    *client
+	admin   *client
+	manager *client
+	viewer  *client
+}
+
+// each runs fn on a fresh env per database.
+func each(t *testing.T, fn func(t *testing.T, e *env)) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		fn(t, newEnv(t, st))
+	})
+}
+
+func newEnv(t *testing.T, st *store.Store) *env {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), []string{
+		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SyncBuiltinRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(cfg, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.EnsureDefaultAdmin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler)
+	t.Cleanup(srv.Close)
+	e := &env{t: t, app: a, srv: srv}
+	e.anon = &client{t: t, base: srv.URL}
+	e.admin = e.login("admin@example.org")
+	e.manager = e.login(e.createUser("manager", user.UserManagerRole).Username)
+	e.viewer = e.login(e.createUser("viewer", user.ViewerRole).Username)
+	return e
+}
+
+// createUser makes an active user with the test password as usher itself.
+func (e *env) createUser(name string, roles ...string) *user.Detail {
+	e.t.Helper()
+	email := name + "@example.org"
+	pw := testPassword
+	if roles == nil {
+		roles = []string{}
+	}
+	d, err := e.app.Users.CreateUser(context.Background(), user.System("test"), user.CreateInput{
+		Profile:  user.Profile{Email: &email, Username: &name, FirstName: strptr(strings.ToUpper(name[:1]) + name[1:]), LastName: strptr("Tester")},
+		Password: &pw, RoleIDs: roles})
+	if err != nil {
+		e.t.Fatalf("create user %s: %v", name, err)
+	}
+	return d
+}
+
+// login signs in through the API and returns a client carrying the session cookie.
+func (e *env) login(login string) *client {
+	e.t.Helper()
+	r := e.anon.do("POST", "/api/v1/auth/login", map[string]string{"login": login, "password": testPassword})
+	r.want(http.StatusOK)
+	for _, c := range r.cookies {
+		if c.Name == "usher_session" {
+			return &client{t: e.t, base: e.srv.URL, cookie: c.Value}
+		}
+	}
+	e.t.Fatalf("login %s: no session cookie", login)
+	return nil
+}
+
+func strptr(s string) *string { return &s }
+
+// client talks to the server as one person (or nobody).
+type client struct {
+	t      *testing.T
+	base   string
+	cookie string
+	token  string
+}
+
+type response struct {
+	t       *testing.T
+	req     string
+	status  int
+	header  http.Header
+	cookies []*http.Cookie
+	body    []byte
+}
+
+// do sends a request; headers come as name, value pairs.
+func (c *client) do(method, path string, body any, headers ...string) *response {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "usher_session", Value: c.cookie})
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &response{t: c.t, req: method + " " + path, status: res.StatusCode, header: res.Header, cookies: res.Cookies(), body: b}
+}
+
+// want fails the test unless the status is as expected.
+func (r *response) want(status int) *response {
+	r.t.Helper()
+	if r.status != status {
+		r.t.Fatalf("%s: status %d, want %d; body: %s", r.req, r.status, status, r.body)
+	}
+	return r
+}
+
+// into decodes the body.
+func (r *response) into(v any) {
+	r.t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		r.t.Fatalf("%s: decode %s: %v", r.req, r.body, err)
+	}
+}
+
+// problem decodes a problem+json body and checks its content type and code.
+func (r *response) problem(status int, code string) api.Problem {
+	r.t.Helper()
+	r.want(status)
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		r.t.Fatalf("%s: content type %q, want application/problem+json", r.req, ct)
+	}
+	var p api.Problem
+	r.into(&p)
+	if p.Code != code {
+		r.t.Fatalf("%s: problem code %q, want %q (%s)", r.req, p.Code, code, r.body)
+	}
+	if p.Status != status || p.Title == "" {
+		r.t.Fatalf("%s: problem %+v lacks status or title", r.req, p)
+	}
+	return p
+}
+
+// userJSON is the subset of a user the tests read.
+type userJSON struct {
+	ID       string            `json:"id"`
+	Username string            `json:"username"`
+	Email    string            `json:"email"`
+	Status   string            `json:"status"`
+	Version  int64             `json:"version"`
+	Custom   map[string]string `json:"custom"`
+	Roles    []struct {
+		ID        string `json:"id"`
+		Direct    bool   `json:"direct"`
+		Inherited bool   `json:"inherited"`
+		Via       []struct {
+			ID string `json:"id"`
+		} `json:"via"`
+	} `json:"roles"`
+	Groups []struct {
+		ID string `json:"id"`
+	} `json:"groups"`
+}
+
+func (r *response) user() userJSON {
+	r.t.Helper()
+	var u userJSON
+	r.into(&u)
+	return u
+}

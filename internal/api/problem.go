@@ -1,0 +1,137 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/usherhq/usher/internal/errs"
+)
+
+// Problem is an RFC 9457 problem details document with usher's stable code and per-field errors.
+type Problem struct {
+	Type      string            `json:"type,omitempty" doc:"A URI naming the problem type; about:blank when the code says it all."`
+	Title     string            `json:"title" doc:"The HTTP status text."`
+	Status    int               `json:"status" doc:"The HTTP status code."`
+	Detail    string            `json:"detail,omitempty" doc:"What went wrong, for a person."`
+	Code      string            `json:"code" doc:"A stable machine-readable code, e.g. user.email_taken."`
+	RequestID string            `json:"request_id,omitempty" doc:"Quote this when asking for help; the server log has the details."`
+	Errors    []errs.FieldError `json:"errors,omitempty" doc:"One entry per input field that is wrong."`
+}
+
+func (p *Problem) Error() string  { return p.Code + ": " + p.Detail }
+func (p *Problem) GetStatus() int { return p.Status }
+
+// ContentType makes huma send problems as application/problem+json.
+func (p *Problem) ContentType(ct string) string {
+	if ct == "application/json" {
+		return "application/problem+json"
+	}
+	return ct
+}
+
+// statusOf is the one table from an error kind to an HTTP status.
+var statusOf = map[errs.Kind]int{
+	errs.Internal:             http.StatusInternalServerError,
+	errs.Invalid:              http.StatusUnprocessableEntity,
+	errs.NotFound:             http.StatusNotFound,
+	errs.Conflict:             http.StatusConflict,
+	errs.Forbidden:            http.StatusForbidden,
+	errs.Unauthenticated:      http.StatusUnauthorized,
+	errs.Unavailable:          http.StatusServiceUnavailable,
+	errs.PreconditionFailed:   http.StatusPreconditionFailed,
+	errs.PreconditionRequired: http.StatusPreconditionRequired,
+	errs.TooLarge:             http.StatusRequestEntityTooLarge,
+}
+
+// codeOfStatus names the problems huma itself raises (bad JSON, schema mismatch, unknown route
+// parameters) so that every problem carries a code.
+var codeOfStatus = map[int]string{
+	http.StatusBadRequest:            "request.malformed",
+	http.StatusUnprocessableEntity:   "request.invalid",
+	http.StatusRequestEntityTooLarge: "request.too_large",
+	http.StatusNotFound:              "not_found",
+	http.StatusMethodNotAllowed:      "method_not_allowed",
+	http.StatusNotAcceptable:         "request.not_acceptable",
+	http.StatusUnsupportedMediaType:  "request.unsupported_media_type",
+	http.StatusRequestTimeout:        "request.timeout",
+	http.StatusInternalServerError:   "internal",
+}
+
+func init() {
+	// huma builds every error through these hooks: handler errors (usher's *errs.Error, mapped by
+	// kind) and its own request validation (mapped to per-field errors).
+	huma.NewErrorWithContext = func(hctx huma.Context, status int, msg string, list ...error) huma.StatusError {
+		var ctx context.Context
+		if hctx != nil {
+			ctx = hctx.Context()
+		}
+		return newProblem(ctx, status, msg, list...)
+	}
+	huma.NewError = func(status int, msg string, list ...error) huma.StatusError {
+		return newProblem(context.Background(), status, msg, list...)
+	}
+}
+
+func newProblem(ctx context.Context, status int, msg string, list ...error) *Problem {
+	reqID := requestIDFrom(ctx)
+	for _, err := range list {
+		if e, ok := errs.As(err); ok {
+			return problemFromError(ctx, e)
+		}
+	}
+	p := &Problem{Status: status, Title: http.StatusText(status), Detail: msg, Code: codeOfStatus[status], RequestID: reqID}
+	if p.Code == "" {
+		p.Code = strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "_")
+	}
+	if status >= 500 {
+		// Never show internals: log the cause with the request id instead.
+		logError(ctx, msg, errors.Join(list...))
+		p.Detail = "Something went wrong on the server. The log has the details under this request id."
+		return p
+	}
+	for _, err := range list {
+		var d *huma.ErrorDetail
+		if errors.As(err, &d) {
+			p.Errors = append(p.Errors, errs.FieldError{Field: fieldName(d.Location), Code: "request.invalid", Message: d.Message})
+		} else if err != nil {
+			p.Errors = append(p.Errors, errs.FieldError{Code: "request.invalid", Message: err.Error()})
+		}
+	}
+	if status == http.StatusUnprocessableEntity && len(p.Errors) > 0 {
+		p.Detail = "The request does not match the API's schema: see errors."
+	}
+	return p
+}
+
+// fieldName turns huma's "body.first_name" or "query.limit" into the field a client sent.
+func fieldName(loc string) string {
+	for _, prefix := range []string{"body.", "query.", "path.", "header."} {
+		if rest, ok := strings.CutPrefix(loc, prefix); ok {
+			return rest
+		}
+	}
+	if loc == "body" {
+		return ""
+	}
+	return loc
+}
+
+func problemFromError(ctx context.Context, e *errs.Error) *Problem {
+	status, ok := statusOf[e.Kind]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	p := &Problem{Status: status, Title: http.StatusText(status), Detail: e.Message, Code: e.Code,
+		Errors: e.Fields, RequestID: requestIDFrom(ctx)}
+	if status >= 500 && e.Kind == errs.Internal {
+		logError(ctx, e.Message, e)
+		p.Detail = "Something went wrong on the server. The log has the details under this request id."
+		p.Code = "internal"
+		p.Errors = nil
+	}
+	return p
+}

@@ -1,0 +1,84 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/usherhq/usher/internal/user"
+)
+
+// routes lists every operation of the API with the permission it needs. "public" needs nothing;
+// "authenticated" needs a signed-in user and leaves the rest to the service (a user may read
+// themselves; a bulk action needs the permission of its action).
+func (s *Server) routes() {
+	a := s.api
+	const (
+		get, post, patch, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
+	)
+	read, write := string(user.UsersRead), string(user.UsersWrite)
+
+	huma.Register(a, op("login", post, "/api/v1/auth/login", "Sign in with a password", public, "auth"), s.login)
+	huma.Register(a, op("logout", post, "/api/v1/auth/logout", "Sign out (end this session)", authenticated, "auth"), s.logout)
+	huma.Register(a, op("me", get, "/api/v1/auth/me", "The signed-in user and their permissions", authenticated, "auth"), s.me)
+	huma.Register(a, created(op("setup", post, "/api/v1/setup", "Create the Default Administrator with the one-time setup token", public, "auth")), s.setup)
+
+	huma.Register(a, created(op("create-token", post, "/api/v1/tokens", "Make an API token (shown once)", authenticated, "tokens")), s.createToken)
+	huma.Register(a, op("list-tokens", get, "/api/v1/tokens", "Your API tokens", authenticated, "tokens"), s.listTokens)
+	huma.Register(a, noContent(op("revoke-token", del, "/api/v1/tokens/{id}", "Revoke an API token", authenticated, "tokens")), s.revokeToken)
+
+	huma.Register(a, op("list-users", get, "/api/v1/users", "Search, filter, sort and page through users", read, "users"), s.listUsers)
+	huma.Register(a, created(op("create-user", post, "/api/v1/users", "Create a local user", write, "users")), s.createUser)
+	huma.Register(a, op("count-users", get, "/api/v1/users/counts", "Number of users in each status", read, "users"), s.countUsers)
+	huma.Register(a, op("bulk-users", post, "/api/v1/users/bulk", "Apply one action to many users, with a result per user", authenticated, "users"), s.bulkUsers)
+	huma.Register(a, op("get-user", get, "/api/v1/users/{id}", "One user with effective roles and groups", authenticated, "users"), s.getUser)
+	huma.Register(a, op("update-user", patch, "/api/v1/users/{id}", "Change a user's profile, direct roles or groups", write, "users"), s.updateUser)
+	huma.Register(a, noContent(op("delete-user", del, "/api/v1/users/{id}", "Delete a user permanently", string(user.UsersDelete), "users")), s.deleteUser)
+	for _, ev := range []user.Event{user.Lock, user.Unlock, user.Disable, user.Enable} {
+		name := string(ev)
+		huma.Register(a, op(name+"-user", post, "/api/v1/users/{id}/"+name, statusSummary[ev], string(user.UsersLock), "users"), s.changeStatus(ev))
+	}
+	huma.Register(a, op("user-audit", get, "/api/v1/users/{id}/audit", "The audit trail of one user", string(user.AuditRead), "audit"), s.userAudit)
+
+	huma.Register(a, op("list-roles", get, "/api/v1/roles", "Built-in and custom roles", read, "roles"), s.listRoles)
+	huma.Register(a, created(op("create-role", post, "/api/v1/roles", "Create a custom role", string(user.RolesManage), "roles")), s.createRole)
+	huma.Register(a, op("get-role", get, "/api/v1/roles/{id}", "One role", read, "roles"), s.getRole)
+	huma.Register(a, op("update-role", patch, "/api/v1/roles/{id}", "Change a custom role", string(user.RolesManage), "roles"), s.updateRole)
+	huma.Register(a, noContent(op("delete-role", del, "/api/v1/roles/{id}", "Delete a custom role", string(user.RolesManage), "roles")), s.deleteRole)
+	huma.Register(a, op("list-permissions", get, "/api/v1/permissions", "The permission catalogue", authenticated, "roles"), s.listPermissions)
+
+	huma.Register(a, op("list-groups", get, "/api/v1/groups", "Groups", read, "groups"), s.listGroups)
+	huma.Register(a, created(op("create-group", post, "/api/v1/groups", "Create a group", string(user.GroupsManage), "groups")), s.createGroup)
+	huma.Register(a, op("get-group", get, "/api/v1/groups/{id}", "One group with its roles", read, "groups"), s.getGroup)
+	huma.Register(a, op("update-group", patch, "/api/v1/groups/{id}", "Change a group and its roles", string(user.GroupsManage), "groups"), s.updateGroup)
+	huma.Register(a, noContent(op("delete-group", del, "/api/v1/groups/{id}", "Delete a group (its members stay)", string(user.GroupsManage), "groups")), s.deleteGroup)
+	huma.Register(a, op("add-group-members", post, "/api/v1/groups/{id}/members/add", "Add users to a group", string(user.GroupsManage), "groups"), s.changeMembers(true))
+	huma.Register(a, op("remove-group-members", post, "/api/v1/groups/{id}/members/remove", "Remove users from a group", string(user.GroupsManage), "groups"), s.changeMembers(false))
+
+	huma.Register(a, op("list-fields", get, "/api/v1/fields", "Custom profile fields", read, "fields"), s.listFields)
+	huma.Register(a, created(op("create-field", post, "/api/v1/fields", "Define a custom profile field", string(user.FieldsManage), "fields")), s.createField)
+	huma.Register(a, op("update-field", patch, "/api/v1/fields/{name}", "Change a custom field", string(user.FieldsManage), "fields"), s.updateField)
+	huma.Register(a, noContent(op("delete-field", del, "/api/v1/fields/{name}", "Delete a custom field and its values", string(user.FieldsManage), "fields")), s.deleteField)
+
+	huma.Register(a, op("list-audit", get, "/api/v1/audit", "The audit log, newest first", string(user.AuditRead), "audit"), s.listAudit)
+}
+
+var statusSummary = map[user.Event]string{
+	user.Lock:    "Lock a user (sessions end)",
+	user.Unlock:  "Unlock a user",
+	user.Disable: "Disable a user (sessions end)",
+	user.Enable:  "Enable a disabled user",
+}
+
+// op describes one operation and records the permission it needs in the document.
+func op(id, method, path, summary, permission, tag string) huma.Operation {
+	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{tag},
+		Extensions: map[string]any{permissionExt: permission}}
+	if permission != public {
+		o.Security = []map[string][]string{{"bearer": {}}, {"session": {}}}
+	}
+	return o
+}
+
+func created(o huma.Operation) huma.Operation   { o.DefaultStatus = http.StatusCreated; return o }
+func noContent(o huma.Operation) huma.Operation { o.DefaultStatus = http.StatusNoContent; return o }

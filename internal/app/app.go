@@ -1,0 +1,170 @@
+// Package app wires usher together: configuration → store → services → HTTP, started and
+// stopped as one.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/usherhq/usher/internal/api"
+	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/config"
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/user"
+	"github.com/usherhq/usher/internal/web"
+)
+
+// NewLogger returns the logger the configuration asks for, writing to w.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// OpenStore opens and migrates the database the configuration names, and brings the built-in
+// roles up to date.
+func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := st.SyncBuiltinRoles(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("built-in roles: %w", err)
+	}
+	return st, nil
+}
+
+// App is a running usher: its store, services and HTTP handler.
+type App struct {
+	Config  *config.Config
+	Logger  *slog.Logger
+	Store   *store.Store
+	Users   *user.Service
+	Auth    *auth.Service
+	Setup   *auth.Setup
+	Handler http.Handler
+}
+
+// New builds the services and the HTTP handler on an open store.
+func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error) {
+	passwords := auth.NewPasswords(auth.DefaultHashParams, auth.Policy{MinLength: cfg.PasswordMinLen, MaxLength: auth.DefaultPolicy.MaxLength})
+	users := user.NewService(st, passwords)
+	a := &App{Config: cfg, Logger: logger, Store: st, Users: users,
+		Auth:  auth.NewService(st, passwords, auth.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute}),
+		Setup: auth.NewSetup(st, users)}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Logger: logger, Metrics: reg,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Ready: st.Ping})
+	pages, err := web.New(a.Setup, logger)
+	if err != nil {
+		return nil, fmt.Errorf("console templates: %w", err)
+	}
+	pages.Routes(srv.Mux())
+	a.Handler = srv
+	return a, nil
+}
+
+// EnsureDefaultAdmin creates the Default Administrator from the configuration on first start,
+// or prints a one-time setup link when none is configured. It returns a line for the person
+// starting usher on how to sign in.
+func (a *App) EnsureDefaultAdmin(ctx context.Context) (string, error) {
+	has, err := a.Users.HasDefaultAdmin(ctx)
+	if err != nil {
+		return "", err
+	}
+	cfg := a.Config
+	login := fmt.Sprintf("sign in with POST %s/api/v1/auth/login {\"login\", \"password\"}", cfg.PublicURL)
+	if has {
+		if cfg.AdminEmail != "" {
+			a.Logger.Info("the Default Administrator exists already; --admin-email and --admin-password are ignored")
+		}
+		return "usher is set up: " + login, nil
+	}
+	if cfg.AdminEmail != "" {
+		pw := cfg.AdminPassword
+		d, err := a.Users.CreateDefaultAdmin(ctx, user.System("first start"), user.CreateInput{
+			Profile:  user.Profile{Email: &cfg.AdminEmail, FirstName: ptr("Default"), LastName: ptr("Administrator")},
+			Password: &pw})
+		if err != nil {
+			return "", fmt.Errorf("create the Default Administrator from --admin-email: %w", err)
+		}
+		return fmt.Sprintf("created the Default Administrator %s: %s", d.Email, login), nil
+	}
+	token, err := a.Setup.Begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("no administrator yet: open %s/setup?token=%s to create one (the link works once), or restart with --admin-email and --admin-password", cfg.PublicURL, token), nil
+}
+
+func ptr(s string) *string { return &s }
+
+// Serve runs usher until ctx ends, then shuts down gracefully. ready, when not nil, receives the
+// address it listens on once it takes requests.
+func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready func(addr string)) error {
+	start := time.Now()
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := New(cfg, st, logger)
+	if err != nil {
+		return err
+	}
+	howTo, err := a.EnsureDefaultAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	db := "sqlite " + cfg.DataDir
+	if cfg.DatabaseURL != "" {
+		db = "postgres"
+	}
+	logger.Info("usher is ready", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "database", db,
+		"startup", time.Since(start).Round(time.Millisecond).String())
+	logger.Info(howTo)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -1,0 +1,48 @@
+// Package audit is usher's append-only record of who did what. Services write one Event in
+// the same transaction as the change it records; this package defines the event and reads the log.
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// Outcomes of an audited action.
+const (
+	Success = "success"
+	Failure = "failure"
+)
+
+// Event is one audited action.
+type Event struct {
+	ID         int64
+	Time       time.Time // UTC
+	ActorID    string    // empty for usher itself and for anonymous sign-in attempts
+	ActorName  string
+	Action     string // dotted: user.create, user.lock, auth.login
+	TargetType string // user, role, group, field, token, session
+	TargetID   string
+	TargetName string
+	Outcome    string
+	// Details holds what changed. It never holds a secret: services put field names and
+	// non-secret values here, never passwords, tokens or hashes.
+	Details   map[string]any
+	RequestID string
+	ClientIP  string
+}
+
+// Filter narrows a read of the log. Zero values match everything.
+type Filter struct {
+	ActorID  string
+	TargetID string // the per-user view: events about this user
+	Action   string // exact, or a prefix ending in "." (user.)
+	Outcome  string
+	From, To time.Time
+	Limit    int
+	Cursor   int64 // read events older than this id
+}
+
+// Reader is what the log is read from.
+type Reader interface {
+	AuditEvents(ctx context.Context, f Filter) ([]Event, error)
+}

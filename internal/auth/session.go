@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// Session is a signed-in browser or client. Its ID is the hash of the cookie's value.
+type Session struct {
+	ID         string
+	UserID     string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	ClientIP   string
+	UserAgent  string
+}
+
+// SessionCookie is the name of the cookie that carries a session's secret.
+const SessionCookie = "usher_session"
+
+// touchEvery limits how often a session's or token's last use is written: once a minute is
+// enough for idle timeouts and for people reading "last used".
+const touchEvery = time.Minute
+
+var errUnauthenticated = errs.E(errs.Unauthenticated, "auth.unauthenticated", "Sign in first: the session or token is missing, expired or revoked.")
+
+// SessionActor resolves a session cookie to the actor it signs in.
+func (s *Service) SessionActor(ctx context.Context, cookie string) (user.Actor, error) {
+	sess, err := s.store.Session(ctx, digest(cookie))
+	if errs.Is(errs.NotFound, err) {
+		return user.Actor{}, errUnauthenticated
+	} else if err != nil {
+		return user.Actor{}, err
+	}
+	now := s.now()
+	if now.After(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > s.opts.SessionIdle {
+		_ = s.store.DeleteSession(ctx, sess.ID)
+		return user.Actor{}, errUnauthenticated
+	}
+	a, err := s.actor(ctx, sess.UserID, nil)
+	if err != nil {
+		return a, err
+	}
+	if now.Sub(sess.LastSeenAt) > touchEvery {
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
+// actor builds the actor for a user who may sign in, limited to scopes when given.
+func (s *Service) actor(ctx context.Context, userID string, scopes user.Permissions) (user.Actor, error) {
+	u, err := s.store.User(ctx, userID)
+	if errs.Is(errs.NotFound, err) {
+		return user.Actor{}, errUnauthenticated
+	} else if err != nil {
+		return user.Actor{}, err
+	}
+	if !u.Status.CanSignIn() {
+		return user.Actor{}, errUnauthenticated
+	}
+	perms, err := s.store.EffectivePermissions(ctx, u.ID)
+	if err != nil {
+		return user.Actor{}, err
+	}
+	if scopes != nil {
+		var limited []user.Permission
+		for _, p := range perms {
+			if scopes.Has(p) {
+				limited = append(limited, p)
+			}
+		}
+		perms = user.NewPermissions(limited...)
+	}
+	return user.Actor{ID: u.ID, Name: u.Username, Permissions: perms}, nil
+}
+
+// BearerActor resolves an API token to the actor it stands for.
+func (s *Service) BearerActor(ctx context.Context, token string) (user.Actor, error) {
+	if !strings.HasPrefix(token, tokenPrefix) {
+		return user.Actor{}, errUnauthenticated
+	}
+	t, err := s.store.TokenByHash(ctx, digest(token))
+	if errs.Is(errs.NotFound, err) {
+		return user.Actor{}, errUnauthenticated
+	} else if err != nil {
+		return user.Actor{}, err
+	}
+	now := s.now()
+	if t.ExpiresAt != nil && now.After(*t.ExpiresAt) {
+		return user.Actor{}, errUnauthenticated
+	}
+	var scopes user.Permissions
+	if len(t.Scopes) > 0 {
+		scopes = t.Scopes
+	}
+	a, err := s.actor(ctx, t.UserID, scopes)
+	if err != nil {
+		return a, err
+	}
+	a.TokenID = t.ID
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > touchEvery {
+		if err := s.store.TouchToken(ctx, t.ID, now); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}

@@ -1,0 +1,331 @@
+// Package config is usher's one configuration: defaults, then an optional file, then USHER_*
+// environment variables, then command-line flags. Validate reports every wrong setting at once.
+package config
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/usherhq/usher/internal/user"
+)
+
+// Config is everything usher serve can be told.
+type Config struct {
+	Listen          string
+	DataDir         string
+	DatabaseURL     string
+	PublicURL       string
+	AdminEmail      string
+	AdminPassword   string
+	LogLevel        string
+	LogFormat       string
+	SessionIdle     time.Duration
+	SessionAbsolute time.Duration
+	PasswordMinLen  int
+	ShutdownTimeout time.Duration
+	File            string // the configuration file read, if any
+}
+
+// setting describes one configuration entry under all its names.
+type setting struct {
+	name  string // flag and file key
+	usage string
+	def   string
+	get   func(c *Config) string
+	set   func(c *Config, v string) error
+}
+
+func (s setting) env() string {
+	return "USHER_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+}
+
+func str(f func(c *Config) *string) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return *f(c) }, func(c *Config, v string) error { *f(c) = v; return nil }
+}
+
+func dur(f func(c *Config) *time.Duration) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return f(c).String() }, func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (write it like 90s, 30m or 12h)", v)
+		}
+		*f(c) = d
+		return nil
+	}
+}
+
+func integer(f func(c *Config) *int) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return strconv.Itoa(*f(c)) }, func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+func settings() []setting {
+	mk := func(name, def, usage string, gs func() (func(*Config) string, func(*Config, string) error)) setting {
+		g, s := gs()
+		return setting{name: name, def: def, usage: usage, get: g, set: s}
+	}
+	return []setting{
+		mk("listen", "127.0.0.1:8080", "address to serve HTTP on", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.Listen })
+		}),
+		mk("data-dir", "./usher-data", "directory for the SQLite database, the secret key and the mail drop", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.DataDir })
+		}),
+		mk("database-url", "", "PostgreSQL URL (postgres://…); empty for the embedded SQLite", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.DatabaseURL })
+		}),
+		mk("public-url", "", "the URL people reach usher at, used in emailed links (default http://LISTEN)", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.PublicURL })
+		}),
+		mk("admin-email", "", "email of the Default Administrator to create on first start", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.AdminEmail })
+		}),
+		mk("admin-password", "", "password of the Default Administrator to create on first start", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.AdminPassword })
+		}),
+		mk("log-level", "info", "debug, info, warn or error", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.LogLevel })
+		}),
+		mk("log-format", "text", "text or json", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.LogFormat })
+		}),
+		mk("session-idle", "2h", "a session unused this long ends", func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.SessionIdle })
+		}),
+		mk("session-absolute", "12h", "a session ends this long after sign-in", func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.SessionAbsolute })
+		}),
+		mk("password-min-length", "12", "shortest password accepted, in characters", func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int { return &c.PasswordMinLen })
+		}),
+		mk("shutdown-timeout", "15s", "how long to let requests finish on shutdown", func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })
+		}),
+	}
+}
+
+// Problem is one wrong setting.
+type Problem struct {
+	Setting string // the flag name
+	Source  string // where the value came from: default, file, env or flag
+	Message string
+}
+
+func (p Problem) String() string {
+	s := setting{name: p.Setting}
+	return fmt.Sprintf("--%s (%s, from %s): %s", p.Setting, s.env(), p.Source, p.Message)
+}
+
+// Error is every problem of a configuration.
+type Error struct{ Problems []Problem }
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the configuration has %d problem(s):", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  " + p.String())
+	}
+	return b.String()
+}
+
+// Flags registers every setting as a flag on fs, plus --config.
+func Flags(fs *pflag.FlagSet) {
+	fs.String("config", "", "configuration file (lines of name = value, names as the flags)")
+	for _, s := range settings() {
+		fs.String(s.name, s.def, s.usage+" ["+s.env()+"]")
+	}
+}
+
+// Load builds the configuration from defaults, the file named by --config or USHER_CONFIG,
+// the environment and the flags that were set, then validates it. The error lists every problem.
+func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	c := &Config{}
+	source := map[string]string{}
+	var problems []Problem
+	apply := func(s setting, v, from string) {
+		if err := s.set(c, v); err != nil {
+			problems = append(problems, Problem{Setting: s.name, Source: from, Message: err.Error()})
+			return
+		}
+		source[s.name] = from
+	}
+	all := settings()
+	for _, s := range all {
+		apply(s, s.def, "default")
+	}
+	file := env["USHER_CONFIG"]
+	if f := fs.Lookup("config"); f != nil && f.Changed {
+		file = f.Value.String()
+	}
+	if file != "" {
+		c.File = file
+		values, fileProblems := readFile(file, all)
+		problems = append(problems, fileProblems...)
+		for _, s := range all {
+			if v, ok := values[s.name]; ok {
+				apply(s, v, "file "+file)
+			}
+		}
+	}
+	for _, s := range all {
+		if v, ok := env[s.env()]; ok {
+			apply(s, v, "env")
+		}
+	}
+	for _, s := range all {
+		if f := fs.Lookup(s.name); f != nil && f.Changed {
+			apply(s, f.Value.String(), "flag")
+		}
+	}
+	for _, p := range c.validate() {
+		p.Source = source[p.Setting]
+		problems = append(problems, p)
+	}
+	if len(problems) > 0 {
+		return c, &Error{Problems: problems}
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Listen
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	return c, nil
+}
+
+func readFile(path string, all []setting) (map[string]string, []Problem) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, []Problem{{Setting: "config", Source: "flag", Message: "cannot read the configuration file: " + err.Error()}}
+	}
+	defer f.Close()
+	known := map[string]bool{}
+	for _, s := range all {
+		known[s.name] = true
+	}
+	values := map[string]string{}
+	var problems []Problem
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"`)
+		switch {
+		case !ok:
+			problems = append(problems, Problem{Setting: "config", Source: "file " + path, Message: fmt.Sprintf("line %d is not name = value", n)})
+		case !known[k]:
+			problems = append(problems, Problem{Setting: "config", Source: "file " + path, Message: fmt.Sprintf("line %d: there is no setting called %q", n, k)})
+		default:
+			values[k] = v
+		}
+	}
+	return values, problems
+}
+
+func (c *Config) validate() []Problem {
+	var out []Problem
+	bad := func(name, msg string) { out = append(out, Problem{Setting: name, Message: msg}) }
+	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", fmt.Sprintf("%q is not host:port (for example 127.0.0.1:8080 or :8080)", c.Listen))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("listen", fmt.Sprintf("the port %q is not a number from 0 to 65535", port))
+	} else if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		bad("listen", fmt.Sprintf("the host %q must be an IP address or localhost", host))
+	}
+	if c.DatabaseURL == "" && strings.TrimSpace(c.DataDir) == "" {
+		bad("data-dir", "must not be empty when no database URL is given")
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			bad("database-url", "must be a PostgreSQL URL like postgres://user:password@host:5432/usher")
+		}
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			bad("public-url", "must be an absolute http or https URL without query, like https://usher.example.com")
+		}
+	}
+	if c.AdminEmail != "" {
+		if fe := user.ValidateEmail("admin-email", c.AdminEmail); fe != nil {
+			bad("admin-email", fe.Message)
+		}
+		if c.AdminPassword == "" {
+			bad("admin-password", "is required with --admin-email")
+		}
+	}
+	if c.AdminPassword != "" {
+		if c.AdminEmail == "" {
+			bad("admin-email", "is required with --admin-password")
+		}
+		if len([]rune(c.AdminPassword)) < c.PasswordMinLen {
+			bad("admin-password", fmt.Sprintf("must be at least %d characters", c.PasswordMinLen))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", fmt.Sprintf("%q is not one of debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log-format", fmt.Sprintf("%q is not text or json", c.LogFormat))
+	}
+	if c.SessionIdle <= 0 {
+		bad("session-idle", "must be positive")
+	}
+	if c.SessionAbsolute <= 0 {
+		bad("session-absolute", "must be positive")
+	} else if c.SessionIdle > c.SessionAbsolute {
+		bad("session-idle", "must not be longer than --session-absolute")
+	}
+	if c.PasswordMinLen < 8 || c.PasswordMinLen > 128 {
+		bad("password-min-length", "must be between 8 and 128")
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown-timeout", "must be positive")
+	}
+	return out
+}
+
+// Print writes the effective configuration, with secrets hidden, one setting per line.
+func (c *Config) Print(w interface{ Write([]byte) (int, error) }) {
+	for _, s := range settings() {
+		v := s.get(c)
+		if s.name == "admin-password" && v != "" {
+			v = "(set)"
+		}
+		if s.name == "database-url" && v != "" {
+			if u, err := url.Parse(v); err == nil && u.User != nil {
+				if _, has := u.User.Password(); has {
+					u.User = url.UserPassword(u.User.Username(), "xxxxx")
+				}
+				v = u.String()
+			}
+		}
+		fmt.Fprintf(w, "%s = %s\n", s.name, v)
+	}
+}

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/usherhq/usher/internal/audit"
+)
+
+// AppendAudit writes one audit event; with a context from InTx it commits or rolls back with
+// the change it records.
+func (s *Store) AppendAudit(ctx context.Context, e audit.Event) error {
+	details := "{}"
+	if len(e.Details) > 0 {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
+			return fmt.Errorf("store: audit details: %w", err)
+		}
+		details = string(b)
+	}
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO audit_events (time, actor_id, actor_name, action,
+		target_type, target_id, target_name, outcome, details, request_id, client_ip)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.Time.UTC(), e.ActorID, e.ActorName, e.Action, e.TargetType, e.TargetID, e.TargetName, e.Outcome,
+		details, e.RequestID, e.ClientIP)
+	if err != nil {
+		return fmt.Errorf("store: append audit: %w", err)
+	}
+	return nil
+}
+
+// AuditEvents reads the log, newest first.
+func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.ActorID != "" {
+		where = append(where, "actor_id = "+arg(f.ActorID))
+	}
+	if f.TargetID != "" {
+		where = append(where, "target_id = "+arg(f.TargetID))
+	}
+	if f.Action != "" {
+		if strings.HasSuffix(f.Action, ".") {
+			where = append(where, "action >= "+arg(f.Action)+" AND action < "+arg(f.Action+prefixEnd))
+		} else {
+			where = append(where, "action = "+arg(f.Action))
+		}
+	}
+	if f.Outcome != "" {
+		where = append(where, "outcome = "+arg(f.Outcome))
+	}
+	if !f.From.IsZero() {
+		where = append(where, "time >= "+arg(f.From.UTC()))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "time < "+arg(f.To.UTC()))
+	}
+	if f.Cursor > 0 {
+		where = append(where, "id < "+arg(f.Cursor))
+	}
+	q := `SELECT id, time, actor_id, actor_name, action, target_type, target_id, target_name, outcome, details,
+		request_id, client_ip FROM audit_events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", f.Limit)
+	rows, err := s.reader(ctx).QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit events: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Event
+	for rows.Next() {
+		var e audit.Event
+		var details string
+		if err := rows.Scan(&e.ID, &e.Time, &e.ActorID, &e.ActorName, &e.Action, &e.TargetType, &e.TargetID,
+			&e.TargetName, &e.Outcome, &details, &e.RequestID, &e.ClientIP); err != nil {
+			return nil, err
+		}
+		e.Time = e.Time.UTC()
+		if details != "" && details != "{}" {
+			if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+				return nil, fmt.Errorf("store: audit event %d details: %w", e.ID, err)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/usherhq/usher/internal/user"
+)
+
+const roleColumns = `id, name, description, builtin, permissions, version, created_at, updated_at`
+
+func scanRole(row interface{ Scan(...any) error }) (user.Role, error) {
+	var r user.Role
+	var perms string
+	err := row.Scan(&r.ID, &r.Name, &r.Description, &r.Builtin, &perms, &r.Version, &r.CreatedAt, &r.UpdatedAt)
+	r.Permissions = user.ParsePermissions(perms)
+	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+	return r, err
+}
+
+// Roles lists every role, built-in first, then by name.
+func (s *Store) Roles(ctx context.Context) ([]user.Role, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+roleColumns+` FROM roles ORDER BY builtin DESC, name_lower, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: roles: %w", err)
+	}
+	defer rows.Close()
+	var out []user.Role
+	for rows.Next() {
+		r, err := scanRole(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Role returns one role.
+func (s *Store) Role(ctx context.Context, id string) (*user.Role, error) {
+	r, err := scanRole(s.reader(ctx).QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles WHERE id = $1`, id))
+	if err == sql.ErrNoRows {
+		return nil, notFound("role")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: role: %w", err)
+	}
+	return &r, nil
+}
+
+// InsertRole writes a new role.
+func (s *Store) InsertRole(ctx context.Context, r *user.Role) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO roles (`+roleColumns+`, name_lower)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		r.ID, r.Name, r.Description, r.Builtin, r.Permissions.String(), r.Version, r.CreatedAt, r.UpdatedAt, strings.ToLower(r.Name))
+	if err != nil {
+		return fmt.Errorf("store: insert role: %w", mapError(err))
+	}
+	return nil
+}
+
+// UpdateRole writes r if its stored version is still prevVersion.
+func (s *Store) UpdateRole(ctx context.Context, r *user.Role, prevVersion int64) error {
+	res, err := s.writer(ctx).ExecContext(ctx, `UPDATE roles SET name = $1, name_lower = $2, description = $3,
+		permissions = $4, version = $5, updated_at = $6 WHERE id = $7 AND version = $8`,
+		r.Name, strings.ToLower(r.Name), r.Description, r.Permissions.String(), r.Version, r.UpdatedAt, r.ID, prevVersion)
+	if err != nil {
+		return fmt.Errorf("store: update role: %w", mapError(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return stale("role")
+	}
+	return nil
+}
+
+// DeleteRole deletes a role and every grant of it.
+func (s *Store) DeleteRole(ctx context.Context, id string) error {
+	if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM roles WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("store: delete role: %w", err)
+	}
+	return nil
+}
+
+// SyncBuiltinRoles creates the built-in roles or brings their permissions up to date, so that a
+// permission added to the catalogue reaches the Administrator on the next start.
+func (s *Store) SyncBuiltinRoles(ctx context.Context) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		for _, r := range user.BuiltinRoles() {
+			_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO roles (`+roleColumns+`, name_lower)
+				VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_lower = excluded.name_lower,
+					description = excluded.description, builtin = excluded.builtin, permissions = excluded.permissions`,
+				r.ID, r.Name, r.Description, true, r.Permissions.String(), now, strings.ToLower(r.Name))
+			if err != nil {
+				return fmt.Errorf("store: built-in role %s: %w", r.ID, mapError(err))
+			}
+		}
+		return nil
+	})
+}
+
+// UserRoles returns the effective roles of each user: direct ones and those inherited through groups.
+func (s *Store) UserRoles(ctx context.Context, userIDs []string) (map[string][]user.RoleGrant, error) {
+	out := make(map[string][]user.RoleGrant, len(userIDs))
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	q := s.reader(ctx)
+	ids := anys(userIDs)
+	in := placeholders(1, len(ids))
+	rows, err := q.QueryContext(ctx, `SELECT ur.user_id, '', '', `+prefixed("r", roleColumns)+`
+		FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN (`+in+`)
+		UNION ALL
+		SELECT gm.user_id, g.id, g.name, `+prefixed("r", roleColumns)+`
+		FROM group_members gm JOIN groups g ON g.id = gm.group_id
+		JOIN group_roles gr ON gr.group_id = g.id JOIN roles r ON r.id = gr.role_id
+		WHERE gm.user_id IN (`+in+`)`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("store: user roles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var uid, gid, gname string
+		var r user.Role
+		var perms string
+		if err := rows.Scan(&uid, &gid, &gname, &r.ID, &r.Name, &r.Description, &r.Builtin, &perms, &r.Version,
+			&r.CreatedAt, &r.UpdatedAt); err != nil {
+			return nil, err
+		}
+		r.Permissions = user.ParsePermissions(perms)
+		grants := out[uid]
+		i := slices.IndexFunc(grants, func(g user.RoleGrant) bool { return g.ID == r.ID })
+		if i < 0 {
+			grants = append(grants, user.RoleGrant{Role: r})
+			i = len(grants) - 1
+		}
+		if gid == "" {
+			grants[i].Direct = true
+		} else {
+			grants[i].Via = append(grants[i].Via, user.GroupRef{ID: gid, Name: gname})
+		}
+		out[uid] = grants
+	}
+	for uid, grants := range out {
+		for i := range grants {
+			grants[i].Inherited = !grants[i].Direct
+		}
+		slices.SortFunc(grants, func(a, b user.RoleGrant) int { return strings.Compare(a.Name, b.Name) })
+		out[uid] = grants
+	}
+	return out, rows.Err()
+}
+
+// SetUserRoles replaces a user's direct roles.
+func (s *Store) SetUserRoles(ctx context.Context, userID string, roleIDs []string) error {
+	w := s.writer(ctx)
+	if _, err := w.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("store: clear user roles: %w", err)
+	}
+	for _, id := range roleIDs {
+		if _, err := w.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, userID, id); err != nil {
+			return fmt.Errorf("store: grant role: %w", err)
+		}
+	}
+	return nil
+}
+
+// EffectivePermissions is the union of the permissions of a user's direct and inherited roles.
+func (s *Store) EffectivePermissions(ctx context.Context, userID string) (user.Permissions, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT permissions FROM roles WHERE id IN (
+		SELECT role_id FROM user_roles WHERE user_id = $1
+		UNION SELECT gr.role_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id WHERE gm.user_id = $1)`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: effective permissions: %w", err)
+	}
+	defer rows.Close()
+	var out user.Permissions
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = out.Union(user.ParsePermissions(p))
+	}
+	return out, rows.Err()
+}
+
+// prefixed qualifies each column of a column list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}

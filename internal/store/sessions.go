@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// InsertSession writes a new session.
+func (s *Store) InsertSession(ctx context.Context, ss *auth.Session) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at,
+		client_ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		ss.ID, ss.UserID, ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt, ss.ClientIP, ss.UserAgent)
+	if err != nil {
+		return fmt.Errorf("store: insert session: %w", err)
+	}
+	return nil
+}
+
+// Session returns the session with the given id (the hash of its cookie).
+func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
+	var ss auth.Session
+	err := s.reader(ctx).QueryRowContext(ctx, `SELECT id, user_id, created_at, last_seen_at, expires_at, client_ip,
+		user_agent FROM sessions WHERE id = $1`, id).Scan(&ss.ID, &ss.UserID, &ss.CreatedAt, &ss.LastSeenAt,
+		&ss.ExpiresAt, &ss.ClientIP, &ss.UserAgent)
+	if err == sql.ErrNoRows {
+		return nil, notFound("session")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: session: %w", err)
+	}
+	return &ss, nil
+}
+
+// TouchSession records a session's use.
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.writer(ctx).ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, at, id); err != nil {
+		return fmt.Errorf("store: touch session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession ends one session.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	return nil
+}
+
+// RevokeSessions ends every session of a user.
+func (s *Store) RevokeSessions(ctx context.Context, userID string) error {
+	if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("store: revoke sessions: %w", err)
+	}
+	return nil
+}
+
+const tokenColumns = `id, user_id, name, hash, scopes, created_at, last_used_at, expires_at`
+
+func scanToken(row interface{ Scan(...any) error }) (*auth.Token, error) {
+	var t auth.Token
+	var scopes string
+	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &scopes, &t.CreatedAt, &t.LastUsedAt, &t.ExpiresAt); err != nil {
+		return nil, err
+	}
+	t.Scopes = user.ParsePermissions(scopes)
+	t.CreatedAt = t.CreatedAt.UTC()
+	return &t, nil
+}
+
+// InsertToken writes a new API token.
+func (s *Store) InsertToken(ctx context.Context, t *auth.Token) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO api_tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		t.ID, t.UserID, t.Name, t.Hash, t.Scopes.String(), t.CreatedAt, t.LastUsedAt, t.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("store: insert token: %w", mapError(err))
+	}
+	return nil
+}
+
+func (s *Store) tokenWhere(ctx context.Context, where string, arg any) (*auth.Token, error) {
+	t, err := scanToken(s.reader(ctx).QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE `+where, arg))
+	if err == sql.ErrNoRows {
+		return nil, notFound("token")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: token: %w", err)
+	}
+	return t, nil
+}
+
+// TokenByHash finds a token by the hash of its secret.
+func (s *Store) TokenByHash(ctx context.Context, hash string) (*auth.Token, error) {
+	return s.tokenWhere(ctx, "hash = $1", hash)
+}
+
+// Token returns one token by id.
+func (s *Store) Token(ctx context.Context, id string) (*auth.Token, error) {
+	return s.tokenWhere(ctx, "id = $1", id)
+}
+
+// Tokens lists a user's tokens, newest first.
+func (s *Store) Tokens(ctx context.Context, userID string) ([]auth.Token, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []auth.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *t)
+	}
+	return out, rows.Err()
+}
+
+// TouchToken records a token's use.
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.writer(ctx).ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, at, id); err != nil {
+		return fmt.Errorf("store: touch token: %w", err)
+	}
+	return nil
+}
+
+// DeleteToken revokes a token.
+func (s *Store) DeleteToken(ctx context.Context, id string) error {
+	if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM api_tokens WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("store: delete token: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,219 @@
+// Package store holds all of usher's SQL, for SQLite and PostgreSQL. It implements the
+// persistence interfaces that the domain packages declare. Methods called with a context from
+// InTx run inside that transaction; others read from the reader pool and write through the writer.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/usherhq/usher/internal/errs"
+)
+
+// Dialect names the database usher runs on.
+type Dialect string
+
+// The supported databases.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is usher's database: SQLite (one writer connection beside a reader pool) or PostgreSQL
+// (one pool for both).
+type Store struct {
+	Dialect Dialect
+	write   *sql.DB       // SQLite: exactly one connection, so writes queue instead of failing busy
+	read    *sql.DB       // SQLite: read-only pool; PostgreSQL: the same as write
+	pool    *pgxpool.Pool // PostgreSQL only
+	lock    *os.File      // SQLite only: the data directory lock
+	now     func() time.Time
+}
+
+// Options says which database to open.
+type Options struct {
+	DatabaseURL string // postgres://…; empty for SQLite
+	DataDir     string // where the SQLite file and its lock live
+	MaxReaders  int    // SQLite reader pool size; 0 for the default
+}
+
+// Open connects to the database. With SQLite it takes the data directory's lock first, so that
+// a second process on the same directory fails at once with a clear message.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if o.DatabaseURL != "" {
+		return openPostgres(ctx, o.DatabaseURL)
+	}
+	return openSQLite(ctx, o)
+}
+
+func openSQLite(ctx context.Context, o Options) (*Store, error) {
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data directory: %w", err)
+	}
+	lockPath := filepath.Join(o.DataDir, "usher.lock")
+	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, errs.E(errs.Unavailable, "store.locked", fmt.Sprintf(
+			"Another usher process is already using the data directory %s. Only one process may use an SQLite database; stop the other one, or use PostgreSQL (--database-url) to run several.", o.DataDir))
+	}
+	path := filepath.Join(o.DataDir, "usher.db")
+	// busy_timeout must come before journal_mode; _txlock=immediate takes the write lock at BEGIN
+	// so read-then-write transactions queue rather than fail with SQLITE_BUSY.
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)" +
+		"&_pragma=journal_size_limit(200000000)&_time_format=sqlite&_txlock=immediate"
+	write, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	read, err := sql.Open("sqlite", dsn+"&mode=ro&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		lock.Close()
+		return nil, fmt.Errorf("store: open sqlite readers: %w", err)
+	}
+	n := o.MaxReaders
+	if n <= 0 {
+		n = 16
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	s := &Store{Dialect: SQLite, write: write, read: read, lock: lock, now: utcNow}
+	if err := write.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, errs.E(errs.Invalid, "config.database_url", "The database URL is not valid: "+err.Error())
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect to postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, errs.E(errs.Unavailable, "store.unreachable", fmt.Sprintf(
+			"Cannot reach PostgreSQL at %s:%d: %v", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err))
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	return &Store{Dialect: Postgres, write: db, read: db, pool: pool, now: utcNow}, nil
+}
+
+func utcNow() time.Time { return time.Now().UTC() }
+
+// Close releases the connections and, for SQLite, the data directory lock.
+func (s *Store) Close() error {
+	var errList []error
+	if s.read != nil && s.read != s.write {
+		errList = append(errList, s.read.Close())
+	}
+	if s.write != nil {
+		errList = append(errList, s.write.Close())
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	if s.lock != nil {
+		errList = append(errList, s.lock.Close())
+	}
+	return errors.Join(errList...)
+}
+
+// DB is the writer: for River on SQLite it must be the one connection everything writes through.
+func (s *Store) DB() *sql.DB { return s.write }
+
+// Pool is the PostgreSQL pool, nil on SQLite.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks the database answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type txKey struct{}
+
+// InTx runs fn in one transaction, committed when fn returns nil. A nested call joins the
+// outer transaction.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return fn(ctx)
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", mapError(err))
+	}
+	return nil
+}
+
+// reader is where reads go: the transaction in ctx, or the reader pool.
+func (s *Store) reader(ctx context.Context) querier {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return tx
+	}
+	return s.read
+}
+
+// writer is where writes go: the transaction in ctx, or the writer.
+func (s *Store) writer(ctx context.Context) querier {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return tx
+	}
+	return s.write
+}
+
+// placeholders returns "$from, $from+1, …" for n arguments.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}
+
+func anys[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}

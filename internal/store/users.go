@@ -1,0 +1,364 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/user"
+)
+
+const userColumns = `id, username, email, first_name, last_name, phone, department, manager_id, manager_name,
+	status, source, external_id, default_admin, password_hash, created_at, updated_at, last_login_at,
+	activated_at, version`
+
+func scanUser(row interface{ Scan(...any) error }) (*user.User, error) {
+	var u user.User
+	var managerID, externalID sql.NullString
+	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Department,
+		&managerID, &u.ManagerName, &u.Status, &u.Source, &externalID, &u.DefaultAdmin, &u.PasswordHash,
+		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version)
+	if err != nil {
+		return nil, err
+	}
+	u.ManagerID, u.ExternalID = managerID.String, externalID.String
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	return &u, nil
+}
+
+// User returns one user with their custom field values.
+func (s *Store) User(ctx context.Context, id string) (*user.User, error) {
+	u, err := scanUser(s.reader(ctx).QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if err == sql.ErrNoRows {
+		return nil, notFound("user")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: user %s: %w", id, err)
+	}
+	if err := s.loadCustom(ctx, []*user.User{u}); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// UserByLogin finds a user by username or email, case-insensitively.
+func (s *Store) UserByLogin(ctx context.Context, login string) (*user.User, error) {
+	l := strings.ToLower(login)
+	u, err := scanUser(s.reader(ctx).QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE username_lower = $1
+		 UNION ALL SELECT `+userColumns+` FROM users WHERE email_lower = $1 AND username_lower <> $1 LIMIT 1`, l))
+	if err == sql.ErrNoRows {
+		return nil, notFound("user")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: user by login: %w", err)
+	}
+	return u, nil
+}
+
+func (s *Store) loadCustom(ctx context.Context, users []*user.User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	byID := make(map[string]*user.User, len(users))
+	ids := make([]any, len(users))
+	for i, u := range users {
+		byID[u.ID] = u
+		ids[i] = u.ID
+		u.Custom = map[string]string{}
+	}
+	rows, err := s.reader(ctx).QueryContext(ctx,
+		`SELECT user_id, field, value FROM user_field_values WHERE user_id IN (`+placeholders(1, len(ids))+`)`, ids...)
+	if err != nil {
+		return fmt.Errorf("store: custom values: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, field, value string
+		if err := rows.Scan(&id, &field, &value); err != nil {
+			return err
+		}
+		byID[id].Custom[field] = value
+	}
+	return rows.Err()
+}
+
+// sortColumns maps a sort name to its column.
+var sortColumns = map[string]string{"name": "name_lower", "username": "username_lower", "email": "email_lower",
+	"created_at": "created_at", "updated_at": "updated_at"}
+
+type cursor struct {
+	V  string `json:"v"`
+	ID string `json:"id"`
+}
+
+// prefixEnd is the largest valid UTF-8 character: col >= p AND col < p+prefixEnd is "starts with p"
+// under byte-wise comparison (SQLite's default, and the C collation the PostgreSQL keys use).
+const prefixEnd = "\U0010FFFF"
+
+// ListUsers returns a page of users matching f and the cursor of the next page.
+func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.User, string, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if q := strings.ToLower(strings.TrimSpace(f.Q)); q != "" {
+		lo, hi := arg(q), arg(q+prefixEnd)
+		var ors []string
+		for _, col := range []string{"name_lower", "last_lower", "email_lower", "username_lower", "phone"} {
+			ors = append(ors, fmt.Sprintf("(%s >= %s AND %s < %s)", col, lo, col, hi))
+		}
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	if f.Status != "" {
+		where = append(where, "status = "+arg(string(f.Status)))
+	}
+	if f.Source != "" {
+		where = append(where, "source = "+arg(string(f.Source)))
+	}
+	if f.GroupID != "" {
+		where = append(where, "id IN (SELECT user_id FROM group_members WHERE group_id = "+arg(f.GroupID)+")")
+	}
+	if f.RoleID != "" {
+		r := arg(f.RoleID)
+		where = append(where, "(id IN (SELECT user_id FROM user_roles WHERE role_id = "+r+
+			") OR id IN (SELECT gm.user_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id WHERE gr.role_id = "+r+"))")
+	}
+	names := make([]string, 0, len(f.Custom))
+	for n := range f.Custom {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		where = append(where, "id IN (SELECT user_id FROM user_field_values WHERE field = "+arg(n)+" AND value = "+arg(f.Custom[n])+")")
+	}
+	desc := strings.HasPrefix(f.Sort, "-")
+	col := sortColumns[strings.TrimPrefix(f.Sort, "-")]
+	if col == "" {
+		return nil, "", errs.Field("sort", "filter.sort_invalid", "Unknown sort order.")
+	}
+	isTime := strings.HasSuffix(col, "_at")
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		var v any = c.V
+		if isTime {
+			t, err := time.Parse(time.RFC3339Nano, c.V)
+			if err != nil {
+				return nil, "", errs.Field("cursor", "filter.cursor_invalid", "The cursor is not valid; start again from the first page.")
+			}
+			v = t
+		}
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		where = append(where, fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, arg(v), arg(c.ID)))
+	}
+	dir := "ASC"
+	if desc {
+		dir = "DESC"
+	}
+	query := `SELECT ` + userColumns + `, ` + col + ` FROM users`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += fmt.Sprintf(" ORDER BY %s %s, id %s LIMIT %d", col, dir, dir, f.Limit+1)
+	rows, err := s.reader(ctx).QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list users: %w", err)
+	}
+	defer rows.Close()
+	var users []*user.User
+	var keys []string
+	for rows.Next() {
+		var u user.User
+		var managerID, externalID sql.NullString
+		var key any
+		if err := rows.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Department,
+			&managerID, &u.ManagerName, &u.Status, &u.Source, &externalID, &u.DefaultAdmin, &u.PasswordHash,
+			&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version, &key); err != nil {
+			return nil, "", err
+		}
+		u.ManagerID, u.ExternalID = managerID.String, externalID.String
+		u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+		switch k := key.(type) {
+		case time.Time:
+			keys = append(keys, k.UTC().Format(time.RFC3339Nano))
+		case string:
+			if isTime {
+				// SQLite hands the raw column text back for an expression it cannot type.
+				t := u.CreatedAt
+				if col == "updated_at" {
+					t = u.UpdatedAt
+				}
+				keys = append(keys, t.Format(time.RFC3339Nano))
+			} else {
+				keys = append(keys, k)
+			}
+		case []byte:
+			keys = append(keys, string(k))
+		default:
+			keys = append(keys, fmt.Sprint(k))
+		}
+		users = append(users, &u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(users) > f.Limit {
+		users = users[:f.Limit]
+		next = encodeCursor(cursor{V: keys[f.Limit-1], ID: users[f.Limit-1].ID})
+	}
+	if err := s.loadCustom(ctx, users); err != nil {
+		return nil, "", err
+	}
+	return users, next, nil
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ID == "" {
+		return c, errs.Field("cursor", "filter.cursor_invalid", "The cursor is not valid; start again from the first page.")
+	}
+	return c, nil
+}
+
+// CountUsers counts users by status.
+func (s *Store) CountUsers(ctx context.Context) (user.Counts, error) {
+	var c user.Counts
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT status, count(*) FROM users GROUP BY status`)
+	if err != nil {
+		return c, fmt.Errorf("store: count users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return c, err
+		}
+		c.Total += n
+		switch user.Status(st) {
+		case user.Active:
+			c.Active = n
+		case user.Invited:
+			c.Invited = n
+		case user.Locked:
+			c.Locked = n
+		case user.Disabled:
+			c.Disabled = n
+		}
+	}
+	return c, rows.Err()
+}
+
+func lowerName(u *user.User) string {
+	return strings.ToLower(strings.TrimSpace(u.FirstName + " " + u.LastName))
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// InsertUser writes a new user and their custom values.
+func (s *Store) InsertUser(ctx context.Context, u *user.User) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO users (id, username, username_lower, email, email_lower,
+		first_name, last_name, name_lower, last_lower, phone, department, manager_id, manager_name, status, source,
+		external_id, default_admin, password_hash, created_at, updated_at, last_login_at, activated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+		u.ID, u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
+		lowerName(u), strings.ToLower(u.LastName), u.Phone, u.Department, nullString(u.ManagerID), u.ManagerName,
+		string(u.Status), string(u.Source), nullString(u.ExternalID), u.DefaultAdmin, u.PasswordHash,
+		u.CreatedAt, u.UpdatedAt, u.LastLoginAt, u.ActivatedAt, u.Version)
+	if err != nil {
+		return fmt.Errorf("store: insert user: %w", mapError(err))
+	}
+	return s.writeCustom(ctx, u, false)
+}
+
+func (s *Store) writeCustom(ctx context.Context, u *user.User, replace bool) error {
+	w := s.writer(ctx)
+	if replace {
+		if _, err := w.ExecContext(ctx, `DELETE FROM user_field_values WHERE user_id = $1`, u.ID); err != nil {
+			return fmt.Errorf("store: clear custom values: %w", err)
+		}
+	}
+	for name, value := range u.Custom {
+		if _, err := w.ExecContext(ctx, `INSERT INTO user_field_values (user_id, field, value) VALUES ($1, $2, $3)`,
+			u.ID, name, value); err != nil {
+			return fmt.Errorf("store: custom value %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// UpdateUser writes u if its stored version is still prevVersion.
+func (s *Store) UpdateUser(ctx context.Context, u *user.User, prevVersion int64) error {
+	res, err := s.writer(ctx).ExecContext(ctx, `UPDATE users SET username = $1, username_lower = $2, email = $3,
+		email_lower = $4, first_name = $5, last_name = $6, name_lower = $7, last_lower = $8, phone = $9,
+		department = $10, manager_id = $11, manager_name = $12, status = $13, source = $14, external_id = $15,
+		password_hash = $16, updated_at = $17, last_login_at = $18, activated_at = $19, version = $20
+		WHERE id = $21 AND version = $22`,
+		u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
+		lowerName(u), strings.ToLower(u.LastName), u.Phone, u.Department, nullString(u.ManagerID), u.ManagerName,
+		string(u.Status), string(u.Source), nullString(u.ExternalID), u.PasswordHash, u.UpdatedAt, u.LastLoginAt,
+		u.ActivatedAt, u.Version, u.ID, prevVersion)
+	if err != nil {
+		return fmt.Errorf("store: update user: %w", mapError(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return stale("user")
+	}
+	return s.writeCustom(ctx, u, true)
+}
+
+// DeleteUser deletes a user; their roles, memberships, sessions and tokens go with them.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("store: delete user: %w", err)
+	}
+	return nil
+}
+
+// DefaultAdmin returns the Default Administrator.
+func (s *Store) DefaultAdmin(ctx context.Context) (*user.User, error) {
+	var id string
+	err := s.reader(ctx).QueryRowContext(ctx, `SELECT id FROM users WHERE default_admin`).Scan(&id)
+	if err == sql.ErrNoRows {
+		return nil, notFound("user")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: default admin: %w", err)
+	}
+	return s.User(ctx, id)
+}
+
+// RecordLogin notes a successful sign-in and, when the hash parameters changed, the new hash.
+func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, rehash string) error {
+	q := `UPDATE users SET last_login_at = $1 WHERE id = $2`
+	args := []any{at, userID}
+	if rehash != "" {
+		q = `UPDATE users SET last_login_at = $1, password_hash = $3 WHERE id = $2`
+		args = append(args, rehash)
+	}
+	if _, err := s.writer(ctx).ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("store: record login: %w", err)
+	}
+	return nil
+}

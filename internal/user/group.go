@@ -1,0 +1,69 @@
+package user
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/usherhq/usher/internal/errs"
+)
+
+// Group is a named set of users that gives its members its roles.
+type Group struct {
+	ID          string
+	Name        string
+	Description string
+	ExternalID  string
+	Source      Source
+	Roles       []Role
+	MemberCount int64
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Permissions is the union of the group's roles' permissions: what joining it grants.
+func (g *Group) Permissions() Permissions {
+	var ps Permissions
+	for _, r := range g.Roles {
+		ps = ps.Union(r.Permissions)
+	}
+	return ps
+}
+
+// GroupInput creates a group or, with nil pointers for what stays, changes one.
+type GroupInput struct {
+	Name        *string
+	Description *string
+	ExternalID  *string
+	RoleIDs     *[]string
+}
+
+// GroupFilter narrows a list of groups.
+type GroupFilter struct {
+	Q      string
+	Limit  int
+	Cursor string
+}
+
+func (in *GroupInput) validate(creating bool) []errs.FieldError {
+	var out []errs.FieldError
+	if in.Name != nil || creating {
+		n := strings.TrimSpace(deref(in.Name))
+		switch {
+		case n == "":
+			out = append(out, errs.FieldError{Field: "name", Code: "group.name_required", Message: "The group needs a name."})
+		case utf8.RuneCountInString(n) > 200:
+			out = append(out, errs.FieldError{Field: "name", Code: "group.name_too_long", Message: "The group name must be at most 200 characters."})
+		}
+	}
+	if in.Description != nil && utf8.RuneCountInString(*in.Description) > 1000 {
+		out = append(out, errs.FieldError{Field: "description", Code: "group.description_too_long", Message: "The description must be at most 1000 characters."})
+	}
+	if in.ExternalID != nil {
+		if fe := validateText("external_id", *in.ExternalID, MaxExternalID); fe != nil {
+			out = append(out, *fe)
+		}
+	}
+	return out
+}

@@ -1,0 +1,96 @@
+package user
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/errs"
+)
+
+// Store is the persistence Service needs. The store package implements it on SQLite and
+// PostgreSQL. Methods called with a context that InTx gave run inside that transaction.
+// Lookups of a missing row return an errs.NotFound error; writes that break a unique rule return
+// errs.Conflict with the code of the rule; updates whose version no longer matches return
+// errs.PreconditionFailed.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+
+	User(ctx context.Context, id string) (*User, error)
+	DefaultAdmin(ctx context.Context) (*User, error)
+	ListUsers(ctx context.Context, f Filter) ([]*User, string, error)
+	CountUsers(ctx context.Context) (Counts, error)
+	InsertUser(ctx context.Context, u *User) error
+	UpdateUser(ctx context.Context, u *User, prevVersion int64) error
+	DeleteUser(ctx context.Context, id string) error
+	RevokeSessions(ctx context.Context, userID string) error
+	UserRoles(ctx context.Context, userIDs []string) (map[string][]RoleGrant, error)
+	UserGroups(ctx context.Context, userIDs []string) (map[string][]GroupRef, error)
+	SetUserRoles(ctx context.Context, userID string, roleIDs []string) error
+	SetUserGroups(ctx context.Context, userID string, groupIDs []string) error
+	EffectivePermissions(ctx context.Context, userID string) (Permissions, error)
+
+	Roles(ctx context.Context) ([]Role, error)
+	Role(ctx context.Context, id string) (*Role, error)
+	InsertRole(ctx context.Context, r *Role) error
+	UpdateRole(ctx context.Context, r *Role, prevVersion int64) error
+	DeleteRole(ctx context.Context, id string) error
+
+	ListGroups(ctx context.Context, f GroupFilter) ([]Group, string, error)
+	Group(ctx context.Context, id string) (*Group, error)
+	InsertGroup(ctx context.Context, g *Group) error
+	UpdateGroup(ctx context.Context, g *Group, prevVersion int64) error
+	DeleteGroup(ctx context.Context, id string) error
+	SetGroupRoles(ctx context.Context, groupID string, roleIDs []string) error
+	AddGroupMembers(ctx context.Context, groupID string, userIDs []string) error
+	RemoveGroupMembers(ctx context.Context, groupID string, userIDs []string) error
+
+	Fields(ctx context.Context) ([]Field, error)
+	InsertField(ctx context.Context, f *Field) error
+	UpdateField(ctx context.Context, f *Field, prevVersion int64) error
+	DeleteField(ctx context.Context, name string) error
+
+	AppendAudit(ctx context.Context, e audit.Event) error
+	AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, error)
+}
+
+// Passwords checks a new password against the policy and hashes it. The auth package provides it.
+type Passwords interface {
+	Hash(ctx context.Context, password string) (string, error)
+}
+
+// Service is every change to users, roles, groups and custom fields.
+type Service struct {
+	store     Store
+	passwords Passwords
+	now       func() time.Time
+}
+
+// NewService returns a Service on store.
+func NewService(store Store, passwords Passwords) *Service {
+	return &Service{store: store, passwords: passwords, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// newID returns a time-ordered UUIDv7.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// audit writes the one event that records a change, inside the change's transaction.
+func (s *Service) audit(ctx context.Context, a Actor, action, targetType, targetID, targetName string, details map[string]any) error {
+	return s.store.AppendAudit(ctx, audit.Event{
+		Time: s.now(), ActorID: a.ID, ActorName: a.Name, Action: action,
+		TargetType: targetType, TargetID: targetID, TargetName: targetName,
+		Outcome: audit.Success, Details: details, RequestID: a.RequestID, ClientIP: a.ClientIP,
+	})
+}
+
+// checkVersion refuses a write whose If-Match no longer names the current version.
+// want 0 means the caller did not ask for a check (bulk actions, internal callers).
+func checkVersion(current, want int64) error {
+	if want != 0 && want != current {
+		return errs.E(errs.PreconditionFailed, "version.stale",
+			"This was changed by someone else since you read it. Reload and try again.")
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package user
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/usherhq/usher/internal/errs"
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// Fields lists the custom profile fields.
+func (s *Service) Fields(ctx context.Context, a Actor) ([]Field, error) {
+	if err := a.Require(UsersRead); err != nil {
+		return nil, err
+	}
+	return s.store.Fields(ctx)
+}
+
+// CreateField defines a custom profile field.
+func (s *Service) CreateField(ctx context.Context, a Actor, in FieldInput) (*Field, error) {
+	if err := a.Require(FieldsManage); err != nil {
+		return nil, err
+	}
+	if err := errs.Fields(in.validate(true)); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	f := &Field{Name: in.Name, Label: strings.TrimSpace(*in.Label), Type: in.Type, Required: in.Required != nil && *in.Required,
+		Pattern: deref(in.Pattern), Version: 1, CreatedAt: now, UpdatedAt: now}
+	if in.Options != nil {
+		f.Options = *in.Options
+	}
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.InsertField(ctx, f); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "field.create", "field", f.Name, f.Label, map[string]any{"type": string(f.Type), "required": f.Required})
+	})
+	return f, err
+}
+
+// UpdateField changes a field's label, required flag, pattern or options. Values already stored
+// stay as they are; new writes follow the new rules.
+func (s *Service) UpdateField(ctx context.Context, a Actor, name string, version int64, in FieldInput) (*Field, error) {
+	if err := a.Require(FieldsManage); err != nil {
+		return nil, err
+	}
+	var out *Field
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		f, err := s.field(ctx, name)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(f.Version, version); err != nil {
+			return err
+		}
+		in.Type = f.Type
+		if err := errs.Fields(in.validate(false)); err != nil {
+			return err
+		}
+		if in.Label != nil {
+			f.Label = strings.TrimSpace(*in.Label)
+		}
+		if in.Required != nil {
+			f.Required = *in.Required
+		}
+		if in.Pattern != nil {
+			f.Pattern = *in.Pattern
+		}
+		if in.Options != nil {
+			f.Options = *in.Options
+		}
+		prev := f.Version
+		f.Version++
+		f.UpdatedAt = s.now()
+		if err := s.store.UpdateField(ctx, f, prev); err != nil {
+			return err
+		}
+		out = f
+		return s.audit(ctx, a, "field.update", "field", f.Name, f.Label, nil)
+	})
+	return out, err
+}
+
+// DeleteField removes a field and every value stored in it.
+func (s *Service) DeleteField(ctx context.Context, a Actor, name string, version int64) error {
+	if err := a.Require(FieldsManage); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		f, err := s.field(ctx, name)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(f.Version, version); err != nil {
+			return err
+		}
+		if err := s.store.DeleteField(ctx, name); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "field.delete", "field", f.Name, f.Label, nil)
+	})
+}
+
+func (s *Service) field(ctx context.Context, name string) (*Field, error) {
+	defs, err := s.store.Fields(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range defs {
+		if defs[i].Name == name {
+			return &defs[i], nil
+		}
+	}
+	return nil, errs.E(errs.NotFound, "field.not_found", "There is no custom field called "+name+".")
+}

@@ -1,0 +1,494 @@
+package user
+
+import (
+	"context"
+	"slices"
+
+	"github.com/usherhq/usher/internal/errs"
+)
+
+// Sort orders of user lists; a leading "-" reverses one.
+var userSorts = []string{"name", "username", "email", "created_at", "updated_at"}
+
+// Filter narrows and orders a list of users. Zero values match everything.
+type Filter struct {
+	Q       string // case-insensitive prefix of the name, first or last name, email, username or phone
+	Status  Status
+	Source  Source
+	RoleID  string            // effective: direct or through a group
+	GroupID string            // direct member
+	Custom  map[string]string // custom field name → value (compared in canonical form)
+	Sort    string
+	Limit   int
+	Cursor  string
+}
+
+// Page is one page of a user list.
+type Page struct {
+	Users []*Detail
+	Next  string // the cursor of the next page; empty on the last
+}
+
+// ListUsers returns one page of users matching f.
+func (s *Service) ListUsers(ctx context.Context, a Actor, f Filter) (*Page, error) {
+	if err := a.Require(UsersRead); err != nil {
+		return nil, err
+	}
+	if err := s.normaliseFilter(ctx, &f); err != nil {
+		return nil, err
+	}
+	users, next, err := s.store.ListUsers(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	details, err := s.details(ctx, users)
+	if err != nil {
+		return nil, err
+	}
+	return &Page{Users: details, Next: next}, nil
+}
+
+func (s *Service) normaliseFilter(ctx context.Context, f *Filter) error {
+	var bad []errs.FieldError
+	if f.Status != "" && !f.Status.Valid() {
+		bad = append(bad, errs.FieldError{Field: "status", Code: "filter.status_invalid", Message: "The status must be one of active, invited, locked or disabled."})
+	}
+	if f.Source != "" && !f.Source.Valid() {
+		bad = append(bad, errs.FieldError{Field: "source", Code: "filter.source_invalid", Message: "The source must be one of local, directory or scim."})
+	}
+	if f.Sort == "" {
+		f.Sort = "name"
+	}
+	if !slices.Contains(userSorts, f.Sort) && !(len(f.Sort) > 1 && f.Sort[0] == '-' && slices.Contains(userSorts, f.Sort[1:])) {
+		bad = append(bad, errs.FieldError{Field: "sort", Code: "filter.sort_invalid", Message: "The sort must be one of name, username, email, created_at or updated_at, with - in front to reverse."})
+	}
+	switch {
+	case f.Limit == 0:
+		f.Limit = 50
+	case f.Limit < 0 || f.Limit > 1000:
+		bad = append(bad, errs.FieldError{Field: "limit", Code: "filter.limit_invalid", Message: "The limit must be between 1 and 1000."})
+	}
+	if len(f.Custom) > 0 {
+		defs, err := s.store.Fields(ctx)
+		if err != nil {
+			return err
+		}
+		for name, raw := range f.Custom {
+			i := slices.IndexFunc(defs, func(d Field) bool { return d.Name == name })
+			if i < 0 {
+				bad = append(bad, errs.FieldError{Field: "field", Code: "field.unknown", Message: "There is no custom field called " + name + "."})
+				continue
+			}
+			v, fe := defs[i].Canonical(raw)
+			if fe != nil {
+				fe.Field = "field"
+				bad = append(bad, *fe)
+				continue
+			}
+			f.Custom[name] = v
+		}
+	}
+	return errs.Fields(bad)
+}
+
+// details resolves the roles and groups of users.
+func (s *Service) details(ctx context.Context, users []*User) ([]*Detail, error) {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	roles, err := s.store.UserRoles(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := s.store.UserGroups(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Detail, len(users))
+	for i, u := range users {
+		out[i] = &Detail{User: u, Roles: roles[u.ID], Groups: groups[u.ID]}
+	}
+	return out, nil
+}
+
+func (s *Service) detail(ctx context.Context, id string) (*Detail, error) {
+	u, err := s.store.User(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.details(ctx, []*User{u})
+	if err != nil {
+		return nil, err
+	}
+	return d[0], nil
+}
+
+// GetUser returns one user. Everyone may read themselves.
+func (s *Service) GetUser(ctx context.Context, a Actor, id string) (*Detail, error) {
+	if id != a.ID {
+		if err := a.Require(UsersRead); err != nil {
+			return nil, err
+		}
+	}
+	return s.detail(ctx, id)
+}
+
+// Counts returns the number of users in each status.
+func (s *Service) Counts(ctx context.Context, a Actor) (Counts, error) {
+	if err := a.Require(UsersRead); err != nil {
+		return Counts{}, err
+	}
+	return s.store.CountUsers(ctx)
+}
+
+// CreateInput is a new local user.
+type CreateInput struct {
+	Profile
+	Password *string
+	RoleIDs  []string // nil gives the Viewer role; an empty list gives none
+	GroupIDs []string
+}
+
+// CreateUser creates an active local user, with a password or without one (they set it through
+// a password reset).
+func (s *Service) CreateUser(ctx context.Context, a Actor, in CreateInput) (*Detail, error) {
+	if err := a.Require(UsersWrite); err != nil {
+		return nil, err
+	}
+	return s.createUser(ctx, a, in, false)
+}
+
+func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, defaultAdmin bool) (*Detail, error) {
+	defaulted := in.Username == nil || *in.Username == ""
+	if defaulted {
+		in.Username = in.Email
+	}
+	if in.Email == nil {
+		in.Email = new(string)
+	}
+	if in.RoleIDs == nil {
+		in.RoleIDs = []string{ViewerRole}
+	}
+	now := s.now()
+	u := &User{ID: newID(), Status: Active, Source: Local, CreatedAt: now, UpdatedAt: now, ActivatedAt: &now,
+		Version: 1, DefaultAdmin: defaultAdmin}
+	bad := in.Profile.validate(true)
+	if in.ExternalID != nil && *in.ExternalID != "" {
+		bad = append(bad, errs.FieldError{Field: "external_id", Code: "user.external_id_local", Message: "Only directory and SCIM users have an external id."})
+	}
+	var hash string
+	if in.Password != nil {
+		h, err := s.passwords.Hash(ctx, *in.Password)
+		if fe, ok := errs.As(err); ok && fe.Kind == errs.Invalid {
+			bad = append(bad, fe.Fields...)
+		} else if err != nil {
+			return nil, err
+		}
+		hash = h
+	}
+	var out *Detail
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		defs, err := s.store.Fields(ctx)
+		if err != nil {
+			return err
+		}
+		bad = append(bad, applyCustom(u, in.Custom, defs, true)...)
+		if err := s.checkManager(ctx, u.ID, in.ManagerID); err != nil {
+			bad = append(bad, *err)
+		}
+		if err := errs.Fields(bad); err != nil {
+			return err
+		}
+		applyProfile(u, &in.Profile)
+		u.PasswordHash = hash
+		if err := s.checkGrants(ctx, a, nil, in.RoleIDs, nil, in.GroupIDs); err != nil {
+			return err
+		}
+		if err := s.store.InsertUser(ctx, u); err != nil {
+			if defaulted {
+				return emailAsUsernameTaken(err)
+			}
+			return err
+		}
+		if err := s.store.SetUserRoles(ctx, u.ID, in.RoleIDs); err != nil {
+			return err
+		}
+		if err := s.store.SetUserGroups(ctx, u.ID, in.GroupIDs); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, a, "user.create", "user", u.ID, u.Username, map[string]any{
+			"email": u.Email, "roles": in.RoleIDs, "groups": in.GroupIDs, "password_set": hash != "",
+			"default_admin": defaultAdmin,
+		}); err != nil {
+			return err
+		}
+		out, err = s.detail(ctx, u.ID)
+		return err
+	})
+	return out, err
+}
+
+// emailAsUsernameTaken reports a clash of a username that was not given but defaulted to the
+// email address as a clash of the email: the person typed only an email, and which unique rule a
+// database reports first when both clash differs (SQLite the email, PostgreSQL the username).
+func emailAsUsernameTaken(err error) error {
+	e, ok := errs.As(err)
+	if !ok || e.Kind != errs.Conflict || e.Code != "user.username_taken" {
+		return err
+	}
+	const msg = "This email address already belongs to a user, as their email address or their username."
+	return &errs.Error{Kind: errs.Conflict, Code: "user.email_taken", Message: msg, Err: err,
+		Fields: []errs.FieldError{{Field: "email", Code: "user.email_taken", Message: msg}}}
+}
+
+func applyProfile(u *User, p *Profile) {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&u.Username, p.Username)
+	set(&u.Email, p.Email)
+	set(&u.FirstName, p.FirstName)
+	set(&u.LastName, p.LastName)
+	set(&u.Phone, p.Phone)
+	set(&u.Department, p.Department)
+	set(&u.ManagerID, p.ManagerID)
+	set(&u.ManagerName, p.ManagerName)
+	set(&u.ExternalID, p.ExternalID)
+}
+
+func (s *Service) checkManager(ctx context.Context, selfID string, managerID *string) *errs.FieldError {
+	if managerID == nil || *managerID == "" {
+		return nil
+	}
+	if *managerID == selfID {
+		return &errs.FieldError{Field: "manager_id", Code: "user.manager_self", Message: "A user cannot be their own manager."}
+	}
+	if _, err := s.store.User(ctx, *managerID); err != nil {
+		return &errs.FieldError{Field: "manager_id", Code: "user.manager_unknown", Message: "The manager is not a user of usher."}
+	}
+	return nil
+}
+
+// Patch changes a user; nil pointers leave things as they are.
+type Patch struct {
+	Profile
+	RoleIDs  *[]string // the direct roles, replacing the current ones
+	GroupIDs *[]string // the groups, replacing the current memberships
+}
+
+// UpdateUser changes a user's profile, direct roles and groups. version is the If-Match the
+// caller read (0: no check).
+func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version int64, p Patch) (*Detail, error) {
+	if err := a.Require(UsersWrite); err != nil {
+		return nil, err
+	}
+	var out *Detail
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		u, err := s.store.User(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(u.Version, version); err != nil {
+			return err
+		}
+		if err := s.guardTarget(ctx, a, u, "update"); err != nil {
+			return err
+		}
+		bad := p.Profile.validate(false)
+		bad = append(bad, readOnly(u, &p.Profile)...)
+		defs, err := s.store.Fields(ctx)
+		if err != nil {
+			return err
+		}
+		bad = append(bad, applyCustom(u, p.Custom, defs, false)...)
+		if fe := s.checkManager(ctx, u.ID, p.ManagerID); fe != nil {
+			bad = append(bad, *fe)
+		}
+		if err := errs.Fields(bad); err != nil {
+			return err
+		}
+		changed := changedFields(u, &p.Profile)
+		applyProfile(u, &p.Profile)
+		details := map[string]any{}
+		if len(changed) > 0 || len(p.Custom) > 0 {
+			details["changed"] = changed
+		}
+		if p.RoleIDs != nil {
+			if err := s.replaceRoles(ctx, a, u, *p.RoleIDs, details); err != nil {
+				return err
+			}
+		}
+		if p.GroupIDs != nil {
+			if err := s.replaceGroups(ctx, a, u, *p.GroupIDs, details); err != nil {
+				return err
+			}
+		}
+		if len(p.Custom) > 0 {
+			names := make([]string, 0, len(p.Custom))
+			for n := range p.Custom {
+				names = append(names, "custom."+n)
+			}
+			slices.Sort(names)
+			details["changed"] = append(changed, names...)
+		}
+		prev := u.Version
+		u.Version++
+		u.UpdatedAt = s.now()
+		if err := s.store.UpdateUser(ctx, u, prev); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, a, "user.update", "user", u.ID, u.Username, details); err != nil {
+			return err
+		}
+		out, err = s.detail(ctx, u.ID)
+		return err
+	})
+	return out, err
+}
+
+// readOnly refuses changes to what the user's source owns, and to a local user's email.
+func readOnly(u *User, p *Profile) []errs.FieldError {
+	var out []errs.FieldError
+	ro := func(field string, v *string, cur string) {
+		if v != nil && *v != cur {
+			out = append(out, errs.FieldError{Field: field, Code: "user.read_only",
+				Message: "This attribute comes from the user's " + string(u.Source) + " source and can only be changed there."})
+		}
+	}
+	if !u.SourceOwned() {
+		if p.Email != nil && *p.Email != u.Email {
+			out = append(out, errs.FieldError{Field: "email", Code: "user.email_immutable",
+				Message: "The email address of an existing user cannot be changed by an administrator."})
+		}
+		return out
+	}
+	ro("username", p.Username, u.Username)
+	ro("email", p.Email, u.Email)
+	ro("first_name", p.FirstName, u.FirstName)
+	ro("last_name", p.LastName, u.LastName)
+	ro("phone", p.Phone, u.Phone)
+	ro("department", p.Department, u.Department)
+	ro("manager_name", p.ManagerName, u.ManagerName)
+	ro("external_id", p.ExternalID, u.ExternalID)
+	return out
+}
+
+func changedFields(u *User, p *Profile) []string {
+	var out []string
+	diff := func(name string, v *string, cur string) {
+		if v != nil && *v != cur {
+			out = append(out, name)
+		}
+	}
+	diff("username", p.Username, u.Username)
+	diff("email", p.Email, u.Email)
+	diff("first_name", p.FirstName, u.FirstName)
+	diff("last_name", p.LastName, u.LastName)
+	diff("phone", p.Phone, u.Phone)
+	diff("department", p.Department, u.Department)
+	diff("manager_id", p.ManagerID, u.ManagerID)
+	diff("manager_name", p.ManagerName, u.ManagerName)
+	diff("external_id", p.ExternalID, u.ExternalID)
+	return out
+}
+
+// DeleteUser deletes a user for good; the audit log keeps who they were.
+func (s *Service) DeleteUser(ctx context.Context, a Actor, id string, version int64) error {
+	if err := a.Require(UsersDelete); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		u, err := s.store.User(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(u.Version, version); err != nil {
+			return err
+		}
+		if err := s.guardTarget(ctx, a, u, "delete"); err != nil {
+			return err
+		}
+		if err := s.store.DeleteUser(ctx, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "user.delete", "user", u.ID, u.Username, map[string]any{
+			"email": u.Email, "name": u.Name(), "status": string(u.Status), "source": string(u.Source),
+		})
+	})
+}
+
+// ChangeStatus locks, unlocks, disables or enables a user, as the state machine allows.
+func (s *Service) ChangeStatus(ctx context.Context, a Actor, id string, ev Event) (*Detail, error) {
+	if ev == Accept {
+		return nil, errs.E(errs.Invalid, "user.invalid_transition", "Invitations are accepted by the invited person.")
+	}
+	if err := a.Require(UsersLock); err != nil {
+		return nil, err
+	}
+	var out *Detail
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		u, err := s.store.User(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.guardTarget(ctx, a, u, string(ev)); err != nil {
+			return err
+		}
+		from := u.Status
+		to, err := Transition(from, ev, u.Accepted())
+		if err != nil {
+			return err
+		}
+		prev := u.Version
+		u.Status, u.Version, u.UpdatedAt = to, u.Version+1, s.now()
+		if err := s.store.UpdateUser(ctx, u, prev); err != nil {
+			return err
+		}
+		if to == Locked || to == Disabled {
+			if err := s.store.RevokeSessions(ctx, u.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.audit(ctx, a, "user."+string(ev), "user", u.ID, u.Username,
+			map[string]any{"from": string(from), "to": string(to)}); err != nil {
+			return err
+		}
+		out, err = s.detail(ctx, u.ID)
+		return err
+	})
+	return out, err
+}
+
+// guardTarget holds the rules about who may act on whom: nobody deletes, disables or locks
+// themselves or the Default Administrator, directory users are disabled rather than deleted,
+// and nobody changes a user who holds permissions they do not.
+func (s *Service) guardTarget(ctx context.Context, a Actor, u *User, op string) error {
+	switch op {
+	case "delete", "disable", "lock":
+		if u.ID == a.ID {
+			return errs.E(errs.Forbidden, "user.self", "You cannot "+op+" your own account.")
+		}
+		if u.DefaultAdmin {
+			return errs.E(errs.Forbidden, "user.default_admin", "The Default Administrator cannot be "+opPast[op]+".")
+		}
+	}
+	if op == "delete" && u.Source == Directory {
+		return errs.E(errs.Conflict, "user.directory_owned", "Users from a directory can be disabled, not deleted.")
+	}
+	if u.ID == a.ID {
+		return nil
+	}
+	held, err := s.store.EffectivePermissions(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if missing := a.Permissions.Missing(held); len(missing) > 0 {
+		return errs.E(errs.Forbidden, "auth.superior", "You cannot change a user who holds permissions you do not ("+missing.String()+").")
+	}
+	return nil
+}
+
+var opPast = map[string]string{"delete": "deleted", "disable": "disabled", "lock": "locked"}
