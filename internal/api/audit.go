@@ -40,7 +40,7 @@ func (f auditFilter) filter() (audit.Filter, error) {
 	if f.Cursor != "" {
 		n, err := strconv.ParseInt(f.Cursor, 10, 64)
 		if err != nil || n <= 0 {
-			return out, errs.Field("cursor", "cursor.invalid", "The cursor is not one this API gave out.")
+			return out, errs.Field("cursor", "filter.cursor_invalid", "The cursor is not one this API gave out.")
 		}
 		out.Cursor = n
 	}

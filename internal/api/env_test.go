@@ -217,3 +217,10 @@ func (r *response) user() userJSON {
 	r.into(&u)
 	return u
 }
+
+func allPowerful() user.Actor { return user.System("test") }
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
