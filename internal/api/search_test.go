@@ -43,14 +43,14 @@ func TestSearchFilterAndPage(t *testing.T) {
 			q    string
 			want []string
 		}{
-			{"zo", []string{"zangstrom", "zneale"}},               // first name, accent-insensitive case
-			{"ZOR", []string{"zneale"}},                           // first name, upper case
-			{"ångs", []string{"zangstrom"}},                       // last name with a non-ASCII letter
-			{"zus", []string{"azuse"}},                            // last name
-			{"ada.z", []string{"azuse"}},                          // email
-			{"zne", []string{"zneale"}},                           // username
-			{"+1 555", []string{"zneale"}},                        // phone
-			{"ada zuse", []string{"azuse"}},                       // full name
+			{"zo", []string{"zangstrom", "zneale"}}, // first name, accent-insensitive case
+			{"ZOR", []string{"zneale"}},             // first name, upper case
+			{"ångs", []string{"zangstrom"}},         // last name with a non-ASCII letter
+			{"zus", []string{"azuse"}},              // last name
+			{"ada.z", []string{"azuse"}},            // email
+			{"zne", []string{"zneale"}},             // username
+			{"+1 555", []string{"zneale"}},          // phone
+			{"ada zuse", []string{"azuse"}},         // full name
 			{"nobody-matches-this", nil},
 		} {
 			got := usernames(e.list(admin, url.Values{"q": {tc.q}, "sort": {"username"}}))

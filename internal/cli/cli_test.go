@@ -189,4 +189,3 @@ func TestMigrate(t *testing.T) {
 		})
 	}
 }
-
