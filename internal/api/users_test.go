@@ -74,14 +74,20 @@ func TestUserLifecycle(t *testing.T) {
 		// the audit trail has one event per change, newest first
 		var trail struct {
 			Events []struct {
-				Action  string `json:"action"`
-				Outcome string `json:"outcome"`
+				Action    string `json:"action"`
+				Outcome   string `json:"outcome"`
+				ActorName string `json:"actor_name"`
+				RequestID string `json:"request_id"`
+				ClientIP  string `json:"client_ip"`
 			} `json:"events"`
 		}
 		e.admin.do("GET", path+"/audit", nil).want(http.StatusOK).into(&trail)
 		var actions []string
 		for _, ev := range trail.Events {
 			actions = append(actions, ev.Action)
+			if ev.Outcome != "success" || ev.ActorName == "" || ev.RequestID == "" || ev.ClientIP != "127.0.0.1" {
+				t.Errorf("audit event %+v lacks its actor, request id or client address", ev)
+			}
 		}
 		want := []string{"user.delete", "user.enable", "user.disable", "user.unlock", "user.lock", "user.update", "user.create"}
 		if !slices.Equal(actions, want) {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -44,15 +45,16 @@ type Passwords struct {
 	params HashParams
 	policy Policy
 	slots  chan struct{}
-	dummy  string // a hash to verify against when there is no user, so both cases take as long
+	// dummy is a hash to verify against when there is no user, so both cases take as long. It is
+	// made on first use: an idle server need not hold argon2's memory.
+	dummy     string
+	dummyOnce sync.Once
 }
 
 // NewPasswords returns a hasher with the given parameters and policy.
 func NewPasswords(params HashParams, policy Policy) *Passwords {
 	n := max(2, runtime.GOMAXPROCS(0))
-	p := &Passwords{params: params, policy: policy, slots: make(chan struct{}, n)}
-	p.dummy = p.hash("usher dummy password, never a real one")
-	return p
+	return &Passwords{params: params, policy: policy, slots: make(chan struct{}, n)}
 }
 
 // Check applies the policy to a new password.
@@ -111,6 +113,7 @@ func (p *Passwords) Verify(ctx context.Context, hash, password string) (ok, reha
 	}
 	defer p.release()
 	if hash == "" {
+		p.dummyOnce.Do(func() { p.dummy = p.hash("usher dummy password, never a real one") })
 		verify(p.dummy, password)
 		return false, false, nil
 	}
