@@ -2,6 +2,7 @@ package user
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -130,7 +131,8 @@ func (f *Field) Canonical(raw string) (string, *errs.FieldError) {
 		return raw, nil
 	case NumberField:
 		n, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
-		if err != nil {
+		// ParseFloat also reads "NaN" and "Inf", which no person means as a number.
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
 			return bad("field.not_a_number", f.Label+" must be a number.")
 		}
 		return strconv.FormatFloat(n, 'f', -1, 64), nil

@@ -1,0 +1,172 @@
+package user_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/user"
+)
+
+func TestUpdateUserVersion(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		id := f.create(t, f.admin, "versioned@example.com").ID
+		f.audited(t, f.admin, "user.update", func() (string, error) {
+			d, err := f.svc.UpdateUser(ctx, f.admin, id, 1, user.Patch{Profile: user.Profile{Department: ptr("Sales")}})
+			if err == nil && (d.Version != 2 || d.Department != "Sales") {
+				t.Errorf("after the update: version %d, department %q", d.Version, d.Department)
+			}
+			return id, err
+		})
+		for _, tc := range []struct {
+			name    string
+			version int64
+		}{
+			{"the version read before the last change", 1},
+			{"a version from the future", 3},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				err := f.unchanged(t, func() error {
+					_, err := f.svc.UpdateUser(ctx, f.admin, id, tc.version, user.Patch{Profile: user.Profile{Department: ptr("Support")}})
+					return err
+				})
+				wantErr(t, err, errs.PreconditionFailed, "version.stale")
+				if err := f.svc.DeleteUser(ctx, f.admin, id, tc.version); !errs.Is(errs.PreconditionFailed, err) {
+					t.Errorf("DeleteUser with version %d = %v, want version.stale", tc.version, err)
+				}
+				if u := f.user(t, id); u.Department != "Sales" || u.Version != 2 {
+					t.Errorf("the user changed: department %q, version %d", u.Department, u.Version)
+				}
+			})
+		}
+		t.Run("no version: no check", func(t *testing.T) {
+			if _, err := f.svc.UpdateUser(ctx, f.admin, id, 0, user.Patch{Profile: user.Profile{Department: ptr("Support")}}); err != nil {
+				t.Fatalf("UpdateUser = %v", err)
+			}
+		})
+	})
+}
+
+func TestUpdateLocalUser(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		d := f.create(t, f.admin, "local@example.com")
+		for _, tc := range []struct {
+			name  string
+			patch user.Profile
+			field string // "" when the patch is allowed
+			code  string
+		}{
+			{"email", user.Profile{Email: ptr("changed@example.com")}, "email", "user.email_immutable"},
+			{"email in other case", user.Profile{Email: ptr("LOCAL@example.com")}, "email", "user.email_immutable"},
+			{"invalid new email", user.Profile{Email: ptr("not an email")}, "email", ""},
+			{"own manager", user.Profile{ManagerID: ptr(d.ID)}, "manager_id", "user.manager_self"},
+			{"bad username", user.Profile{Username: ptr("no spaces")}, "username", "username.invalid_chars"},
+			{"username taken", user.Profile{Username: ptr("Root")}, "username", "user.username_taken"},
+			{"same email", user.Profile{Email: ptr("local@example.com"), Phone: ptr("+1 555 0100")}, "", ""},
+			{"profile", user.Profile{Username: ptr("local"), FirstName: ptr("Lo"), LastName: ptr("Cal"),
+				Department: ptr("IT"), ManagerID: ptr(f.manager.ID)}, "", ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				patch := user.Patch{Profile: tc.patch}
+				if tc.field == "" {
+					f.audited(t, f.admin, "user.update", func() (string, error) {
+						_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, 0, patch)
+						return d.ID, err
+					})
+					return
+				}
+				err := f.unchanged(t, func() error {
+					_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, 0, patch)
+					return err
+				})
+				if tc.code != "" && fieldCode(err, tc.field) != tc.code {
+					t.Fatalf("UpdateUser = %v, want %s on %s", err, tc.code, tc.field)
+				}
+				if fieldCode(err, tc.field) == "" {
+					t.Fatalf("UpdateUser = %v, want an error on %s", err, tc.field)
+				}
+			})
+		}
+		u := f.user(t, d.ID)
+		if u.Email != "local@example.com" || u.Username != "local" || u.Phone != "+1 555 0100" || u.ManagerID != f.manager.ID || u.Department != "IT" {
+			t.Errorf("after the updates: %+v", u)
+		}
+		ev := f.audit(t, audit.Filter{TargetID: d.ID, Action: "user.update"})[0]
+		changed, _ := ev.Details["changed"].([]any)
+		want := []any{"username", "first_name", "last_name", "department", "manager_id"}
+		if !slices.Equal(changed, want) {
+			t.Errorf("the last update event says changed %v, want %v", ev.Details["changed"], want)
+		}
+	})
+}
+
+func TestUpdateDirectoryUser(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		dir := f.insert(t, user.User{Username: "dana", Email: "dana@corp.example", FirstName: "Dana", LastName: "Dir",
+			Phone: "100", Department: "Ops", ManagerName: "Boss", Source: user.Directory, ExternalID: "uid=dana,ou=people"})
+		for _, tc := range []struct {
+			name  string
+			patch user.Patch
+			field string // "" when the patch is allowed
+		}{
+			{"username", user.Patch{Profile: user.Profile{Username: ptr("dana2")}}, "username"},
+			{"email", user.Patch{Profile: user.Profile{Email: ptr("dana@elsewhere.example")}}, "email"},
+			{"first name", user.Patch{Profile: user.Profile{FirstName: ptr("Diana")}}, "first_name"},
+			{"last name", user.Patch{Profile: user.Profile{LastName: ptr("D")}}, "last_name"},
+			{"phone", user.Patch{Profile: user.Profile{Phone: ptr("200")}}, "phone"},
+			{"department", user.Patch{Profile: user.Profile{Department: ptr("Dev")}}, "department"},
+			{"manager name", user.Patch{Profile: user.Profile{ManagerName: ptr("Other Boss")}}, "manager_name"},
+			{"external id", user.Patch{Profile: user.Profile{ExternalID: ptr("uid=other")}}, "external_id"},
+			{"the same values", user.Patch{Profile: user.Profile{FirstName: ptr("Dana"), Email: ptr("dana@corp.example")}}, ""},
+			{"roles are usher's", user.Patch{RoleIDs: &[]string{user.AuditorRole}}, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if tc.field == "" {
+					f.audited(t, f.admin, "user.update", func() (string, error) {
+						_, err := f.svc.UpdateUser(ctx, f.admin, dir.ID, 0, tc.patch)
+						return dir.ID, err
+					})
+					return
+				}
+				err := f.unchanged(t, func() error {
+					_, err := f.svc.UpdateUser(ctx, f.admin, dir.ID, 0, tc.patch)
+					return err
+				})
+				wantErr(t, err, errs.Invalid, "user.read_only", tc.field)
+			})
+		}
+		u := f.user(t, dir.ID)
+		if u.FirstName != "Dana" || u.Email != "dana@corp.example" || u.ExternalID != "uid=dana,ou=people" {
+			t.Errorf("directory attributes changed: %+v", u)
+		}
+	})
+}
+
+// TestUpdateUserIsOneTransaction: a patch that fails half-way changes nothing.
+func TestUpdateUserIsOneTransaction(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		d := f.create(t, f.admin, "atomic@example.com", user.ViewerRole)
+		err := f.unchanged(t, func() error {
+			_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, 0, user.Patch{
+				Profile:  user.Profile{Department: ptr("Finance")},
+				RoleIDs:  &[]string{user.AuditorRole},
+				GroupIDs: &[]string{"no-such-group"},
+			})
+			return err
+		})
+		wantErr(t, err, errs.Invalid, "group.unknown")
+		after, err := f.svc.GetUser(ctx, f.admin, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := roleIDs(after, true); !slices.Equal(got, []string{user.ViewerRole}) || after.Department != "" || after.Version != 1 {
+			t.Fatalf("after a failed update: roles %v, department %q, version %d", got, after.Department, after.Version)
+		}
+	})
+}
