@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/usherhq/usher/internal/audit"
@@ -20,6 +21,11 @@ type Store interface {
 	UserByLogin(ctx context.Context, login string) (*user.User, error)
 	EffectivePermissions(ctx context.Context, userID string) (user.Permissions, error)
 	RecordLogin(ctx context.Context, userID string, at time.Time, rehash string) error
+	ReserveLoginAttempt(ctx context.Context, userID string, max int) (n int, ok bool, err error)
+	ResetLoginAttempts(ctx context.Context, userID string) error
+	LockUser(ctx context.Context, userID string, at time.Time) (bool, error)
+	UnlockUserLockedBefore(ctx context.Context, userID string, cutoff, at time.Time) (bool, error)
+	RevokeSessions(ctx context.Context, userID string) error
 
 	InsertSession(ctx context.Context, s *Session) error
 	Session(ctx context.Context, id string) (*Session, error)
@@ -38,6 +44,10 @@ type Store interface {
 
 // Options are the sign-in settings.
 type Options struct {
+	MaxFailures int // consecutive failed sign-ins that lock an account; 5 when zero
+	// AutoUnlockAfter unlocks a locked account at its next sign-in attempt once this long has
+	// passed since it locked; zero keeps it locked until an administrator unlocks it.
+	AutoUnlockAfter time.Duration
 	SessionIdle     time.Duration // a session unused this long ends
 	SessionAbsolute time.Duration // a session ends this long after sign-in, used or not
 }
@@ -47,11 +57,15 @@ type Service struct {
 	store     Store
 	passwords *Passwords
 	opts      Options
+	notify    Notifier
 	now       func() time.Time
 }
 
 // NewService returns the sign-in service.
 func NewService(store Store, passwords *Passwords, opts Options) *Service {
+	if opts.MaxFailures <= 0 {
+		opts.MaxFailures = 5
+	}
 	if opts.SessionIdle == 0 {
 		opts.SessionIdle = 2 * time.Hour
 	}
@@ -90,7 +104,13 @@ type Client struct {
 var errInvalidCredentials = errs.E(errs.Unauthenticated, "auth.invalid_credentials", "The username or password is not correct.")
 
 // Login checks a password and opens a session. The answer for an unknown login, a wrong
-// password and a user without a password is the same, and takes the same time.
+// password and a user who may not sign in is the same and takes the same time, with one
+// exception people need: a locked account says so.
+//
+// Lockout is decided in the database: each attempt on an active user first reserves one of the
+// MaxFailures attempts with a conditional UPDATE, and only an attempt holding a reservation has
+// its password checked. However many attempts race, on however many replicas, at most
+// MaxFailures hashes are checked, and the one that fails last locks the account.
 func (s *Service) Login(ctx context.Context, login, password string, c Client) (string, *user.User, error) {
 	u, err := s.store.UserByLogin(ctx, login)
 	if errs.Is(errs.NotFound, err) {
@@ -100,17 +120,44 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 	} else if err != nil {
 		return "", nil, err
 	}
-	ok, rehash, err := s.passwords.Verify(ctx, u.PasswordHash, password)
+	if u.Status == user.Locked {
+		if err := s.autoUnlock(ctx, u, c); err != nil {
+			return "", nil, err
+		}
+	}
+	if u.Status != user.Active {
+		// Never check the real hash of a user who may not sign in: that would be a free
+		// password oracle with no lockout.
+		s.passwords.Dummy(ctx, password)
+		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "account "+string(u.Status))
+		if u.Status == user.Locked {
+			return "", nil, errLocked
+		}
+		return "", nil, errInvalidCredentials
+	}
+	n, ok, err := s.store.ReserveLoginAttempt(ctx, u.ID, s.opts.MaxFailures)
 	if err != nil {
 		return "", nil, err
 	}
 	if !ok {
-		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "wrong password")
-		return "", nil, errInvalidCredentials
+		// Another attempt locked the account (or disabled it) since we read it.
+		s.passwords.Dummy(ctx, password)
+		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "no attempts left")
+		return "", nil, errLocked
 	}
-	if !u.Status.CanSignIn() {
-		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "account "+string(u.Status))
-		return "", nil, refusal(u.Status)
+	match, rehash, err := s.passwords.Verify(ctx, u.PasswordHash, password)
+	if err != nil {
+		return "", nil, err
+	}
+	if !match {
+		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, fmt.Sprintf("wrong password (attempt %d of %d)", n, s.opts.MaxFailures))
+		if n >= s.opts.MaxFailures {
+			if err := s.lockOut(ctx, u, n, c); err != nil {
+				return "", nil, err
+			}
+			return "", nil, errLockedNow
+		}
+		return "", nil, errInvalidCredentials
 	}
 	var newHash string
 	if rehash {
@@ -123,6 +170,9 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 	sess := &Session{ID: digest(token), UserID: u.ID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.opts.SessionAbsolute), ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.ResetLoginAttempts(ctx, u.ID); err != nil {
+			return err
+		}
 		if err := s.store.InsertSession(ctx, sess); err != nil {
 			return err
 		}
@@ -139,16 +189,12 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 	return token, u, nil
 }
 
-// refusal is what a user who may not sign in is told once their password was right.
-func refusal(st user.Status) error {
-	switch st {
-	case user.Locked:
-		return errs.E(errs.Forbidden, "auth.account_locked", "This account is locked. Ask an administrator to unlock it.")
-	case user.Disabled:
-		return errs.E(errs.Forbidden, "auth.account_disabled", "This account is disabled. Ask an administrator to enable it.")
-	}
-	return errs.E(errs.Forbidden, "auth.account_inactive", "This account has not been activated yet. Accept your invitation first.")
-}
+var (
+	errLocked = errs.E(errs.Forbidden, "auth.account_locked",
+		"This account is locked after too many failed sign-ins. Ask an administrator to unlock it.")
+	errLockedNow = errs.E(errs.Forbidden, "auth.account_locked",
+		"Too many failed sign-ins: this account is now locked. Ask an administrator to unlock it.")
+)
 
 func (s *Service) auditLogin(ctx context.Context, userID, name, outcome string, c Client, reason string) {
 	// A failed sign-in changes nothing else, so its event is written on its own.

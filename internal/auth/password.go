@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -49,6 +50,7 @@ type Passwords struct {
 	// made on first use: an idle server need not hold argon2's memory.
 	dummy     string
 	dummyOnce sync.Once
+	checked   atomic.Int64 // real (non-dummy) hashes verified, for metrics and the lockout tests
 }
 
 // NewPasswords returns a hasher with the given parameters and policy.
@@ -117,6 +119,7 @@ func (p *Passwords) Verify(ctx context.Context, hash, password string) (ok, reha
 		verify(p.dummy, password)
 		return false, false, nil
 	}
+	p.checked.Add(1)
 	ok, params := verify(hash, password)
 	return ok, ok && params != p.params, nil
 }
@@ -140,6 +143,9 @@ func verify(hash, password string) (bool, HashParams) {
 	got := argon2.IDKey([]byte(password), salt, params.Time, params.Memory, params.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, params
 }
+
+// Checked is how many stored password hashes were verified since start.
+func (p *Passwords) Checked() int64 { return p.checked.Load() }
 
 // Dummy spends one verification's time, for paths that must not reveal that no account exists.
 func (p *Passwords) Dummy(ctx context.Context, password string) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
@@ -49,6 +50,9 @@ func (s *Store) User(ctx context.Context, id string) (*user.User, error) {
 // UserByLogin finds a user by username or email, case-insensitively.
 func (s *Store) UserByLogin(ctx context.Context, login string) (*user.User, error) {
 	l := strings.ToLower(login)
+	if !textOK(l) {
+		return nil, notFound("user") // PostgreSQL refuses such text; no login can contain it
+	}
 	u, err := scanUser(s.reader(ctx).QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE username_lower = $1
 		 UNION ALL SELECT `+userColumns+` FROM users WHERE email_lower = $1 AND username_lower <> $1 LIMIT 1`, l))
@@ -108,6 +112,9 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.User, str
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
+	if !textOK(f.Q) {
+		return nil, "", errs.Field("q", "filter.q_invalid", "The search text contains a character that is not allowed.")
+	}
 	if q := strings.ToLower(strings.TrimSpace(f.Q)); q != "" {
 		lo, hi := arg(q), arg(q+prefixEnd)
 		var ors []string
@@ -136,6 +143,9 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.User, str
 	}
 	slices.Sort(names)
 	for _, n := range names {
+		if !textOK(n) || !textOK(f.Custom[n]) {
+			return nil, "", errs.Field("custom."+n, "filter.custom_invalid", "The value contains a character that is not allowed.")
+		}
 		where = append(where, "id IN (SELECT user_id FROM user_field_values WHERE field = "+arg(n)+" AND value = "+arg(f.Custom[n])+")")
 	}
 	desc := strings.HasPrefix(f.Sort, "-")
@@ -225,6 +235,10 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.User, str
 	return users, next, nil
 }
 
+// textOK reports whether s is text PostgreSQL accepts: valid UTF-8 without NUL. Such input
+// cannot match anything stored, and checking it here makes both databases answer the same.
+func textOK(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
 func encodeCursor(c cursor) string {
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
@@ -309,12 +323,16 @@ func (s *Store) writeCustom(ctx context.Context, u *user.User, replace bool) err
 	return nil
 }
 
-// UpdateUser writes u if its stored version is still prevVersion.
+// UpdateUser writes u if its stored version is still prevVersion. Leaving the locked status
+// clears the failed sign-in counter and the lockout time (an administrator's lock has none, so
+// the auto-unlock delay never ends it).
 func (s *Store) UpdateUser(ctx context.Context, u *user.User, prevVersion int64) error {
 	res, err := s.writer(ctx).ExecContext(ctx, `UPDATE users SET username = $1, username_lower = $2, email = $3,
 		email_lower = $4, first_name = $5, last_name = $6, name_lower = $7, last_lower = $8, phone = $9,
 		department = $10, manager_id = $11, manager_name = $12, status = $13, source = $14, external_id = $15,
-		password_hash = $16, updated_at = $17, last_login_at = $18, activated_at = $19, version = $20
+		password_hash = $16, updated_at = $17, last_login_at = $18, activated_at = $19, version = $20,
+		failed_logins = CASE WHEN status = 'locked' AND $13 <> 'locked' THEN 0 ELSE failed_logins END,
+		locked_at = CASE WHEN $13 <> 'locked' THEN NULL ELSE locked_at END
 		WHERE id = $21 AND version = $22`,
 		u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
 		lowerName(u), strings.ToLower(u.LastName), u.Phone, u.Department, nullString(u.ManagerID), u.ManagerName,

@@ -157,6 +157,9 @@ $$;
 -- +goose StatementEnd
 CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events
     FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+-- TRUNCATE fires no row triggers.
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
 
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,

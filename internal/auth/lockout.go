@@ -1,0 +1,73 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// lockoutActor is who locks and auto-unlocks accounts in the audit log.
+const lockoutActor = "system:lockout"
+
+// lockOut locks u after its last allowed attempt failed: the status change, the end of its
+// sessions, the audit event and the notice emails commit together. When attempts race, only
+// one of them changes anything.
+func (s *Service) lockOut(ctx context.Context, u *user.User, attempts int, c Client) error {
+	if _, err := user.Transition(user.Active, user.Lock, u.Accepted()); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		locked, err := s.store.LockUser(ctx, u.ID, now)
+		if err != nil || !locked {
+			return err
+		}
+		if err := s.store.RevokeSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := s.store.AppendAudit(ctx, audit.Event{Time: now, ActorName: lockoutActor, Action: "user.lock",
+			TargetType: "user", TargetID: u.ID, TargetName: u.Username, Outcome: audit.Success,
+			Details:   map[string]any{"from": string(user.Active), "to": string(user.Locked), "reason": "failed sign-ins", "attempts": attempts},
+			RequestID: c.RequestID, ClientIP: c.IP}); err != nil {
+			return err
+		}
+		if s.notify != nil {
+			return s.notify.AccountLocked(ctx, u)
+		}
+		return nil
+	})
+}
+
+// autoUnlock unlocks u when the policy allows it and the delay has passed, and updates u.
+func (s *Service) autoUnlock(ctx context.Context, u *user.User, c Client) error {
+	if s.opts.AutoUnlockAfter <= 0 {
+		return nil
+	}
+	if _, err := user.Transition(user.Locked, user.Unlock, u.Accepted()); err != nil {
+		return nil
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		unlocked, err := s.store.UnlockUserLockedBefore(ctx, u.ID, now.Add(-s.opts.AutoUnlockAfter), now)
+		if err != nil || !unlocked {
+			return err
+		}
+		u.Status = user.Active
+		return s.store.AppendAudit(ctx, audit.Event{Time: now, ActorName: lockoutActor, Action: "user.unlock",
+			TargetType: "user", TargetID: u.ID, TargetName: u.Username, Outcome: audit.Success,
+			Details:   map[string]any{"from": string(user.Locked), "to": string(user.Active), "reason": "auto-unlock delay passed", "delay": s.opts.AutoUnlockAfter.String()},
+			RequestID: c.RequestID, ClientIP: c.IP})
+	})
+}
+
+// Notifier queues the emails that sign-in events cause, inside the caller's transaction, so an
+// email exists exactly when its cause committed.
+type Notifier interface {
+	AccountLocked(ctx context.Context, u *user.User) error
+	PasswordReset(ctx context.Context, u *user.User, link string, validFor time.Duration) error
+}
+
+// SetNotifier sets who queues sign-in emails; without one, none are sent.
+func (s *Service) SetNotifier(n Notifier) { s.notify = n }
