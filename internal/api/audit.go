@@ -24,7 +24,8 @@ type auditBody struct {
 	ClientIP   string         `json:"client_ip,omitempty"`
 }
 
-type auditFilter struct {
+// AuditFilter is the query of an audit log read.
+type AuditFilter struct {
 	Actor   string    `query:"actor" doc:"Only events by this user id."`
 	Target  string    `query:"target" doc:"Only events about this id."`
 	Action  string    `query:"action" doc:"An action (user.lock) or a prefix ending in a dot (user.)."`
@@ -35,7 +36,7 @@ type auditFilter struct {
 	Cursor  string    `query:"cursor" doc:"The next_cursor of the previous page."`
 }
 
-func (f auditFilter) filter() (audit.Filter, error) {
+func (f AuditFilter) filter() (audit.Filter, error) {
 	out := audit.Filter{ActorID: f.Actor, TargetID: f.Target, Action: f.Action, Outcome: f.Outcome, From: f.From, To: f.To, Limit: f.Limit}
 	if f.Cursor != "" {
 		n, err := strconv.ParseInt(f.Cursor, 10, 64)
@@ -55,7 +56,7 @@ type auditPage struct {
 }
 
 type auditInput struct {
-	auditFilter
+	AuditFilter
 }
 
 func (s *Server) listAudit(ctx context.Context, in *auditInput) (*auditPage, error) {
@@ -68,7 +69,7 @@ func (s *Server) listAudit(ctx context.Context, in *auditInput) (*auditPage, err
 
 type userAuditInput struct {
 	ID string `path:"id" doc:"The user's id."`
-	auditFilter
+	AuditFilter
 }
 
 func (s *Server) userAudit(ctx context.Context, in *userAuditInput) (*auditPage, error) {

@@ -93,6 +93,14 @@ func TestUserLifecycle(t *testing.T) {
 		if !slices.Equal(actions, want) {
 			t.Fatalf("audit trail %v, want %v", actions, want)
 		}
+		e.admin.do("GET", "/api/v1/audit?action=user.lock&target="+u.ID, nil).want(http.StatusOK).into(&trail)
+		if len(trail.Events) != 1 || trail.Events[0].Action != "user.lock" {
+			t.Fatalf("audit filtered by action and target: %+v", trail.Events)
+		}
+		e.admin.do("GET", "/api/v1/audit?action=user.&limit=2", nil).want(http.StatusOK).into(&trail)
+		if len(trail.Events) != 2 {
+			t.Fatalf("audit limit: %d events", len(trail.Events))
+		}
 		e.viewer.do("GET", "/api/v1/audit", nil).problem(http.StatusForbidden, "auth.permission_denied")
 	})
 }

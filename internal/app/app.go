@@ -128,6 +128,15 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 		return err
 	}
 	defer st.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	if cfg.PublicURL == "http://"+cfg.Listen {
+		// The default public URL follows the address actually bound (--listen with port 0).
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
 	a, err := New(cfg, st, logger)
 	if err != nil {
 		return err
@@ -135,10 +144,6 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	howTo, err := a.EnsureDefaultAdmin(ctx)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
