@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -22,6 +23,8 @@ type azRequest struct {
 	needs string
 	// fresh asks for a new session of the actor (for logout, which ends it).
 	fresh bool
+	// relogin signs the actor in again afterwards (a password change ends every session).
+	relogin bool
 	// status, when set, is the answer everyone gets (setup after the Default Administrator exists).
 	status int
 }
@@ -159,6 +162,27 @@ func azFixtures(e *env, c *client) map[string]func() azRequest {
 		},
 		"delete-field": func() azRequest { return azRequest{path: "/api/v1/fields/" + e.freshField(), headers: anyIfMatch} },
 		"list-audit":   func() azRequest { return azRequest{path: "/api/v1/audit?action=user."} },
+		"request-password-reset": func() azRequest {
+			return azRequest{path: "/api/v1/auth/password-reset", body: map[string]string{"email": "viewer@example.org"}}
+		},
+		"confirm-password-reset": func() azRequest {
+			id := e.freshUser(user.Active)
+			must(e.t, e.app.Auth.SendReset(context.Background(), user.System("test"), id))
+			return azRequest{path: "/api/v1/auth/password-reset/confirm", body: map[string]string{"token": e.mail.resetToken(e.t, id), "password": testPassword}}
+		},
+		"change-password": func() azRequest {
+			return azRequest{path: "/api/v1/auth/password", relogin: true,
+				body: map[string]string{"current_password": testPassword, "new_password": testPassword}}
+		},
+		"list-sessions": func() azRequest { return azRequest{path: "/api/v1/auth/sessions"} },
+		"end-session": func() azRequest {
+			who := "admin@example.org"
+			if c != e.anon && c != e.admin {
+				who = map[*client]string{e.viewer: "viewer", e.manager: "manager"}[c]
+			}
+			return azRequest{path: "/api/v1/auth/sessions/" + auth.SessionID(e.login(who).cookie)}
+		},
+		"send-password-reset": func() azRequest { return azRequest{path: users + e.freshUser(user.Active) + "/reset-password"} },
 	}
 }
 
@@ -223,6 +247,9 @@ func TestAuthorizationWalk(t *testing.T) {
 					got := fmt.Sprint(res.status)
 					if want == "2xx" && res.status >= 200 && res.status < 300 {
 						got = "2xx"
+					}
+					if req.relogin && a.user != "" {
+						a.c.cookie = e.login(a.user).cookie
 					}
 					if got != want {
 						t.Errorf("%s %s (%s) as %s: status %d, want %s; body %s", strings.ToUpper(method), path, op.OperationID, a.name, res.status, want, res.body)

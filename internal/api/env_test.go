@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -27,6 +30,7 @@ const testPassword = "correct horse battery staple"
 type env struct {
 	t       *testing.T
 	app     *app.App
+	mail    *recorder
 	srv     *httptest.Server
 	anon    *client
 	admin   *client
@@ -61,7 +65,8 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	}
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, app: a, srv: srv}
+	e := &env{t: t, app: a, srv: srv, mail: &recorder{links: map[string]string{}}}
+	a.Auth.SetNotifier(e.mail)
 	e.anon = &client{t: t, base: srv.URL}
 	e.admin = e.login("admin@example.org")
 	e.manager = e.login(e.createUser("manager", user.UserManagerRole).Username)
@@ -144,6 +149,10 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1]
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
@@ -223,4 +232,41 @@ func allPowerful() user.Actor { return user.System("test") }
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// recorder keeps the emails sign-in events would send.
+type recorder struct {
+	mu     sync.Mutex
+	links  map[string]string // user id → the latest reset link
+	locked []string          // user ids told about a lockout
+}
+
+func (r *recorder) AccountLocked(_ context.Context, u *user.User) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.locked = append(r.locked, u.ID)
+	return nil
+}
+
+func (r *recorder) PasswordReset(_ context.Context, u *user.User, link string, _ time.Duration) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.links[u.ID] = link
+	return nil
+}
+
+// resetToken returns the token of the latest reset link sent to a user.
+func (r *recorder) resetToken(t *testing.T, userID string) string {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	link, ok := r.links[userID]
+	if !ok {
+		t.Fatalf("no reset link was sent to %s", userID)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("token")
 }

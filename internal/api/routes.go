@@ -21,6 +21,11 @@ func (s *Server) routes() {
 	huma.Register(a, op("login", post, "/api/v1/auth/login", "Sign in with a password", public, "auth"), s.login)
 	huma.Register(a, op("logout", post, "/api/v1/auth/logout", "Sign out (end this session)", authenticated, "auth"), s.logout)
 	huma.Register(a, op("me", get, "/api/v1/auth/me", "The signed-in user and their permissions", authenticated, "auth"), s.me)
+	huma.Register(a, accepted(op("request-password-reset", post, "/api/v1/auth/password-reset", "Email a password reset link (the same answer whether or not the account exists)", public, "auth")), s.requestReset)
+	huma.Register(a, noContent(op("confirm-password-reset", post, "/api/v1/auth/password-reset/confirm", "Set a new password with a reset link's token", public, "auth")), s.confirmReset)
+	huma.Register(a, noContent(op("change-password", post, "/api/v1/auth/password", "Change your own password (every session ends)", authenticated, "auth")), s.changePassword)
+	huma.Register(a, op("list-sessions", get, "/api/v1/auth/sessions", "Your sessions", authenticated, "auth"), s.listSessions)
+	huma.Register(a, noContent(op("end-session", del, "/api/v1/auth/sessions/{id}", "End one of your sessions", authenticated, "auth")), s.endSession)
 	huma.Register(a, created(op("setup", post, "/api/v1/setup", "Create the Default Administrator with the one-time setup token", public, "auth")), s.setup)
 
 	huma.Register(a, created(op("create-token", post, "/api/v1/tokens", "Make an API token (shown once)", authenticated, "tokens")), s.createToken)
@@ -38,6 +43,7 @@ func (s *Server) routes() {
 		name := string(ev)
 		huma.Register(a, op(name+"-user", post, "/api/v1/users/{id}/"+name, statusSummary[ev], string(user.UsersLock), "users"), s.changeStatus(ev))
 	}
+	huma.Register(a, noContent(op("send-password-reset", post, "/api/v1/users/{id}/reset-password", "Email a user a password reset link", string(user.UsersLock), "users")), s.sendReset)
 	huma.Register(a, op("user-audit", get, "/api/v1/users/{id}/audit", "The audit trail of one user", string(user.AuditRead), "audit"), s.userAudit)
 
 	huma.Register(a, op("list-roles", get, "/api/v1/roles", "Built-in and custom roles", read, "roles"), s.listRoles)
@@ -81,4 +87,5 @@ func op(id, method, path, summary, permission, tag string) huma.Operation {
 }
 
 func created(o huma.Operation) huma.Operation   { o.DefaultStatus = http.StatusCreated; return o }
+func accepted(o huma.Operation) huma.Operation  { o.DefaultStatus = http.StatusAccepted; return o }
 func noContent(o huma.Operation) huma.Operation { o.DefaultStatus = http.StatusNoContent; return o }

@@ -249,7 +249,7 @@ func (s *Server) changeStatus(ev user.Event) func(context.Context, *idPath) (*us
 
 type bulkInput struct {
 	Body struct {
-		Action string   `json:"action" enum:"set_roles,add_roles,remove_roles,disable,enable,lock,unlock,delete"`
+		Action string   `json:"action" enum:"set_roles,add_roles,remove_roles,disable,enable,lock,unlock,delete,reset_password"`
 		IDs    []string `json:"ids" maxItems:"1000" doc:"The users, at most 1000."`
 		Roles  []string `json:"roles,omitempty" doc:"Role ids, for set_roles, add_roles and remove_roles."`
 	}
@@ -272,7 +272,13 @@ type bulkOutput struct {
 }
 
 func (s *Server) bulkUsers(ctx context.Context, in *bulkInput) (*bulkOutput, error) {
-	results, err := s.deps.Users.Bulk(ctx, actorFrom(ctx), user.BulkRequest{Action: in.Body.Action, IDs: in.Body.IDs, RoleIDs: in.Body.Roles})
+	var results []user.BulkResult
+	var err error
+	if in.Body.Action == "reset_password" {
+		results, err = s.deps.Auth.SendResets(ctx, actorFrom(ctx), in.Body.IDs)
+	} else {
+		results, err = s.deps.Users.Bulk(ctx, actorFrom(ctx), user.BulkRequest{Action: in.Body.Action, IDs: in.Body.IDs, RoleIDs: in.Body.Roles})
+	}
 	if err != nil {
 		return nil, err
 	}

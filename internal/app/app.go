@@ -69,13 +69,14 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	passwords := auth.NewPasswords(auth.DefaultHashParams, auth.Policy{MinLength: cfg.PasswordMinLen, MaxLength: auth.DefaultPolicy.MaxLength})
 	users := user.NewService(st, passwords)
 	a := &App{Config: cfg, Logger: logger, Store: st, Users: users,
-		Auth:  auth.NewService(st, passwords, auth.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute}),
+		Auth: auth.NewService(st, passwords, auth.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
+			PublicURL: cfg.PublicURL}),
 		Setup: auth.NewSetup(st, users)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Logger: logger, Metrics: reg,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Ready: st.Ping})
-	pages, err := web.New(a.Setup, logger)
+	pages, err := web.New(a.Setup, a.Auth, logger)
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)
 	}

@@ -26,6 +26,11 @@ type Store interface {
 	LockUser(ctx context.Context, userID string, at time.Time) (bool, error)
 	UnlockUserLockedBefore(ctx context.Context, userID string, cutoff, at time.Time) (bool, error)
 	RevokeSessions(ctx context.Context, userID string) error
+	Sessions(ctx context.Context, userID string) ([]Session, error)
+	SetPassword(ctx context.Context, userID, hash string, at time.Time) error
+	InsertOneTimeToken(ctx context.Context, hash, purpose, userID string, created, expires time.Time) error
+	UseOneTimeToken(ctx context.Context, hash, purpose string, now time.Time) (string, error)
+	DeleteOneTimeTokens(ctx context.Context, userID, purpose string, now time.Time) error
 
 	InsertSession(ctx context.Context, s *Session) error
 	Session(ctx context.Context, id string) (*Session, error)
@@ -48,6 +53,10 @@ type Options struct {
 	// AutoUnlockAfter unlocks a locked account at its next sign-in attempt once this long has
 	// passed since it locked; zero keeps it locked until an administrator unlocks it.
 	AutoUnlockAfter time.Duration
+	// ResetUnlocks lets a completed password reset clear a lockout (not an administrator's lock).
+	ResetUnlocks    bool
+	ResetValidFor   time.Duration // how long a reset link works; 60 minutes when zero
+	PublicURL       string        // links in emails are built from it, never from request headers
 	SessionIdle     time.Duration // a session unused this long ends
 	SessionAbsolute time.Duration // a session ends this long after sign-in, used or not
 }
@@ -63,6 +72,9 @@ type Service struct {
 
 // NewService returns the sign-in service.
 func NewService(store Store, passwords *Passwords, opts Options) *Service {
+	if opts.ResetValidFor <= 0 {
+		opts.ResetValidFor = time.Hour
+	}
 	if opts.MaxFailures <= 0 {
 		opts.MaxFailures = 5
 	}

@@ -112,3 +112,6 @@ func (s *Service) BearerActor(ctx context.Context, token string) (user.Actor, er
 	}
 	return a, nil
 }
+
+// SessionID is the id under which a session cookie's value is stored: its hash.
+func SessionID(cookie string) string { return digest(cookie) }

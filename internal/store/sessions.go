@@ -135,3 +135,22 @@ func (s *Store) DeleteToken(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// Sessions lists a user's sessions, newest first.
+func (s *Store) Sessions(ctx context.Context, userID string) ([]auth.Session, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT id, user_id, created_at, last_seen_at, expires_at, client_ip,
+		user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []auth.Session
+	for rows.Next() {
+		var ss auth.Session
+		if err := rows.Scan(&ss.ID, &ss.UserID, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt, &ss.ClientIP, &ss.UserAgent); err != nil {
+			return nil, fmt.Errorf("store: sessions: %w", err)
+		}
+		out = append(out, ss)
+	}
+	return out, rows.Err()
+}

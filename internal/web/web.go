@@ -1,11 +1,12 @@
 // Package web is usher's server-rendered pages. So far: the first-start setup page that the
-// one-time link in the server log opens.
+// one-time link in the server log opens, and the page an emailed password reset link opens.
 package web
 
 import (
 	"embed"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 
@@ -20,23 +21,26 @@ var templateFS embed.FS
 // Pages serves the console's pages.
 type Pages struct {
 	setup  *auth.Setup
+	auth   *auth.Service
 	logger *slog.Logger
 	tmpl   *template.Template
 }
 
 // New parses the templates; a broken template fails here, at start-up, not on a request.
-func New(setup *auth.Setup, logger *slog.Logger) (*Pages, error) {
+func New(setup *auth.Setup, authSvc *auth.Service, logger *slog.Logger) (*Pages, error) {
 	t, err := template.ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	return &Pages{setup: setup, logger: logger, tmpl: t}, nil
+	return &Pages{setup: setup, auth: authSvc, logger: logger, tmpl: t}, nil
 }
 
 // Routes adds the pages to mux.
 func (p *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /setup", p.setupForm)
 	mux.HandleFunc("POST /setup", p.setupSubmit)
+	mux.HandleFunc("GET /reset-password", p.resetForm)
+	mux.HandleFunc("POST /reset-password", p.resetSubmit)
 }
 
 type setupPage struct {
@@ -66,8 +70,7 @@ func (p *Pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
 	if v["username"] != "" {
 		in.Username = ptr(v["username"])
 	}
-	host, _, _ := strings.Cut(r.RemoteAddr, ":")
-	d, err := p.setup.Complete(r.Context(), r.PostForm.Get("token"), in, auth.Client{IP: host, UserAgent: r.UserAgent()})
+	d, err := p.setup.Complete(r.Context(), r.PostForm.Get("token"), in, clientOf(r))
 	page := setupPage{Token: r.PostForm.Get("token"), Values: v, Errors: map[string]string{}}
 	if err != nil {
 		e, ok := errs.As(err)
@@ -89,12 +92,24 @@ func (p *Pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) render(w http.ResponseWriter, status int, data setupPage) {
+	p.renderPage(w, status, "setup.html", data)
+}
+
+func (p *Pages) renderPage(w http.ResponseWriter, status int, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	w.WriteHeader(status)
-	if err := p.tmpl.ExecuteTemplate(w, "setup.html", data); err != nil {
-		p.logger.Error("render setup page", "err", err)
+	if err := p.tmpl.ExecuteTemplate(w, name, data); err != nil {
+		p.logger.Error("render page", "page", name, "err", err)
 	}
 }
 
 func ptr(s string) *string { return &s }
+
+func clientOf(r *http.Request) auth.Client {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return auth.Client{IP: host, UserAgent: r.UserAgent(), RequestID: r.Header.Get("X-Request-Id")}
+}

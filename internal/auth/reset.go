@@ -1,0 +1,169 @@
+package auth
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// PurposeReset marks password reset tokens; a token of one purpose is useless for another.
+const PurposeReset = "password_reset"
+
+const resetPrefix = "rst_"
+
+// ResetAnswerFloor is the least time a reset request takes, so that the answer for an existing
+// account and a missing one cannot be told apart by timing either.
+const ResetAnswerFloor = 250 * time.Millisecond
+
+var errResetInvalid = errs.E(errs.Invalid, "auth.reset_invalid",
+	"This password reset link is not valid: it was used already, it expired, or a newer one was sent. Ask for a new one.")
+
+// RequestReset emails a single-use reset link to the account with this email, if there is one
+// that may reset its password. The caller learns nothing either way: no error, the same time.
+func (s *Service) RequestReset(ctx context.Context, email string, c Client) error {
+	start := time.Now()
+	defer func() {
+		if d := ResetAnswerFloor - time.Since(start); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+			}
+		}
+	}()
+	u, err := s.store.UserByLogin(ctx, strings.TrimSpace(email))
+	eligible := err == nil && strings.EqualFold(u.Email, strings.TrimSpace(email)) && s.mayReset(u)
+	if err != nil && !errs.Is(errs.NotFound, err) {
+		return err
+	}
+	if !eligible {
+		_ = s.store.AppendAudit(ctx, audit.Event{Time: s.now(), ActorName: "anonymous", Action: "auth.reset_request",
+			TargetType: "user", Outcome: audit.Failure, Details: map[string]any{"reason": "no account may reset with this email"},
+			RequestID: c.RequestID, ClientIP: c.IP})
+		return nil
+	}
+	return s.sendReset(ctx, u, user.Actor{Name: "anonymous", RequestID: c.RequestID, ClientIP: c.IP}, "auth.reset_request")
+}
+
+// mayReset says whether a user can reset their password: active users, and locked ones when the
+// policy lets a completed reset clear the lock.
+func (s *Service) mayReset(u *user.User) bool {
+	return u.Status == user.Active || u.Status == user.Locked && s.opts.ResetUnlocks
+}
+
+// sendReset makes a reset token and queues its email with the audit event, in one transaction.
+func (s *Service) sendReset(ctx context.Context, u *user.User, a user.Actor, action string) error {
+	token := newSecret(resetPrefix)
+	now := s.now()
+	link := s.opts.PublicURL + "/reset-password?" + url.Values{"token": {token}}.Encode()
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.InsertOneTimeToken(ctx, digest(token), PurposeReset, u.ID, now, now.Add(s.opts.ResetValidFor)); err != nil {
+			return err
+		}
+		if err := s.store.AppendAudit(ctx, audit.Event{Time: now, ActorID: a.ID, ActorName: a.Name, Action: action,
+			TargetType: "user", TargetID: u.ID, TargetName: u.Username, Outcome: audit.Success,
+			Details: map[string]any{"valid_for": s.opts.ResetValidFor.String()}, RequestID: a.RequestID, ClientIP: a.ClientIP}); err != nil {
+			return err
+		}
+		if s.notify != nil {
+			return s.notify.PasswordReset(ctx, u, link, s.opts.ResetValidFor)
+		}
+		return nil
+	})
+}
+
+// SendReset is an administrator sending a user a password reset email.
+func (s *Service) SendReset(ctx context.Context, a user.Actor, userID string) error {
+	if err := a.Require(user.UsersLock); err != nil {
+		return err
+	}
+	u, err := s.store.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !s.mayReset(u) {
+		return errs.E(errs.Conflict, "auth.reset_not_allowed",
+			"Only active users can reset their password"+map[bool]string{true: " (or locked ones)", false: ""}[s.opts.ResetUnlocks]+"; this one is "+string(u.Status)+".")
+	}
+	return s.sendReset(ctx, u, a, "user.reset_password")
+}
+
+// ConfirmReset sets a new password with a reset token. The token is used up, every session of
+// the user ends, and, when the policy says so, a lock is cleared.
+func (s *Service) ConfirmReset(ctx context.Context, token, password string, c Client) error {
+	hash, err := s.passwords.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(token, resetPrefix) {
+		return errResetInvalid
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		now := s.now()
+		userID, err := s.store.UseOneTimeToken(ctx, digest(token), PurposeReset, now)
+		if errs.Is(errs.NotFound, err) {
+			return errResetInvalid
+		} else if err != nil {
+			return err
+		}
+		u, err := s.store.User(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if !s.mayReset(u) {
+			return errResetInvalid
+		}
+		details := map[string]any{}
+		if u.Status == user.Locked {
+			if _, err := user.Transition(user.Locked, user.Unlock, u.Accepted()); err != nil {
+				return err
+			}
+			if ok, err := s.store.UnlockUserLockedBefore(ctx, u.ID, now.Add(time.Hour*24*365*100), now); err != nil {
+				return err
+			} else if !ok {
+				// An administrator's lock (no lockout time) is not cleared by a reset.
+				return errLocked
+			}
+			details["unlocked"] = true
+		}
+		if err := s.store.SetPassword(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		if err := s.store.RevokeSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := s.store.DeleteOneTimeTokens(ctx, u.ID, PurposeReset, now); err != nil {
+			return err
+		}
+		return s.store.AppendAudit(ctx, audit.Event{Time: now, ActorID: u.ID, ActorName: u.Username, Action: "auth.password_reset",
+			TargetType: "user", TargetID: u.ID, TargetName: u.Username, Outcome: audit.Success, Details: details,
+			RequestID: c.RequestID, ClientIP: c.IP})
+	})
+}
+
+// SendResets sends reset emails to many users, each on its own: one result per user.
+func (s *Service) SendResets(ctx context.Context, a user.Actor, ids []string) ([]user.BulkResult, error) {
+	if err := a.Require(user.UsersLock); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 || len(ids) > user.MaxBulk {
+		return nil, errs.Field("ids", "bulk.ids_count", "Name from 1 to 1000 users.")
+	}
+	out := make([]user.BulkResult, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		out = append(out, user.BulkResult{ID: id, Error: s.SendReset(ctx, a, id)})
+	}
+	return out, nil
+}
