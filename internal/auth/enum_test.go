@@ -1,0 +1,57 @@
+package auth_test
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/store/storetest"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// TestSignInTimingDoesNotRevealAccounts: with the real argon2id parameters, a wrong password for
+// an existing account and any password for a missing one take the same time (the missing case
+// verifies a dummy hash), and give the same answer.
+func TestSignInTimingDoesNotRevealAccounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		if err := st.SyncBuiltinRoles(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pw := auth.NewPasswords(auth.DefaultHashParams, auth.DefaultPolicy)
+		users := user.NewService(st, pw)
+		email, name := "ada@example.org", "ada"
+		if _, err := users.CreateUser(ctx, user.System("test"), user.CreateInput{Profile: user.Profile{Email: &email, Username: &name,
+			FirstName: &name, LastName: &name}, Password: strptr(password)}); err != nil {
+			t.Fatal(err)
+		}
+		// a high threshold so that the existing account does not lock during the measurement
+		svc := auth.NewService(st, pw, auth.Options{MaxFailures: 1000})
+		measure := func(login string) (time.Duration, string) {
+			var ds []time.Duration
+			var answer string
+			for range 9 {
+				start := time.Now()
+				_, _, err := svc.Login(ctx, login, "not the password", auth.Client{})
+				ds = append(ds, time.Since(start))
+				answer = code(err)
+			}
+			sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+			return ds[len(ds)/2], answer
+		}
+		measure("nobody@example.org") // warm up: the dummy hash is made on first use
+		existing, a1 := measure("ada")
+		missing, a2 := measure("nobody@example.org")
+		if a1 != a2 {
+			t.Fatalf("answers differ: %s vs %s", a1, a2)
+		}
+		ratio := float64(existing) / float64(missing)
+		t.Logf("median sign-in time: existing account %v, missing account %v", existing, missing)
+		if ratio < 0.67 || ratio > 1.5 {
+			t.Fatalf("median times differ too much: existing %v, missing %v", existing, missing)
+		}
+	})
+}
