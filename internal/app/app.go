@@ -70,7 +70,8 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	users := user.NewService(st, passwords)
 	a := &App{Config: cfg, Logger: logger, Store: st, Users: users,
 		Auth: auth.NewService(st, passwords, auth.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
-			PublicURL: cfg.PublicURL}),
+			PublicURL: cfg.PublicURL, MaxFailures: cfg.LockoutAfter, AutoUnlockAfter: cfg.AutoUnlockAfter,
+			ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid}),
 		Setup: auth.NewSetup(st, users)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

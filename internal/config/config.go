@@ -30,6 +30,10 @@ type Config struct {
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 	PasswordMinLen  int
+	LockoutAfter    int           // consecutive failed sign-ins that lock an account
+	AutoUnlockAfter time.Duration // 0: locked accounts stay locked until an administrator unlocks them
+	ResetUnlocks    bool          // a completed password reset clears a lockout
+	ResetLinkValid  time.Duration
 	ShutdownTimeout time.Duration
 	File            string // the configuration file read, if any
 }
@@ -73,6 +77,17 @@ func integer(f func(c *Config) *int) (func(*Config) string, func(*Config, string
 	}
 }
 
+func boolean(f func(c *Config) *bool) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string { return strconv.FormatBool(*f(c)) }, func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*f(c) = b
+		return nil
+	}
+}
+
 func settings() []setting {
 	mk := func(name, def, usage string, gs func() (func(*Config) string, func(*Config, string) error)) setting {
 		g, s := gs()
@@ -111,6 +126,18 @@ func settings() []setting {
 		}),
 		mk("password-min-length", "12", "shortest password accepted, in characters", func() (func(*Config) string, func(*Config, string) error) {
 			return integer(func(c *Config) *int { return &c.PasswordMinLen })
+		}),
+		mk("lockout-threshold", "5", "consecutive failed sign-ins that lock an account", func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int { return &c.LockoutAfter })
+		}),
+		mk("lockout-auto-unlock", "0s", "unlock a locked-out account at its next sign-in after this long; 0 keeps it locked until an administrator unlocks it", func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.AutoUnlockAfter })
+		}),
+		mk("reset-unlocks", "false", "let a completed password reset clear a lockout", func() (func(*Config) string, func(*Config, string) error) {
+			return boolean(func(c *Config) *bool { return &c.ResetUnlocks })
+		}),
+		mk("reset-link-lifetime", "60m", "how long an emailed password reset link works", func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.ResetLinkValid })
 		}),
 		mk("shutdown-timeout", "15s", "how long to let requests finish on shutdown", func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })
@@ -304,6 +331,15 @@ func (c *Config) validate() []Problem {
 	}
 	if c.PasswordMinLen < 8 || c.PasswordMinLen > 128 {
 		bad("password-min-length", "must be between 8 and 128")
+	}
+	if c.LockoutAfter < 1 || c.LockoutAfter > 100 {
+		bad("lockout-threshold", "must be between 1 and 100")
+	}
+	if c.AutoUnlockAfter < 0 || c.AutoUnlockAfter > 0 && c.AutoUnlockAfter < time.Minute {
+		bad("lockout-auto-unlock", "must be 0 (off) or at least 1m")
+	}
+	if c.ResetLinkValid < 5*time.Minute || c.ResetLinkValid > 24*time.Hour {
+		bad("reset-link-lifetime", "must be between 5m and 24h")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive")

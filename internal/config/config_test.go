@@ -49,14 +49,15 @@ func TestEveryProblemIsNamed(t *testing.T) {
 	os.WriteFile(file, []byte("colour = blue\nnot a setting line\n"), 0o600)
 	_, err := load(t, []string{"USHER_SESSION_ABSOLUTE=1h", "USHER_PASSWORD_MIN_LENGTH=four"},
 		"--config", file, "--listen", "8080", "--public-url", "ftp://x", "--session-idle", "3h", "--log-format", "xml",
-		"--admin-password", "short")
+		"--admin-password", "short", "--lockout-threshold", "0", "--lockout-auto-unlock", "5s", "--reset-unlocks", "maybe")
 	ce, ok := err.(*Error)
 	if !ok {
 		t.Fatalf("error %v is not a config error", err)
 	}
 	msg := ce.Error()
 	for _, want := range []string{`there is no setting called "colour"`, "line 2 is not name = value", "--listen (USHER_LISTEN, from flag)",
-		"--public-url", "--session-idle", "--log-format", "--admin-email (USHER_ADMIN_EMAIL", "--password-min-length (USHER_PASSWORD_MIN_LENGTH, from env)"} {
+		"--public-url", "--session-idle", "--log-format", "--admin-email (USHER_ADMIN_EMAIL", "--password-min-length (USHER_PASSWORD_MIN_LENGTH, from env)",
+		"--lockout-threshold", "--lockout-auto-unlock", `--reset-unlocks (USHER_RESET_UNLOCKS, from flag): "maybe" is not true or false`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the error does not say %q:\n%s", want, msg)
 		}
