@@ -40,9 +40,17 @@ func (s *Service) lockOut(ctx context.Context, u *user.User, attempts int, c Cli
 	})
 }
 
+// DefaultAdminUnlockAfter ends a lockout of the Default Administrator even when auto-unlock is
+// off: that account must never be locked out for good (`usher admin unlock` is faster).
+const DefaultAdminUnlockAfter = 15 * time.Minute
+
 // autoUnlock unlocks u when the policy allows it and the delay has passed, and updates u.
 func (s *Service) autoUnlock(ctx context.Context, u *user.User, c Client) error {
-	if s.opts.AutoUnlockAfter <= 0 {
+	delay := s.opts.AutoUnlockAfter
+	if u.DefaultAdmin && (delay <= 0 || delay > DefaultAdminUnlockAfter) {
+		delay = DefaultAdminUnlockAfter
+	}
+	if delay <= 0 {
 		return nil
 	}
 	if _, err := user.Transition(user.Locked, user.Unlock, u.Accepted()); err != nil {
@@ -50,14 +58,14 @@ func (s *Service) autoUnlock(ctx context.Context, u *user.User, c Client) error 
 	}
 	return s.store.InTx(ctx, func(ctx context.Context) error {
 		now := s.now()
-		unlocked, err := s.store.UnlockUserLockedBefore(ctx, u.ID, now.Add(-s.opts.AutoUnlockAfter), now)
+		unlocked, err := s.store.UnlockUserLockedBefore(ctx, u.ID, now.Add(-delay), now)
 		if err != nil || !unlocked {
 			return err
 		}
 		u.Status = user.Active
 		return s.store.AppendAudit(ctx, audit.Event{Time: now, ActorName: lockoutActor, Action: "user.unlock",
 			TargetType: "user", TargetID: u.ID, TargetName: u.Username, Outcome: audit.Success,
-			Details:   map[string]any{"from": string(user.Locked), "to": string(user.Active), "reason": "auto-unlock delay passed", "delay": s.opts.AutoUnlockAfter.String()},
+			Details:   map[string]any{"from": string(user.Locked), "to": string(user.Active), "reason": "auto-unlock delay passed", "delay": delay.String()},
 			RequestID: c.RequestID, ClientIP: c.IP})
 	})
 }
