@@ -82,4 +82,3 @@ func openApp(cmd *cobra.Command, env Env) (*app.App, error) {
 	}
 	return a, nil
 }
-
