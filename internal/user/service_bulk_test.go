@@ -111,8 +111,12 @@ func TestBulkMixed(t *testing.T) {
 						}
 					}
 				}
-				if got := len(f.audit(t, audit.Filter{Action: tc.action})) - before; got != successes {
-					t.Errorf("%d %s audit events, want one per success (%d)", got, tc.action, successes)
+				want := successes
+				if tc.name == "remove_roles" {
+					want = 1 // u3 never held Viewer: removing it changes nothing, so nothing is written
+				}
+				if got := len(f.audit(t, audit.Filter{Action: tc.action})) - before; got != want {
+					t.Errorf("%d %s audit events, want one per change (%d)", got, tc.action, want)
 				}
 				tc.check(t)
 			})

@@ -3,6 +3,7 @@ package user
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/usherhq/usher/internal/errs"
 )
@@ -297,6 +298,10 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 		if err := s.guardTarget(ctx, a, u, "update"); err != nil {
 			return err
 		}
+		if !u.SourceOwned() && p.Email != nil && strings.EqualFold(*p.Email, u.Email) {
+			// The same address in other letters is no change: emails compare case-insensitively.
+			p.Email = nil
+		}
 		bad := p.Profile.validate(false)
 		bad = append(bad, readOnly(u, &p.Profile)...)
 		defs, err := s.store.Fields(ctx)
@@ -333,6 +338,11 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 			}
 			slices.Sort(names)
 			details["changed"] = append(changed, names...)
+		}
+		if len(details) == 0 {
+			// Nothing changed: no new version, no audit event.
+			out, err = s.detail(ctx, u.ID)
+			return err
 		}
 		prev := u.Version
 		u.Version++
@@ -371,6 +381,7 @@ func readOnly(u *User, p *Profile) []errs.FieldError {
 	ro("last_name", p.LastName, u.LastName)
 	ro("phone", p.Phone, u.Phone)
 	ro("department", p.Department, u.Department)
+	ro("manager_id", p.ManagerID, u.ManagerID)
 	ro("manager_name", p.ManagerName, u.ManagerName)
 	ro("external_id", p.ExternalID, u.ExternalID)
 	return out
