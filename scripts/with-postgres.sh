@@ -49,7 +49,8 @@ fi
 # root), and as ourselves otherwise.
 as_pg() {
 	if is_root; then
-		su postgres -s /bin/sh -c "$(printf '%q ' "$@")"
+		# cd /: our working directory may be closed to postgres.
+		su postgres -s /bin/sh -c "cd / && $(printf '%q ' "$@")"
 	else
 		"$@"
 	fi

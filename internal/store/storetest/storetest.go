@@ -1,6 +1,7 @@
 // Package storetest gives tests a migrated database: SQLite in a temporary directory always, and
 // PostgreSQL whenever USHER_TEST_POSTGRES_URL names a server. Each PostgreSQL test gets its own
-// database, cloned from a template migrated once per test binary, and dropped when it ends.
+// database, cloned from a migrated template shared by every test binary of the same schema, and
+// dropped when it ends.
 package storetest
 
 import (
@@ -104,23 +105,60 @@ func NewPostgresDatabase(t testing.TB) string {
 	return withDatabase(base, name)
 }
 
-// migratedTemplate creates a database for this test binary, migrates it and leaves it with no
-// connections so that it can be cloned. Templates of earlier runs are dropped by the test script
-// with the cluster itself.
+// templateLock is the advisory lock key under which test binaries create the shared template.
+const templateLock = 0x75736865725f7470 // "usher_tp"
+
+// migratedTemplate returns the name of a migrated database with no connections, to be cloned.
+// Its name carries the digest of the migrations, so every test binary of the same schema shares
+// it, in this run and the next: on a server of your own, test runs leave one template per schema
+// rather than one per test binary. A template only gets that name once fully migrated.
 func migratedTemplate(ctx context.Context, base string) (string, error) {
-	name := "usher_tpl_" + randomSuffix()
-	if err := admin(ctx, base, "CREATE DATABASE "+name); err != nil {
-		return "", err
-	}
-	s, err := store.Open(ctx, store.Options{DatabaseURL: withDatabase(base, name)})
+	digest, err := store.MigrationsDigest(store.Postgres)
 	if err != nil {
 		return "", err
 	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
+	name := "usher_tpl_" + digest[:20]
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx) // also releases the advisory lock
+	// Test binaries of several packages start at once: one builds the template, the others wait.
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(templateLock)); err != nil {
+		return "", err
+	}
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_building"
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil { // left by a killed run
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+building); err != nil {
+		return "", err
+	}
+	if err := migrate(ctx, withDatabase(base, building)); err != nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)")
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+building+" RENAME TO "+name); err != nil {
 		return "", err
 	}
 	return name, nil
+}
+
+func migrate(ctx context.Context, dbURL string) error {
+	s, err := store.Open(ctx, store.Options{DatabaseURL: dbURL})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_, err = s.Migrate(ctx)
+	return err
 }
 
 func admin(ctx context.Context, base, stmt string) error {
