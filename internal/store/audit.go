@@ -36,6 +36,7 @@ func (s *Store) AppendAudit(ctx context.Context, e audit.Event) error {
 
 // AuditEvents reads the log, newest first.
 func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+	f.Limit = pageSize(f.Limit)
 	var where []string
 	var args []any
 	arg := func(v any) string {

@@ -106,6 +106,7 @@ const prefixEnd = "\U0010FFFF"
 
 // ListUsers returns a page of users matching f and the cursor of the next page.
 func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.User, string, error) {
+	f.Limit = pageSize(f.Limit)
 	var where []string
 	var args []any
 	arg := func(v any) string {
