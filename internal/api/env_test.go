@@ -241,7 +241,7 @@ type recorder struct {
 	locked []string          // user ids told about a lockout
 }
 
-func (r *recorder) AccountLocked(_ context.Context, u *user.User) error {
+func (r *recorder) AccountLocked(_ context.Context, u *user.User, _ int, _ time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.locked = append(r.locked, u.ID)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +20,9 @@ import (
 	"github.com/usherhq/usher/internal/api"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/config"
+	"github.com/usherhq/usher/internal/job"
+	"github.com/usherhq/usher/internal/mail"
+	"github.com/usherhq/usher/internal/secret"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/user"
 	"github.com/usherhq/usher/internal/web"
@@ -50,7 +54,57 @@ func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 		st.Close()
 		return nil, fmt.Errorf("built-in roles: %w", err)
 	}
+	if err := job.Migrate(ctx, st); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("job queue tables: %w", err)
+	}
 	return st, nil
+}
+
+// Background is the work that runs beside the HTTP server: River with every worker registered,
+// the mail outbox, and the box that seals stored secrets.
+type Background struct {
+	Jobs    *job.Runner
+	Outbox  *mail.Outbox
+	Secrets *secret.Box
+}
+
+// NewBackground loads the secret key (refusing a key file others can read), builds the mail
+// sender the configuration asks for and sets River up on the store. Start it with Jobs.Start.
+func NewBackground(cfg *config.Config, st *store.Store, logger *slog.Logger, o job.Options) (*Background, error) {
+	box, err := secret.Load(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if st.Dialect == store.Postgres && cfg.SecretKey == "" {
+		logger.Warn("no --secret-key is set: the key generated in the data directory is this replica's alone; give every replica the same --secret-key")
+	}
+	sender, err := NewMailSender(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = logger
+	}
+	runner, err := job.New(st, o)
+	if err != nil {
+		return nil, err
+	}
+	outbox := mail.NewOutbox(st, runner, box, sender, logger)
+	if err := job.AddWorker(runner, outbox.Worker()); err != nil {
+		return nil, err
+	}
+	return &Background{Jobs: runner, Outbox: outbox, Secrets: box}, nil
+}
+
+// NewMailSender is the sender the configuration asks for: SMTP when --smtp-host is set, else
+// .eml files in the data directory's mail drop.
+func NewMailSender(cfg *config.Config, logger *slog.Logger) (mail.Sender, error) {
+	if cfg.SMTPHost == "" {
+		return mail.NewFileSender(filepath.Join(cfg.DataDir, "mail"), cfg.MailFrom, logger), nil
+	}
+	return mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS,
+		Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, From: cfg.MailFrom})
 }
 
 // App is a running usher: its store, services and HTTP handler.
@@ -62,6 +116,8 @@ type App struct {
 	Auth    *auth.Service
 	Setup   *auth.Setup
 	Handler http.Handler
+	// Background is set by Serve: jobs and the mail outbox.
+	Background *Background
 }
 
 // New builds the services and the HTTP handler on an open store.
@@ -147,6 +203,24 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	if err != nil {
 		return err
 	}
+	if a.Background, err = NewBackground(cfg, st, logger, job.Options{}); err != nil {
+		return err
+	}
+	a.Auth.SetNotifier(mailNotifier{outbox: a.Background.Outbox, users: a.Users})
+	jobs := a.Background.Jobs
+	if err := jobs.Start(ctx); err != nil {
+		return err
+	}
+	// Jobs stop before the store closes. The graceful path below stops them first with the
+	// shutdown deadline; this catches the early returns.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := jobs.Stop(sctx); err != nil {
+			logger.Warn("stop background jobs", "error", err)
+		}
+	}()
+	logger.Info("email goes to " + fmt.Sprint(a.Background.Outbox.Sender()))
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
@@ -170,6 +244,9 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := jobs.Stop(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")

@@ -34,7 +34,7 @@ func (s *Service) lockOut(ctx context.Context, u *user.User, attempts int, c Cli
 			return err
 		}
 		if s.notify != nil {
-			return s.notify.AccountLocked(ctx, u)
+			return s.notify.AccountLocked(ctx, u, attempts, now)
 		}
 		return nil
 	})
@@ -73,7 +73,7 @@ func (s *Service) autoUnlock(ctx context.Context, u *user.User, c Client) error 
 // Notifier queues the emails that sign-in events cause, inside the caller's transaction, so an
 // email exists exactly when its cause committed.
 type Notifier interface {
-	AccountLocked(ctx context.Context, u *user.User) error
+	AccountLocked(ctx context.Context, u *user.User, failures int, at time.Time) error
 	PasswordReset(ctx context.Context, u *user.User, link string, validFor time.Duration) error
 }
 

@@ -56,7 +56,7 @@ func TestOneTimeTokenRules(t *testing.T) {
 
 type links struct{ last string }
 
-func (l *links) AccountLocked(context.Context, *user.User) error { return nil }
+func (l *links) AccountLocked(context.Context, *user.User, int, time.Time) error { return nil }
 func (l *links) PasswordReset(_ context.Context, _ *user.User, link string, _ time.Duration) error {
 	l.last = link
 	return nil

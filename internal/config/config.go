@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/usherhq/usher/internal/secret"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -35,6 +37,13 @@ type Config struct {
 	ResetUnlocks    bool          // a completed password reset clears a lockout
 	ResetLinkValid  time.Duration
 	ShutdownTimeout time.Duration
+	SMTPHost        string // empty: mail goes to .eml files in the data directory
+	SMTPPort        int
+	SMTPTLS         string // starttls, tls or none
+	SMTPUsername    string
+	SMTPPassword    string
+	MailFrom        string // default usher@<host of public-url>
+	SecretKey       string // base64 of 32 bytes; empty: a key file in the data directory
 	File            string // the configuration file read, if any
 }
 
@@ -142,6 +151,27 @@ func settings() []setting {
 		mk("shutdown-timeout", "15s", "how long to let requests finish on shutdown", func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })
 		}),
+		mk("smtp-host", "", "SMTP server to send email through; empty to write .eml files to DATA-DIR/mail", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.SMTPHost })
+		}),
+		mk("smtp-port", "587", "SMTP server port", func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int { return &c.SMTPPort })
+		}),
+		mk("smtp-tls", "starttls", "starttls (required), tls (from the first byte, usually port 465) or none", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.SMTPTLS })
+		}),
+		mk("smtp-username", "", "SMTP user name; empty for no authentication", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.SMTPUsername })
+		}),
+		mk("smtp-password", "", "SMTP password", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.SMTPPassword })
+		}),
+		mk("mail-from", "", "sender address of usher's email (default usher@HOST of --public-url)", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.MailFrom })
+		}),
+		mk("secret-key", "", "base64 of 32 random bytes that encrypt stored secrets (default: a key generated in DATA-DIR/secret.key); give every replica the same", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.SecretKey })
+		}),
 	}
 }
 
@@ -235,6 +265,13 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 		c.PublicURL = "http://" + c.Listen
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.MailFrom == "" {
+		host := "localhost"
+		if u, err := url.Parse(c.PublicURL); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+		c.MailFrom = "usher@" + host
+	}
 	return c, nil
 }
 
@@ -344,6 +381,30 @@ func (c *Config) validate() []Problem {
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive")
 	}
+	if net.ParseIP(c.SMTPHost) == nil && strings.ContainsAny(c.SMTPHost, " /:@") {
+		bad("smtp-host", fmt.Sprintf("%q is not a host name or IP address (give the port with --smtp-port)", c.SMTPHost))
+	}
+	if c.SMTPPort < 1 || c.SMTPPort > 65535 {
+		bad("smtp-port", "must be a port number from 1 to 65535")
+	}
+	switch c.SMTPTLS {
+	case "starttls", "tls", "none":
+	default:
+		bad("smtp-tls", fmt.Sprintf("%q is not one of starttls, tls or none", c.SMTPTLS))
+	}
+	if c.SMTPPassword != "" && c.SMTPUsername == "" {
+		bad("smtp-username", "is required with --smtp-password")
+	}
+	if c.MailFrom != "" {
+		if a, err := mail.ParseAddress(c.MailFrom); err != nil || !strings.Contains(a.Address, "@") {
+			bad("mail-from", fmt.Sprintf("%q is not an email address (like usher@example.com or \"usher\" <usher@example.com>)", c.MailFrom))
+		}
+	}
+	if c.SecretKey != "" {
+		if _, err := secret.ParseKey(c.SecretKey); err != nil {
+			bad("secret-key", err.Error())
+		}
+	}
 	return out
 }
 
@@ -351,7 +412,7 @@ func (c *Config) validate() []Problem {
 func (c *Config) Print(w interface{ Write([]byte) (int, error) }) {
 	for _, s := range settings() {
 		v := s.get(c)
-		if s.name == "admin-password" && v != "" {
+		if (s.name == "admin-password" || s.name == "smtp-password" || s.name == "secret-key") && v != "" {
 			v = "(set)"
 		}
 		if s.name == "database-url" && v != "" {

@@ -168,11 +168,12 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	if _, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return fn(ctx)
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, txCtx, release, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+	defer release()
+	if err := fn(txCtx); err != nil {
 		tx.Rollback()
 		return err
 	}
