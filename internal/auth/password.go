@@ -68,6 +68,8 @@ func (p *Passwords) Check(password string) error {
 		return errs.Field("password", "password.too_short", fmt.Sprintf("The password must be at least %d characters.", p.policy.MinLength))
 	case strings.TrimSpace(password) == "":
 		return errs.Field("password", "password.blank", "The password must not be only spaces.")
+	case isCommon(password):
+		return errs.Field("password", "password.common", "This password is too common: it is on lists of breached passwords that attackers try first. Choose another.")
 	}
 	return nil
 }

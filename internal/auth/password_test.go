@@ -63,9 +63,14 @@ func TestPolicy(t *testing.T) {
 	for _, tc := range []struct{ password, code string }{
 		{"short", "password.too_short"},
 		{"ünïcödé-12ch", ""}, // 12 characters, more bytes
-		{strings.Repeat("a", 64), ""},
+		{"ab" + strings.Repeat("c", 62), ""},
 		{strings.Repeat("a", 65), "password.too_long"},
 		{strings.Repeat(" ", 20), "password.blank"},
+		{"PasswordPassword", "password.common"},
+		{"qwertyuiop123456", "password.common"},
+		{"baseball2024!", "password.common"},
+		{"zzzzzzzzzzzzzz", "password.common"},
+		{"unrelated sentence here", ""},
 	} {
 		t.Run(tc.password, func(t *testing.T) {
 			_, err := p.Hash(context.Background(), tc.password)
