@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/mail"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -32,6 +33,7 @@ type Deps struct {
 	Users   *user.Service
 	Auth    *auth.Service
 	Setup   *auth.Setup
+	Mail    *mail.Log
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry // nil: no /metrics and no HTTP metrics
 	// SecureCookies sets the Secure flag on the session cookie; on whenever the public URL is https.

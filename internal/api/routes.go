@@ -66,6 +66,7 @@ func (s *Server) routes() {
 	huma.Register(a, op("update-field", patch, "/api/v1/fields/{name}", "Change a custom field", string(user.FieldsManage), "fields"), s.updateField)
 	huma.Register(a, noContent(op("delete-field", del, "/api/v1/fields/{name}", "Delete a custom field and its values", string(user.FieldsManage), "fields")), s.deleteField)
 
+	huma.Register(a, op("list-outbox", get, "/api/v1/mail/outbox", "Emails usher sent, is retrying or gave up on (never their content)", string(user.SettingsManage), "mail"), s.listOutbox)
 	huma.Register(a, op("list-audit", get, "/api/v1/audit", "The audit log, newest first", string(user.AuditRead), "audit"), s.listAudit)
 }
 

@@ -131,7 +131,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 		Setup: auth.NewSetup(st, users)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Logger: logger, Metrics: reg,
+	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Ready: st.Ping})
 	pages, err := web.New(a.Setup, a.Auth, logger)
 	if err != nil {

@@ -145,6 +145,29 @@ func TestLockoutAndResetByEmail(t *testing.T) {
 			if strings.Contains(logs.String(), u.Query().Get("token")) {
 				t.Fatal("the reset token reached the log")
 			}
+
+			// with the SMTP server gone, a failure is visible in the outbox, and no body is shown
+			smtpd.Close()
+			postJSON(t, base+"/api/v1/auth/password-reset", "", map[string]string{"email": "ada@example.org"})
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				var outbox struct {
+					Messages []map[string]any `json:"messages"`
+				}
+				getJSON(t, base+"/api/v1/mail/outbox?status=queued&user="+ada.ID, admin, &outbox)
+				if len(outbox.Messages) == 1 && outbox.Messages[0]["last_error"] != nil {
+					m := outbox.Messages[0]
+					if m["kind"] != "password_reset" || m["attempts"].(float64) < 1 || m["body"] != nil ||
+						!strings.Contains(m["last_error"].(string), "refused") {
+						t.Fatalf("outbox entry %v", m)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no failed attempt visible in the outbox: %v", outbox.Messages)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 		})
 	}
 }
