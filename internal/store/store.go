@@ -112,6 +112,10 @@ func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 	if err != nil {
 		return nil, errs.E(errs.Invalid, "config.database_url", "The database URL is not valid: "+err.Error())
 	}
+	if !strings.Contains(dbURL, "pool_max_conns") {
+		// pgx's default (4 here) is too few beside River's listener; pool_max_conns in the URL wins.
+		cfg.MaxConns = 20
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to postgres: %w", err)
