@@ -152,9 +152,13 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 		return "", nil, err
 	}
 	if !ok {
-		// Another attempt locked the account (or disabled it) since we read it.
+		// Another attempt locked the account (or disabled it) since we read it, or as many
+		// attempts as the threshold are being checked right now.
 		s.passwords.Dummy(ctx, password)
 		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "no attempts left")
+		if cur, err := s.store.User(ctx, u.ID); err == nil && cur.Status == user.Active {
+			return "", nil, errBusy
+		}
 		return "", nil, errLocked
 	}
 	match, rehash, err := s.passwords.Verify(ctx, u.PasswordHash, password)
@@ -202,6 +206,8 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 }
 
 var (
+	errBusy = errs.E(errs.Unavailable, "auth.busy",
+		"Too many sign-in attempts for this account at once. Try again in a moment.")
 	errLocked = errs.E(errs.Forbidden, "auth.account_locked",
 		"This account is locked after too many failed sign-ins. Ask an administrator to unlock it.")
 	errLockedNow = errs.E(errs.Forbidden, "auth.account_locked",

@@ -141,7 +141,7 @@ func TestLockoutRace(t *testing.T) {
 		}
 		wg.Wait()
 		for i, c := range results {
-			if c != "auth.invalid_credentials" && c != "auth.account_locked" {
+			if c != "auth.invalid_credentials" && c != "auth.account_locked" && c != "auth.busy" {
 				t.Fatalf("attempt %d: %s", i, c)
 			}
 		}
