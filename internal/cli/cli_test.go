@@ -100,7 +100,7 @@ func TestServeFirstStartWithSetupLink(t *testing.T) {
 			opts := storetest.Options(t, d)
 			args := []string{"--data-dir", opts.DataDir}
 			if opts.DatabaseURL != "" {
-				args = []string{"--database-url", opts.DatabaseURL}
+				args = []string{"--database-url", opts.DatabaseURL, "--data-dir", t.TempDir()}
 			}
 			addr, logs, stop := serve(t, nil, args...)
 			link := regexp.MustCompile(`open (http://\S+/setup\?token=\S+) to create one`).FindStringSubmatch(logs.String())

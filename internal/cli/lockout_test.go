@@ -110,8 +110,8 @@ func TestLockoutRaceAcrossTwoProcesses(t *testing.T) {
 	}
 	dbURL := storetest.NewPostgresDatabase(t)
 	const adminPW = "a long enough secret"
-	a := startProcess(t, "--database-url", dbURL, "--admin-email", "admin@example.org", "--admin-password", adminPW)
-	b := startProcess(t, "--database-url", dbURL)
+	a := startProcess(t, "--database-url", dbURL, "--data-dir", t.TempDir(), "--admin-email", "admin@example.org", "--admin-password", adminPW)
+	b := startProcess(t, "--database-url", dbURL, "--data-dir", t.TempDir())
 
 	status, body, cookies := post(t, a.base+"/api/v1/auth/login", "", map[string]string{"login": "admin@example.org", "password": adminPW})
 	if status != http.StatusOK || len(cookies) == 0 {
