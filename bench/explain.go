@@ -157,14 +157,18 @@ func explainOne(ctx context.Context, st *store.Store, db *sql.DB, name, query st
 				types[i], params[i] = "timestamptz", "'"+t.Format(time.RFC3339Nano)+"'"
 			}
 		}
-		if _, err := conn.ExecContext(ctx, "PREPARE bench_q("+strings.Join(types, ", ")+") AS "+query); err != nil {
+		sig, call := "", ""
+		if len(args) > 0 {
+			sig, call = "("+strings.Join(types, ", ")+")", "("+strings.Join(params, ", ")+")"
+		}
+		if _, err := conn.ExecContext(ctx, "PREPARE bench_q"+sig+" AS "+query); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		if _, err := conn.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
 			return err
 		}
 		fmt.Println("generic plan:")
-		err := printPlan(ctx, conn, "EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_q("+strings.Join(params, ", ")+")", nil, st.Dialect)
+		err := printPlan(ctx, conn, "EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_q"+call, nil, st.Dialect)
 		if _, rerr := conn.ExecContext(ctx, "RESET plan_cache_mode"); err == nil {
 			err = rerr
 		}

@@ -28,8 +28,10 @@ start)
 		chmod 700 "$dir"
 		as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 >"$dir/initdb.log"
 	fi
-	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c shared_buffers=1GB -c max_connections=200" start >/dev/null
+	if ! as_pg "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+		as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+			-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c shared_buffers=1GB -c max_connections=200" start >/dev/null
+	fi
 	as_pg "$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAtc \
 		"SELECT 1 FROM pg_database WHERE datname = 'bench'" | grep -q 1 ||
 		as_pg "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres bench

@@ -58,8 +58,9 @@ func runSearch(ctx context.Context, args []string) error {
 
 	var slow slowList
 	run := func(d time.Duration, seedOffset uint64) (samples, int, error) {
-		ctx, cancel := context.WithTimeout(ctx, d)
-		defer cancel()
+		// Queries in flight at the deadline run to their end and count: cancelling them would
+		// drop exactly the slowest ones.
+		deadline := time.Now().Add(d)
 		var mu sync.Mutex
 		all := samples{}
 		var firstErr error
@@ -74,8 +75,8 @@ func runSearch(ctx context.Context, args []string) error {
 					return
 				}
 				mine := samples{}
-				q.slow = slowList{keep: *slowest}
-				for ctx.Err() == nil {
+				q.slow, q.deadline = slowList{keep: *slowest}, deadline
+				for time.Now().Before(deadline) && ctx.Err() == nil {
 					kind := kinds[q.rng.IntN(len(kinds))]
 					if err := q.run(ctx, kind, *depth, mine); err != nil && ctx.Err() == nil {
 						mu.Lock()
@@ -171,12 +172,13 @@ func describe(f user.Filter, page int) string {
 
 // querier is one worker: its own random stream and a source of realistic names.
 type querier struct {
-	rng   *rand.Rand
-	names *population
-	svc   *user.Service
-	actor user.Actor
-	limit int
-	slow  slowList
+	rng      *rand.Rand
+	names    *population
+	svc      *user.Service
+	actor    user.Actor
+	limit    int
+	slow     slowList
+	deadline time.Time // a deep walk stops at the page after it
 }
 
 func newQuerier(seed uint64, svc *user.Service, actor user.Actor, limit int) (*querier, error) {
@@ -283,7 +285,7 @@ func (q *querier) walk(ctx context.Context, f user.Filter, depth int, out sample
 			out.add("deep", d)
 			q.slow.add(slowQuery{d: d, kind: "deep", what: describe(f, page)})
 		}
-		if p.Next == "" {
+		if p.Next == "" || time.Now().After(q.deadline) {
 			return nil
 		}
 		f.Cursor = p.Next
