@@ -87,7 +87,7 @@ func (s *Service) SendReset(ctx context.Context, a user.Actor, userID string) er
 	}
 	if !s.mayReset(u) {
 		return errs.E(errs.Conflict, "auth.reset_not_allowed",
-			"Only active users can reset their password"+map[bool]string{true: " (or locked ones)", false: ""}[s.opts.ResetUnlocks]+"; this one is "+string(u.Status)+".")
+			"This user is "+string(u.Status)+": only users who may sign in can be sent a password reset.")
 	}
 	return s.sendReset(ctx, u, a, "user.reset_password")
 }
@@ -122,7 +122,7 @@ func (s *Service) ConfirmReset(ctx context.Context, token, password string, c Cl
 			if _, err := user.Transition(user.Locked, user.Unlock, u.Accepted()); err != nil {
 				return err
 			}
-			if ok, err := s.store.UnlockUserLockedBefore(ctx, u.ID, now.Add(time.Hour*24*365*100), now); err != nil {
+			if ok, err := s.store.UnlockUserLockedBefore(ctx, u.ID, now, now); err != nil {
 				return err
 			} else if !ok {
 				// An administrator's lock (no lockout time) is not cleared by a reset.
