@@ -116,6 +116,11 @@ func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 		// pgx's default (4 here) is too few beside River's listener; pool_max_conns in the URL wins.
 		cfg.MaxConns = 20
 	}
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		// pgx prepares every statement once per connection, and ListUsers' SQL text is the same
+		// for every search text: a generic plan, made without the prefix, walks a whole index.
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to postgres: %w", err)
@@ -126,6 +131,10 @@ func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 			"Cannot reach PostgreSQL at %s:%d: %v", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err))
 	}
 	db := stdlib.OpenDBFromPool(pool)
+	// database/sql keeps 2 idle connections by default and would keep closing and reopening the
+	// rest onto the pool; more idle than the pool holds would wait on each other.
+	db.SetMaxOpenConns(int(cfg.MaxConns))
+	db.SetMaxIdleConns(int(cfg.MaxConns))
 	return &Store{Dialect: Postgres, write: db, read: db, pool: pool, now: utcNow}, nil
 }
 
