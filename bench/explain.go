@@ -11,15 +11,16 @@ import (
 	"github.com/usherhq/usher/internal/store"
 )
 
-// listColumns and the query shapes below copy what store.ListUsers builds (internal/store/users.go,
-// 2026-11-23) so that its plans can be read: keep them in step when that query changes.
+// listColumns and the query shapes below copy what store.ListUsers builds (internal/store/list_users.go)
+// so that its plans can be read: keep them in step when that query changes. A search in match order
+// reads five branches, "col >= $1 AND col < $2 ORDER BY col, id LIMIT 51" for each searched column
+// (in one UNION ALL); the cases below show each branch alone.
 const listColumns = `id, username, email, first_name, last_name, phone, department, manager_id, manager_name,
 	status, source, external_id, default_admin, password_hash, created_at, updated_at, last_login_at,
 	activated_at, version`
 
-// prefixCond is ListUsers's q filter with the prefix bounds at $1 and $2.
-const prefixCond = `((name_lower >= $1 AND name_lower < $2) OR (last_lower >= $1 AND last_lower < $2) OR ` +
-	`(email_lower >= $1 AND email_lower < $2) OR (username_lower >= $1 AND username_lower < $2) OR (phone >= $1 AND phone < $2))`
+// branch is the condition of one search branch, with the prefix bounds at $1 and $2.
+func branch(col string) string { return col + " >= $1 AND " + col + " < $2" }
 
 type explainCase struct {
 	name  string
@@ -76,10 +77,16 @@ func runExplain(ctx context.Context, args []string) error {
 	cases := []explainCase{
 		{"list", "", "name", nil},
 		{"status locked", "status = $1", "name", func(cursorAt) []any { return []any{"locked"} }},
-		{"name prefix 'ma' (common)", prefixCond, "name", func(cursorAt) []any { return p("ma") }},
-		{"name prefix 'zs' (rare)", prefixCond, "name", func(cursorAt) []any { return p("zs") }},
-		{"name prefix 'xq' (none)", prefixCond, "name", func(cursorAt) []any { return p("xq") }},
-		{"email prefix 'maria.g'", prefixCond, "name", func(cursorAt) []any { return p("maria.g") }},
+		{"search 'ma' (common): name branch", branch("name_lower"), "name", func(cursorAt) []any { return p("ma") }},
+		{"search 'ma': last name branch", branch("last_lower"), "last", func(cursorAt) []any { return p("ma") }},
+		{"search 'ma': email branch", branch("email_lower"), "email", func(cursorAt) []any { return p("ma") }},
+		{"search 'ma': username branch", branch("username_lower"), "username", func(cursorAt) []any { return p("ma") }},
+		{"search 'ma': phone branch", branch("phone"), "phone", func(cursorAt) []any { return p("ma") }},
+		{"search 'zs' (rare): last name branch", branch("last_lower"), "last", func(cursorAt) []any { return p("zs") }},
+		{"search 'maria.g': email branch", branch("email_lower"), "email", func(cursorAt) []any { return p("maria.g") }},
+		{"search 'ma', status locked: email branch", branch("email_lower") + " AND status = $3", "email", func(cursorAt) []any {
+			return append(p("ma"), "locked")
+		}},
 		{"sort -created_at", "", "-created_at", nil},
 		{"deep name", "(name_lower, id) > ($1, $2)", "name", func(c cursorAt) []any { return c("name", "", 1200) }},
 		{"deep -created_at", "(created_at, id) < ($1, $2)", "-created_at", func(c cursorAt) []any { return c("-created_at", "", 1200) }},
@@ -87,15 +94,14 @@ func runExplain(ctx context.Context, args []string) error {
 		{"deep status active, name", "status = $1 AND (name_lower, id) > ($2, $3)", "name", func(c cursorAt) []any {
 			return c("name", "status = $1", 1200, "active")
 		}},
-		{"deep prefix 'ma', name", prefixCond + " AND (name_lower, id) > ($3, $4)", "name", func(c cursorAt) []any {
-			return c("name", prefixCond, 1200, p("ma")...)
+		{"deep search 'ma': email branch", "(email_lower, id) > ($2, $3) AND email_lower < $1", "email", func(c cursorAt) []any {
+			return c("email", branch("email_lower"), 1200, p("ma")...)[1:] // the cursor replaces the lower bound
 		}},
-		{"deep prefix 'linh.ma' (rare: the last page), name", prefixCond + " AND (name_lower, id) > ($3, $4)", "name", func(c cursorAt) []any {
-			return c("name", prefixCond, 49, p("linh.ma")...)
+		{"deep search 'ma': last name branch", "(last_lower, id) > ($2, $3) AND last_lower < $1", "last", func(c cursorAt) []any {
+			return c("last", branch("last_lower"), 1200, p("ma")...)[1:] // the cursor replaces the lower bound
 		}},
 		{"status active, sort -created_at", "status = $1", "-created_at", func(cursorAt) []any { return []any{"active"} }},
 		{"status locked, sort -created_at", "status = $1", "-created_at", func(cursorAt) []any { return []any{"locked"} }},
-		{"prefix 'ma', sort -created_at", prefixCond, "-created_at", func(cursorAt) []any { return p("ma") }},
 	}
 	for _, c := range cases {
 		if *only != "" && !strings.Contains(c.name, *only) {
@@ -125,7 +131,7 @@ func runExplain(ctx context.Context, args []string) error {
 
 func sortColumns(name string) string {
 	return map[string]string{"name": "name_lower", "username": "username_lower", "email": "email_lower",
-		"created_at": "created_at", "updated_at": "updated_at"}[name]
+		"created_at": "created_at", "updated_at": "updated_at", "last": "last_lower", "phone": "phone"}[name]
 }
 
 func explainOne(ctx context.Context, st *store.Store, db *sql.DB, name, query string, args []any) error {

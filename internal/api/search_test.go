@@ -68,9 +68,13 @@ func TestSearchFilterAndPage(t *testing.T) {
 			n := fmt.Sprintf("pager%02d", i)
 			admin.do("POST", "/api/v1/users", map[string]any{"email": n + "@example.org", "username": n, "first_name": "Pa", "last_name": n}).want(http.StatusCreated)
 		}
-		for _, sort := range []string{"username", "-username", "created_at", "-created_at", "email", "name"} {
+		// No sort: match order, here the last name or username "pagerNN" of each.
+		for _, sort := range []string{"", "match", "username", "-username", "created_at", "-created_at", "email", "name"} {
 			var seen []string
-			q := url.Values{"q": {"pager"}, "limit": {"10"}, "sort": {sort}}
+			q := url.Values{"q": {"pager"}, "limit": {"10"}}
+			if sort != "" {
+				q.Set("sort", sort)
+			}
 			for pages := 0; ; pages++ {
 				if pages > 6 {
 					t.Fatalf("sort %s: too many pages", sort)
@@ -90,7 +94,7 @@ func TestSearchFilterAndPage(t *testing.T) {
 			if sort == "-username" {
 				slices.Reverse(sorted)
 			}
-			if (sort == "username" || sort == "-username" || sort == "created_at") && !slices.Equal(seen, sorted) {
+			if (sort == "" || sort == "match" || sort == "username" || sort == "-username" || sort == "created_at") && !slices.Equal(seen, sorted) {
 				t.Fatalf("sort %s: order %v", sort, seen)
 			}
 			if len(slices.Compact(slices.Sorted(slices.Values(seen)))) != 45 {
@@ -99,6 +103,7 @@ func TestSearchFilterAndPage(t *testing.T) {
 		}
 		admin.do("GET", "/api/v1/users?cursor=garbage", nil).problem(http.StatusUnprocessableEntity, "filter.cursor_invalid")
 		admin.do("GET", "/api/v1/users?sort=password", nil).problem(http.StatusUnprocessableEntity, "filter.sort_invalid")
+		admin.do("GET", "/api/v1/users?q=pager&sort=-match", nil).problem(http.StatusUnprocessableEntity, "filter.sort_invalid")
 		admin.do("GET", "/api/v1/users?status=sleeping", nil).problem(http.StatusUnprocessableEntity, "request.invalid")
 
 		// status filter and counts

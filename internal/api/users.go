@@ -96,13 +96,13 @@ type idPath struct {
 }
 
 type listUsersInput struct {
-	Q      string   `query:"q" doc:"Case-insensitive prefix of the name, first or last name, email, username or phone."`
+	Q      string   `query:"q" doc:"Case-insensitive prefix of the full name, last name, email, username or phone. Matches are listed in match order unless sort is given."`
 	Status string   `query:"status" enum:"invited,active,locked,disabled," doc:"Only users in this status."`
 	Source string   `query:"source" enum:"local,directory,scim," doc:"Only users from this source."`
 	Role   string   `query:"role" doc:"Only users holding this role, directly or through a group (role id)."`
 	Group  string   `query:"group" doc:"Only members of this group (group id)."`
 	Field  []string `query:"field,explode" doc:"Custom field filter NAME=VALUE; repeat for several (all must match)."`
-	Sort   string   `query:"sort" doc:"name, username, email, created_at or updated_at; a leading - sorts descending."`
+	Sort   string   `query:"sort" doc:"match: by the text that matched q (each user under the smallest of their name, last name, email, username and phone starting with q), the default with q; name, the default without q; username, email, created_at or updated_at. A leading - sorts descending (not match). A search sorted other than by match may match at most 2000 users (filter.search_too_broad otherwise)."`
 	Limit  int      `query:"limit" minimum:"0" maximum:"1000" doc:"Page size, 50 when not given."`
 	Cursor string   `query:"cursor" doc:"The next_cursor of the previous page."`
 }

@@ -172,6 +172,30 @@ func (p *population) expect(sort string, keep func(u *user.User) bool) []*user.U
 	return out
 }
 
+// expectMatch returns the users matching keep and the search text q in match order: each under
+// the smallest of its lower-case name, last name, email, username and phone starting with q.
+func (p *population) expectMatch(q string, keep func(u *user.User) bool) []*user.User {
+	q = strings.ToLower(strings.TrimSpace(q))
+	key := func(u *user.User) string {
+		var keys []string
+		for _, v := range []string{strings.ToLower(strings.TrimSpace(u.FirstName + " " + u.LastName)), strings.ToLower(u.LastName),
+			strings.ToLower(u.Email), strings.ToLower(u.Username), u.Phone} {
+			if strings.HasPrefix(v, q) {
+				keys = append(keys, v)
+			}
+		}
+		return slices.Min(keys)
+	}
+	var out []*user.User
+	for _, u := range p.users {
+		if keep(u) && matchesQ(q)(u) {
+			out = append(out, u)
+		}
+	}
+	slices.SortFunc(out, func(a, b *user.User) int { return cmp.Or(strings.Compare(key(a), key(b)), strings.Compare(a.ID, b.ID)) })
+	return out
+}
+
 // matchesQ is the documented search: a case-insensitive prefix of the full name, the last name,
 // the email, the username or the phone.
 func matchesQ(q string) func(u *user.User) bool {
@@ -286,6 +310,15 @@ func TestListUsers(t *testing.T) {
 				and(hasRole(p.roleA), inGroup(p.g2), status(user.Active)), 1},
 			{"search and status, newest first", user.Filter{Q: "ali", Status: user.Active, Sort: "-created_at"},
 				and(matchesQ("ali"), status(user.Active)), 5},
+			{"search and status, match order", user.Filter{Q: "s", Status: user.Locked}, status(user.Locked), 20},
+			{"search and group, match order", user.Filter{Q: "+", GroupID: p.g1}, inGroup(p.g1), 20},
+			{"search by name", user.Filter{Q: "ali", Sort: "name"}, matchesQ("ali"), 40},
+			{"search by -name", user.Filter{Q: "s", Sort: "-name"}, matchesQ("s"), 100},
+			{"search by username", user.Filter{Q: "info", Sort: "username"}, matchesQ("info"), 40},
+			{"search by email", user.Filter{Q: "+4", Sort: "email"}, matchesQ("+4"), 40},
+			{"search by updated_at", user.Filter{Q: "dup", Sort: "updated_at"}, matchesQ("dup"), 40},
+			{"search by -created_at", user.Filter{Q: "a", Sort: "-created_at"}, matchesQ("a"), 100},
+			{"match without a search is by name", user.Filter{Sort: "match"}, all, populationSize},
 		}
 		for _, q := range []struct {
 			q   string
@@ -308,6 +341,9 @@ func TestListUsers(t *testing.T) {
 			{"svc_29", 1},                 // username
 			{"+44", 60},                   // phone
 			{"+1 555 01", 5},              // phone with spaces
+			{"+", 200},                    // every phone
+			{"s", 100},                    // names, emails and usernames
+			{"i", 60},                     // emails and usernames
 			{"dup", 40},                   // duplicated names
 			{"zzz", 0},                    // nothing
 			{"%", 0},                      // not a pattern
@@ -328,10 +364,16 @@ func TestListUsers(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
 				f := tc.f
-				if f.Sort == "" {
-					f.Sort = "name"
+				var want []*user.User
+				if strings.TrimSpace(f.Q) != "" && (f.Sort == "" || f.Sort == "match") {
+					want = p.expectMatch(f.Q, tc.keep)
+				} else {
+					sort := f.Sort
+					if sort == "" || sort == "match" {
+						sort = "name"
+					}
+					want = p.expect(sort, tc.keep)
 				}
-				want := p.expect(f.Sort, tc.keep)
 				if len(want) < tc.minMatch {
 					t.Fatalf("fixture: %d users match, want at least %d", len(want), tc.minMatch)
 				}
@@ -412,10 +454,52 @@ func TestListUsers(t *testing.T) {
 					t.Errorf("ListUsers(%+v): error = %v, want Invalid on one field", f, err)
 				}
 			}
-			for _, sort := range []string{"", "password_hash", "-", "--name", "name; DROP TABLE users"} {
+			_, byName, err := s.ListUsers(context.Background(), user.Filter{Sort: "name", Limit: 5})
+			if err != nil || byName == "" {
+				t.Fatalf("first page by name: next %q, err %v", byName, err)
+			}
+			_, _, err = s.ListUsers(context.Background(), user.Filter{Sort: "email", Limit: 5, Cursor: byName})
+			wantErr(t, err, errs.Invalid, "filter.cursor_invalid", "cursor")
+			for _, sort := range []string{"password_hash", "-", "--name", "-match", "name; DROP TABLE users"} {
 				_, _, err := s.ListUsers(context.Background(), user.Filter{Sort: sort, Limit: 10})
 				wantErr(t, err, errs.Invalid, "filter.sort_invalid", "sort")
 			}
 		})
+	})
+}
+
+func TestSearchSortedLimit(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		p := seedPopulation(t, s)
+		s.SetMaxSortedMatches(40)
+		ctx := context.Background()
+		all := func(*user.User) bool { return true }
+		for _, q := range []string{"s", "sales", "+"} {
+			if n := len(p.expect("name", matchesQ(q))); n <= 40 {
+				t.Fatalf("fixture: %q matches %d users, want more than 40", q, n)
+			}
+			// Sorted by a column: refused, saying why and what to do.
+			_, _, err := s.ListUsers(ctx, user.Filter{Q: q, Sort: "-created_at"})
+			wantErr(t, err, errs.Invalid, "filter.search_too_broad", "q")
+			if e, _ := errs.As(err); !strings.Contains(e.Fields[0].Message, "more than 40 users") {
+				t.Errorf("message %q does not give the limit", e.Fields[0].Message)
+			}
+			// In match order: every match, page by page.
+			want := p.expectMatch(q, all)
+			if got := listAll(t, s, user.Filter{Q: q, Limit: 7}); !slices.Equal(ids(got), ids(want)) {
+				t.Errorf("%q in match order: got %d users, want %d", q, len(got), len(want))
+			}
+		}
+		// Up to the limit a search is sorted; a filter narrows the page, not the count.
+		if n := len(p.expect("email", matchesQ("smythe"))); n > 40 || n < 10 {
+			t.Fatalf("fixture: smythe matches %d users, want 10..40", n)
+		}
+		active := func(u *user.User) bool { return u.Status == user.Active && matchesQ("smythe")(u) }
+		want := p.expect("email", active)
+		if got := listAll(t, s, user.Filter{Q: "smythe", Status: user.Active, Sort: "email", Limit: 3}); !slices.Equal(ids(got), ids(want)) {
+			t.Errorf("smythe by email: got %s, want %s", describe(got), describe(want))
+		}
 	})
 }

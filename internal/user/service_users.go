@@ -2,6 +2,7 @@ package user
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 
@@ -10,6 +11,11 @@ import (
 
 // Sort orders of user lists; a leading "-" reverses one.
 var userSorts = []string{"name", "username", "email", "created_at", "updated_at"}
+
+// MatchSort lists a search in the order of the text that matched: each user under the smallest of
+// their name, last name, email, username and phone that starts with the search text. It is the
+// default when there is a search text, and the name order without one.
+const MatchSort = "match"
 
 // Filter narrows and orders a list of users. Zero values match everything.
 type Filter struct {
@@ -57,11 +63,14 @@ func (s *Service) normaliseFilter(ctx context.Context, f *Filter) error {
 	if f.Source != "" && !f.Source.Valid() {
 		bad = append(bad, errs.FieldError{Field: "source", Code: "filter.source_invalid", Message: "The source must be one of local, directory or scim."})
 	}
-	if f.Sort == "" {
+	switch {
+	case f.Sort == "" && strings.TrimSpace(f.Q) != "":
+		f.Sort = MatchSort
+	case f.Sort == "" || f.Sort == MatchSort && strings.TrimSpace(f.Q) == "":
 		f.Sort = "name"
 	}
-	if !slices.Contains(userSorts, f.Sort) && !(len(f.Sort) > 1 && f.Sort[0] == '-' && slices.Contains(userSorts, f.Sort[1:])) {
-		bad = append(bad, errs.FieldError{Field: "sort", Code: "filter.sort_invalid", Message: "The sort must be one of name, username, email, created_at or updated_at, with - in front to reverse."})
+	if f.Sort != MatchSort && !slices.Contains(userSorts, f.Sort) && !(len(f.Sort) > 1 && f.Sort[0] == '-' && slices.Contains(userSorts, f.Sort[1:])) {
+		bad = append(bad, errs.FieldError{Field: "sort", Code: "filter.sort_invalid", Message: "The sort must be match, or one of name, username, email, created_at or updated_at with - in front to reverse."})
 	}
 	switch {
 	case f.Limit == 0:
@@ -70,6 +79,7 @@ func (s *Service) normaliseFilter(ctx context.Context, f *Filter) error {
 		bad = append(bad, errs.FieldError{Field: "limit", Code: "filter.limit_invalid", Message: "The limit must be between 1 and 1000."})
 	}
 	if len(f.Custom) > 0 {
+		f.Custom = maps.Clone(f.Custom) // canonical values replace the caller's
 		defs, err := s.store.Fields(ctx)
 		if err != nil {
 			return err

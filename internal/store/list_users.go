@@ -1,0 +1,479 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// sortColumns maps a sort name to its column.
+var sortColumns = map[string]string{"name": "name_lower", "username": "username_lower", "email": "email_lower",
+	"created_at": "created_at", "updated_at": "updated_at"}
+
+// searchColumns are the columns a search text is a prefix of, each with an index on (column, id).
+var searchColumns = []string{"name_lower", "last_lower", "email_lower", "username_lower", "phone"}
+
+// MaxSortedMatches is how many users a search may match and still be sorted by a column: sorting
+// the matches costs in proportion to their number, and no index orders "name, last name, email,
+// username or phone starts with q" by another column.
+const MaxSortedMatches = 2000
+
+type cursor struct {
+	V  string `json:"v"`
+	ID string `json:"id"`
+	S  string `json:"s,omitempty"` // the sort the cursor belongs to
+}
+
+// prefixEnd is the largest valid UTF-8 character: col >= p AND col < p+prefixEnd is "starts with p"
+// under byte-wise comparison (SQLite's default, and the C collation the PostgreSQL keys use).
+const prefixEnd = "\U0010FFFF"
+
+// hasPrefix is the search condition as the databases evaluate it.
+func hasPrefix(v, q string) bool { return v >= q && v < q+prefixEnd }
+
+// sqlArgs numbers a query's arguments.
+type sqlArgs []any
+
+func (a *sqlArgs) add(v any) string {
+	*a = append(*a, v)
+	return fmt.Sprintf("$%d", len(*a))
+}
+
+// ListUsers returns a page of users matching f and the cursor of the next page.
+//
+// Without a search text the page is one index range read in the order of the sort. With one,
+// the default order is the text that matched: each user is listed under the smallest of their
+// name, last name, email, username and phone that starts with the text, so that every page is
+// a merge of five ordered index range reads, as fast for the millionth match as for the first.
+// A search sorted by a column sorts its matches, so it is refused when they are more than
+// MaxSortedMatches.
+func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.User, string, error) {
+	f.Limit = pageSize(f.Limit)
+	if !textOK(f.Q) {
+		return nil, "", errs.Field("q", "filter.q_invalid", "The search text contains a character that is not allowed.")
+	}
+	var args sqlArgs
+	where, err := userConditions(f, &args)
+	if err != nil {
+		return nil, "", err
+	}
+	q := strings.ToLower(strings.TrimSpace(f.Q))
+	sort := f.Sort
+	if sort == "" || (sort == "match" && q == "") {
+		sort = "name"
+		if q != "" {
+			sort = "match"
+		}
+	}
+	var c *cursor
+	if f.Cursor != "" {
+		cur, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		if cur.S != "" && cur.S != sort {
+			return nil, "", errs.Field("cursor", "filter.cursor_invalid", "The cursor belongs to another sort order; start again from the first page.")
+		}
+		c = &cur
+	}
+	var users []*user.User
+	var next string
+	switch {
+	case sort == "match":
+		users, next, err = s.listByMatch(ctx, q, where, args, c, f.Limit)
+	case q != "":
+		users, next, err = s.listSearchSorted(ctx, q, sort, where, args, c, f.Limit)
+	default:
+		users, next, err = s.listSorted(ctx, sort, where, args, c, f.Limit)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.loadCustom(ctx, users); err != nil {
+		return nil, "", err
+	}
+	return users, next, nil
+}
+
+// userConditions turns every filter but the search text and the cursor into SQL conditions.
+func userConditions(f user.Filter, args *sqlArgs) ([]string, error) {
+	var where []string
+	if f.Status != "" {
+		where = append(where, "status = "+args.add(string(f.Status)))
+	}
+	if f.Source != "" {
+		where = append(where, "source = "+args.add(string(f.Source)))
+	}
+	if f.GroupID != "" {
+		where = append(where, "id IN (SELECT user_id FROM group_members WHERE group_id = "+args.add(f.GroupID)+")")
+	}
+	if f.RoleID != "" {
+		r := args.add(f.RoleID)
+		where = append(where, "(id IN (SELECT user_id FROM user_roles WHERE role_id = "+r+
+			") OR id IN (SELECT gm.user_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id WHERE gr.role_id = "+r+"))")
+	}
+	names := make([]string, 0, len(f.Custom))
+	for n := range f.Custom {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if !textOK(n) || !textOK(f.Custom[n]) {
+			return nil, errs.Field("custom."+n, "filter.custom_invalid", "The value contains a character that is not allowed.")
+		}
+		where = append(where, "id IN (SELECT user_id FROM user_field_values WHERE field = "+args.add(n)+" AND value = "+args.add(f.Custom[n])+")")
+	}
+	return where, nil
+}
+
+func and(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " AND " + strings.Join(conds, " AND ")
+}
+
+// listSorted reads one page in the order of a column: one index range read.
+func (s *Store) listSorted(ctx context.Context, sort string, where []string, args sqlArgs, c *cursor, limit int) ([]*user.User, string, error) {
+	desc := strings.HasPrefix(sort, "-")
+	col := sortColumns[strings.TrimPrefix(sort, "-")]
+	if col == "" {
+		return nil, "", errs.Field("sort", "filter.sort_invalid", "Unknown sort order.")
+	}
+	isTime := strings.HasSuffix(col, "_at")
+	if c != nil {
+		var v any = c.V
+		if isTime {
+			t, err := time.Parse(time.RFC3339Nano, c.V)
+			if err != nil {
+				return nil, "", errs.Field("cursor", "filter.cursor_invalid", "The cursor is not valid; start again from the first page.")
+			}
+			v = t
+		}
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		where = append(where, fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, args.add(v), args.add(c.ID)))
+	}
+	dir := "ASC"
+	if desc {
+		dir = "DESC"
+	}
+	query := `SELECT ` + userColumns + `, name_lower, last_lower, email_lower, username_lower FROM users WHERE true` + and(where) +
+		fmt.Sprintf(" ORDER BY %s %s, id %s LIMIT %d", col, dir, dir, limit+1)
+	rows, err := s.queryListed(ctx, query, args)
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		next = encodeCursor(cursor{V: last.key(col), ID: last.ID, S: sort})
+	}
+	return listedUsers(rows), next, nil
+}
+
+// listed is a user read for a list, with the lower-case keys the lists order and search by.
+type listed struct {
+	*user.User
+	nameLower, lastLower, emailLower, usernameLower string
+	branch                                          int // listByMatch: which searchColumns read it
+}
+
+func (l *listed) key(col string) string {
+	switch col {
+	case "name_lower":
+		return l.nameLower
+	case "last_lower":
+		return l.lastLower
+	case "email_lower":
+		return l.emailLower
+	case "username_lower":
+		return l.usernameLower
+	case "phone":
+		return l.Phone
+	case "created_at":
+		return l.CreatedAt.Format(time.RFC3339Nano)
+	case "updated_at":
+		return l.UpdatedAt.Format(time.RFC3339Nano)
+	}
+	panic("store: no list key " + col)
+}
+
+// matchKey is the smallest of the searched values that starts with q: the user's place in a
+// search listed in match order.
+func (l *listed) matchKey(q string) string {
+	key, found := "", false
+	for _, col := range searchColumns {
+		if v := l.key(col); hasPrefix(v, q) && (!found || v < key) {
+			key, found = v, true
+		}
+	}
+	return key
+}
+
+func listedUsers(rows []*listed) []*user.User {
+	out := make([]*user.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.User
+	}
+	return out
+}
+
+// queryListed runs a query whose columns are userColumns, the four lower-case keys and,
+// when withBranch, the number of the search branch first.
+func (s *Store) queryListed(ctx context.Context, query string, args sqlArgs, withBranch ...bool) ([]*listed, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []*listed
+	for rows.Next() {
+		var l listed
+		var u user.User
+		var managerID, externalID sql.NullString
+		dest := []any{&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Department,
+			&managerID, &u.ManagerName, &u.Status, &u.Source, &externalID, &u.DefaultAdmin, &u.PasswordHash,
+			&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version,
+			&l.nameLower, &l.lastLower, &l.emailLower, &l.usernameLower}
+		if len(withBranch) > 0 && withBranch[0] {
+			dest = append([]any{&l.branch}, dest...)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("store: list users: %w", err)
+		}
+		u.ManagerID, u.ExternalID = managerID.String, externalID.String
+		u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+		l.User = &u
+		out = append(out, &l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	return out, nil
+}
+
+// listByMatch lists a search in match order (see ListUsers). Each branch — the rows whose
+// column starts with q — is read in (column, id) order from the cursor, limit+1 rows at a time.
+// A user read from any branch is placed at its match key; every user not yet read lies beyond
+// the last row read from each unfinished branch, so the candidates up to the smallest of those
+// are final. When they do not fill the page (users found in several branches), the branch that
+// holds the smallest bound reads further.
+func (s *Store) listByMatch(ctx context.Context, q string, where []string, args sqlArgs, c *cursor, limit int) ([]*user.User, string, error) {
+	type branch struct {
+		after *cursor // the last row read, or the page's cursor
+		done  bool
+	}
+	branches := make([]branch, len(searchColumns))
+	for i := range branches {
+		branches[i].after = c
+	}
+	byID := map[string]*listed{}
+	read := func(which []int, n int) error {
+		args := slices.Clone(args)
+		// PostgreSQL refuses an argument no condition uses: add the lower bound when one does.
+		var lo string
+		hi := args.add(q + prefixEnd)
+		var parts []string
+		for _, b := range which {
+			col := searchColumns[b]
+			cond := fmt.Sprintf("%s < %s", col, hi)
+			a := branches[b].after
+			if a == nil || a.V < q {
+				if lo == "" {
+					lo = args.add(q)
+				}
+				cond += fmt.Sprintf(" AND %s >= %s", col, lo)
+			}
+			if a != nil {
+				// Without the lower bound the row value starts the range: with both, SQLite
+				// starts at the bound and skips every row up to the cursor.
+				cond += fmt.Sprintf(" AND (%s, id) > (%s, %s)", col, args.add(a.V), args.add(a.ID))
+			}
+			parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT %d AS branch, %s, name_lower, last_lower, email_lower, username_lower
+				FROM users WHERE %s%s ORDER BY %s, id LIMIT %d) AS b%d`, b, userColumns, cond, and(where), col, n, b))
+		}
+		rows, err := s.queryListed(ctx, strings.Join(parts, " UNION ALL "), args, true)
+		if err != nil {
+			return err
+		}
+		counts := make([]int, len(searchColumns))
+		for _, r := range rows {
+			counts[r.branch]++
+			branches[r.branch].after = &cursor{V: r.key(searchColumns[r.branch]), ID: r.ID}
+			if _, seen := byID[r.ID]; !seen {
+				byID[r.ID] = r
+			}
+		}
+		for _, b := range which {
+			branches[b].done = counts[b] < n
+		}
+		return nil
+	}
+	if err := read([]int{0, 1, 2, 3, 4}, limit+1); err != nil {
+		return nil, "", err
+	}
+	for n := limit + 1; ; n *= 2 {
+		// bound: every user not yet read sorts after it.
+		var bound *cursor
+		next := -1
+		for b, br := range branches {
+			if !br.done && (bound == nil || compareCursor(*br.after, *bound) < 0) {
+				bound, next = br.after, b
+			}
+		}
+		var page []*listed
+		keys := map[string]string{}
+		for id, r := range byID {
+			k := cursor{V: r.matchKey(q), ID: id}
+			if (c == nil || compareCursor(k, *c) > 0) && (bound == nil || compareCursor(k, *bound) <= 0) {
+				page = append(page, r)
+				keys[id] = k.V
+			}
+		}
+		if len(page) > limit || next < 0 {
+			slices.SortFunc(page, func(a, b *listed) int {
+				return cmp.Or(strings.Compare(keys[a.ID], keys[b.ID]), strings.Compare(a.ID, b.ID))
+			})
+			var nextCursor string
+			if len(page) > limit {
+				page = page[:limit]
+				last := page[limit-1]
+				nextCursor = encodeCursor(cursor{V: keys[last.ID], ID: last.ID, S: "match"})
+			}
+			return listedUsers(page), nextCursor, nil
+		}
+		if err := read([]int{next}, n); err != nil {
+			return nil, "", err
+		}
+	}
+}
+
+func compareCursor(a, b cursor) int {
+	return cmp.Or(strings.Compare(a.V, b.V), strings.Compare(a.ID, b.ID))
+}
+
+// listSearchSorted lists a search in the order of a column: it finds the ids of the matches
+// (at most MaxSortedMatches, each branch an index-only range read), then reads and sorts them.
+func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []string, args sqlArgs, c *cursor, limit int) ([]*user.User, string, error) {
+	desc := strings.HasPrefix(sort, "-")
+	col := sortColumns[strings.TrimPrefix(sort, "-")]
+	if col == "" {
+		return nil, "", errs.Field("sort", "filter.sort_invalid", "Unknown sort order.")
+	}
+	var idArgs sqlArgs
+	lo, hi := idArgs.add(q), idArgs.add(q+prefixEnd)
+	var parts []string
+	maxMatches := cmp.Or(s.maxSortedMatches, MaxSortedMatches)
+	for b, col := range searchColumns {
+		parts = append(parts, fmt.Sprintf("SELECT id FROM (SELECT id FROM users WHERE %s >= %s AND %s < %s LIMIT %d) AS b%d",
+			col, lo, col, hi, maxMatches+1, b))
+	}
+	rows, err := s.reader(ctx).QueryContext(ctx, strings.Join(parts, " UNION "), idArgs...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: search: %w", err)
+	}
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, "", fmt.Errorf("store: search: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("store: search: %w", err)
+	}
+	if len(ids) > maxMatches {
+		return nil, "", errs.Field("q", "filter.search_too_broad", fmt.Sprintf(
+			"The search matches more than %d users, too many to sort by %s. Type more of the text or add a filter, or leave out sort to list the matches in the order of the text that matched.",
+			maxMatches, strings.TrimPrefix(sort, "-")))
+	}
+	if len(ids) == 0 {
+		return nil, "", nil
+	}
+	in := make([]string, len(ids))
+	for i, id := range ids {
+		in[i] = args.add(id)
+	}
+	where = append(where, "id IN ("+strings.Join(in, ", ")+")")
+	found, err := s.queryListed(ctx, `SELECT `+userColumns+`, name_lower, last_lower, email_lower, username_lower FROM users WHERE true`+and(where), args)
+	if err != nil {
+		return nil, "", err
+	}
+	compare := func(a, b *listed) int {
+		var byCol int
+		switch col {
+		case "created_at":
+			byCol = a.CreatedAt.Compare(b.CreatedAt)
+		case "updated_at":
+			byCol = a.UpdatedAt.Compare(b.UpdatedAt)
+		default:
+			byCol = strings.Compare(a.key(col), b.key(col))
+		}
+		if c := cmp.Or(byCol, strings.Compare(a.ID, b.ID)); desc {
+			return -c
+		} else {
+			return c
+		}
+	}
+	slices.SortFunc(found, compare)
+	if c != nil {
+		at := &listed{User: &user.User{ID: c.ID}, nameLower: c.V, emailLower: c.V, usernameLower: c.V}
+		if strings.HasSuffix(col, "_at") {
+			t, err := time.Parse(time.RFC3339Nano, c.V)
+			if err != nil {
+				return nil, "", errs.Field("cursor", "filter.cursor_invalid", "The cursor is not valid; start again from the first page.")
+			}
+			at.CreatedAt, at.UpdatedAt = t, t
+		}
+		i, _ := slices.BinarySearchFunc(found, at, compare)
+		if i < len(found) && found[i].ID == c.ID {
+			i++
+		}
+		found = found[i:]
+	}
+	var next string
+	if len(found) > limit {
+		found = found[:limit]
+		last := found[limit-1]
+		next = encodeCursor(cursor{V: last.key(col), ID: last.ID, S: sort})
+	}
+	return listedUsers(found), next, nil
+}
+
+// textOK reports whether s is text PostgreSQL accepts: valid UTF-8 without NUL. Such input
+// cannot match anything stored, and checking it here makes both databases answer the same.
+func textOK(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ID == "" {
+		return c, errs.Field("cursor", "filter.cursor_invalid", "The cursor is not valid; start again from the first page.")
+	}
+	return c, nil
+}
