@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -37,22 +36,11 @@ func runAPI(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	st, cfg, err := db.open(ctx)
+	a, server, stop, err := serve(ctx, db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	a, err := app.New(cfg, st, quietLogger())
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	go srv.Serve(ln)
-	defer srv.Close()
+	defer stop()
 
 	token, err := adminToken(ctx, a)
 	if err != nil {
@@ -62,7 +50,7 @@ func runAPI(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	base := "http://" + ln.Addr().String() + "/api/v1/users/"
+	base := server + "/api/v1/users/"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients,
 		DisableCompression: true}}
 	defer client.CloseIdleConnections()

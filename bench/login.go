@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -17,7 +16,6 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/usherhq/usher/internal/app"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -45,22 +43,11 @@ func runLogin(ctx context.Context, args []string) error {
 	raw := rawHashRate(ctx, *duration)
 	fmt.Printf("raw argon2id: %.1f hashes/s on %d goroutines\n", raw, runtime.GOMAXPROCS(0))
 
-	st, cfg, err := db.open(ctx)
+	a, server, stop, err := serve(ctx, db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	a, err := app.New(cfg, st, quietLogger())
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Close()
+	defer stop()
 
 	const password = "benchmark passphrase 2026"
 	var logins []string
@@ -74,7 +61,7 @@ func runLogin(ctx context.Context, args []string) error {
 		}
 		logins = append(logins, name)
 	}
-	url := "http://" + ln.Addr().String() + "/api/v1/auth/login"
+	url := server + "/api/v1/auth/login"
 	transport := &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}
 	client := &http.Client{Transport: transport, Timeout: time.Minute}
 

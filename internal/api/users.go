@@ -272,13 +272,7 @@ type bulkOutput struct {
 }
 
 func (s *Server) bulkUsers(ctx context.Context, in *bulkInput) (*bulkOutput, error) {
-	var results []user.BulkResult
-	var err error
-	if in.Body.Action == "reset_password" {
-		results, err = s.deps.Auth.SendResets(ctx, actorFrom(ctx), in.Body.IDs)
-	} else {
-		results, err = s.deps.Users.Bulk(ctx, actorFrom(ctx), user.BulkRequest{Action: in.Body.Action, IDs: in.Body.IDs, RoleIDs: in.Body.Roles})
-	}
+	results, err := s.deps.Users.Bulk(ctx, actorFrom(ctx), user.BulkRequest{Action: in.Body.Action, IDs: in.Body.IDs, RoleIDs: in.Body.Roles})
 	if err != nil {
 		return nil, err
 	}

@@ -129,6 +129,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 			PublicURL: cfg.PublicURL, MaxFailures: cfg.LockoutAfter, AutoUnlockAfter: cfg.AutoUnlockAfter,
 			ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid}),
 		Setup: auth.NewSetup(st, users)}
+	users.SetResetSender(a.Auth.SendReset) // the bulk reset_password action, for every surface
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,

@@ -19,7 +19,6 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	User(ctx context.Context, id string) (*user.User, error)
 	UserByLogin(ctx context.Context, login string) (*user.User, error)
-	EffectivePermissions(ctx context.Context, userID string) (user.Permissions, error)
 	RecordLogin(ctx context.Context, userID string, at time.Time, rehash string) error
 	ReserveLoginAttempt(ctx context.Context, userID string, max int) (n int, ok bool, err error)
 	ResetLoginAttempts(ctx context.Context, userID string) error
@@ -34,11 +33,12 @@ type Store interface {
 
 	InsertSession(ctx context.Context, s *Session) error
 	Session(ctx context.Context, id string) (*Session, error)
+	SessionOwner(ctx context.Context, id string) (*Session, *Owner, error)
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	DeleteSession(ctx context.Context, id string) error
 
 	InsertToken(ctx context.Context, t *Token) error
-	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	TokenOwner(ctx context.Context, hash string) (*Token, *Owner, error)
 	Token(ctx context.Context, id string) (*Token, error)
 	Tokens(ctx context.Context, userID string) ([]Token, error)
 	TouchToken(ctx context.Context, id string, at time.Time) error

@@ -144,26 +144,3 @@ func (s *Service) ConfirmReset(ctx context.Context, token, password string, c Cl
 			RequestID: c.RequestID, ClientIP: c.IP})
 	})
 }
-
-// SendResets sends reset emails to many users, each on its own: one result per user.
-func (s *Service) SendResets(ctx context.Context, a user.Actor, ids []string) ([]user.BulkResult, error) {
-	if err := a.Require(user.UsersLock); err != nil {
-		return nil, err
-	}
-	if len(ids) == 0 || len(ids) > user.MaxBulk {
-		return nil, errs.Field("ids", "bulk.ids_count", "Name from 1 to 1000 users.")
-	}
-	out := make([]user.BulkResult, 0, len(ids))
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		out = append(out, user.BulkResult{ID: id, Error: s.SendReset(ctx, a, id)})
-	}
-	return out, nil
-}

@@ -29,9 +29,18 @@ const touchEvery = time.Minute
 
 var errUnauthenticated = errs.E(errs.Unauthenticated, "auth.unauthenticated", "Sign in first: the session or token is missing, expired or revoked.")
 
+// Owner is the user a session or token signs in, with the permissions of all their roles (direct
+// and through groups): what the store reads together with the session or token, in one query.
+type Owner struct {
+	ID          string
+	Username    string
+	Status      user.Status
+	Permissions user.Permissions
+}
+
 // SessionActor resolves a session cookie to the actor it signs in.
 func (s *Service) SessionActor(ctx context.Context, cookie string) (user.Actor, error) {
-	sess, err := s.store.Session(ctx, digest(cookie))
+	sess, owner, err := s.store.SessionOwner(ctx, digest(cookie))
 	if errs.Is(errs.NotFound, err) {
 		return user.Actor{}, errUnauthenticated
 	} else if err != nil {
@@ -42,7 +51,7 @@ func (s *Service) SessionActor(ctx context.Context, cookie string) (user.Actor, 
 		_ = s.store.DeleteSession(ctx, sess.ID)
 		return user.Actor{}, errUnauthenticated
 	}
-	a, err := s.actor(ctx, sess.UserID, nil)
+	a, err := actor(owner, nil)
 	if err != nil {
 		return a, err
 	}
@@ -54,21 +63,12 @@ func (s *Service) SessionActor(ctx context.Context, cookie string) (user.Actor, 
 	return a, nil
 }
 
-// actor builds the actor for a user who may sign in, limited to scopes when given.
-func (s *Service) actor(ctx context.Context, userID string, scopes user.Permissions) (user.Actor, error) {
-	u, err := s.store.User(ctx, userID)
-	if errs.Is(errs.NotFound, err) {
-		return user.Actor{}, errUnauthenticated
-	} else if err != nil {
-		return user.Actor{}, err
-	}
-	if !u.Status.CanSignIn() {
+// actor builds the actor for an owner who may sign in, limited to scopes when given.
+func actor(o *Owner, scopes user.Permissions) (user.Actor, error) {
+	if !o.Status.CanSignIn() {
 		return user.Actor{}, errUnauthenticated
 	}
-	perms, err := s.store.EffectivePermissions(ctx, u.ID)
-	if err != nil {
-		return user.Actor{}, err
-	}
+	perms := o.Permissions
 	if scopes != nil {
 		var limited []user.Permission
 		for _, p := range perms {
@@ -78,7 +78,7 @@ func (s *Service) actor(ctx context.Context, userID string, scopes user.Permissi
 		}
 		perms = user.NewPermissions(limited...)
 	}
-	return user.Actor{ID: u.ID, Name: u.Username, Permissions: perms}, nil
+	return user.Actor{ID: o.ID, Name: o.Username, Permissions: perms}, nil
 }
 
 // BearerActor resolves an API token to the actor it stands for.
@@ -86,7 +86,7 @@ func (s *Service) BearerActor(ctx context.Context, token string) (user.Actor, er
 	if !strings.HasPrefix(token, tokenPrefix) {
 		return user.Actor{}, errUnauthenticated
 	}
-	t, err := s.store.TokenByHash(ctx, digest(token))
+	t, owner, err := s.store.TokenOwner(ctx, digest(token))
 	if errs.Is(errs.NotFound, err) {
 		return user.Actor{}, errUnauthenticated
 	} else if err != nil {
@@ -100,7 +100,7 @@ func (s *Service) BearerActor(ctx context.Context, token string) (user.Actor, er
 	if len(t.Scopes) > 0 {
 		scopes = t.Scopes
 	}
-	a, err := s.actor(ctx, t.UserID, scopes)
+	a, err := actor(owner, scopes)
 	if err != nil {
 		return a, err
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -164,7 +166,7 @@ func (s *Store) listSorted(ctx context.Context, sort string, where []string, arg
 		if desc {
 			op = "<"
 		}
-		where = append(where, fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, args.add(v), args.add(c.ID)))
+		where = append(where, after(col, op, args.add(v), args.add(c.ID)))
 	}
 	dir := "ASC"
 	if desc {
@@ -183,6 +185,17 @@ func (s *Store) listSorted(ctx context.Context, sort string, where []string, arg
 		next = encodeCursor(cursor{V: last.key(col), ID: last.ID, S: sort})
 	}
 	return listedUsers(rows), next, nil
+}
+
+// planned makes PostgreSQL plan a list query for its arguments each time. pgx otherwise prepares
+// it once per connection, and after five runs PostgreSQL may keep a generic plan made without
+// the values: for a group filter, say, one that walks the whole name index to find a group of
+// three. Planning takes a fraction of a millisecond; the hot lookups stay prepared.
+func (s *Store) planned(args sqlArgs) []any {
+	if s.Dialect != Postgres {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
 // listed is a user read for a list, with the lower-case keys the lists order and search by.
@@ -235,7 +248,7 @@ func listedUsers(rows []*listed) []*user.User {
 // queryListed runs a query whose columns are userColumns, the four lower-case keys and,
 // when withBranch, the number of the search branch first.
 func (s *Store) queryListed(ctx context.Context, query string, args sqlArgs, withBranch ...bool) ([]*listed, error) {
-	rows, err := s.reader(ctx).QueryContext(ctx, query, args...)
+	rows, err := s.reader(ctx).QueryContext(ctx, query, s.planned(args)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list users: %w", err)
 	}
@@ -301,10 +314,10 @@ func (s *Store) listByMatch(ctx context.Context, q string, where []string, args 
 			if a != nil {
 				// Without the lower bound the row value starts the range: with both, SQLite
 				// starts at the bound and skips every row up to the cursor.
-				cond += fmt.Sprintf(" AND (%s, id) > (%s, %s)", col, args.add(a.V), args.add(a.ID))
+				cond += " AND " + after(col, ">", args.add(a.V), args.add(a.ID))
 			}
 			parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT %d AS branch, %s, name_lower, last_lower, email_lower, username_lower
-				FROM users WHERE %s%s ORDER BY %s, id LIMIT %d) AS b%d`, b, userColumns, cond, and(where), col, n, b))
+				FROM users WHERE %s%s ORDER BY %s LIMIT %d) AS b%d`, b, userColumns, cond, and(where), orderKey(col), n, b))
 		}
 		rows, err := s.queryListed(ctx, strings.Join(parts, " UNION ALL "), args, true)
 		if err != nil {
@@ -362,6 +375,29 @@ func (s *Store) listByMatch(ctx context.Context, q string, where []string, args 
 	}
 }
 
+// uniqueColumns hold no two equal values: ordering by one needs no id after it.
+var uniqueColumns = map[string]bool{"email_lower": true, "username_lower": true}
+
+// orderKey is the ORDER BY of an ascending read of col: PostgreSQL sorts each equal key by
+// id again (an incremental sort) when the index has no id and no one told it the key is unique.
+func orderKey(col string) string {
+	if uniqueColumns[col] {
+		return col
+	}
+	return col + ", id"
+}
+
+// after is the condition "(col, id) op (v, id)" of a cursor. On a unique column it also bounds
+// the column alone, which PostgreSQL's index on that column can start its range at (a row
+// comparison needs an index on both).
+func after(col, op, v, id string) string {
+	c := fmt.Sprintf("(%s, id) %s (%s, %s)", col, op, v, id)
+	if uniqueColumns[col] {
+		c = fmt.Sprintf("%s %s= %s AND %s", col, op, v, c)
+	}
+	return c
+}
+
 func compareCursor(a, b cursor) int {
 	return cmp.Or(strings.Compare(a.V, b.V), strings.Compare(a.ID, b.ID))
 }
@@ -382,7 +418,7 @@ func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []st
 		parts = append(parts, fmt.Sprintf("SELECT id FROM (SELECT id FROM users WHERE %s >= %s AND %s < %s LIMIT %d) AS b%d",
 			col, lo, col, hi, maxMatches+1, b))
 	}
-	rows, err := s.reader(ctx).QueryContext(ctx, strings.Join(parts, " UNION "), idArgs...)
+	rows, err := s.reader(ctx).QueryContext(ctx, strings.Join(parts, " UNION "), s.planned(idArgs)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: search: %w", err)
 	}

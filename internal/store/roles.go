@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/usherhq/usher/internal/user"
@@ -102,56 +101,11 @@ func (s *Store) SyncBuiltinRoles(ctx context.Context) error {
 	})
 }
 
-// UserRoles returns the effective roles of each user: direct ones and those inherited through groups.
+// UserRoles returns the effective roles of each user: direct ones and those inherited through
+// groups, by name, each with the groups it comes through, by name.
 func (s *Store) UserRoles(ctx context.Context, userIDs []string) (map[string][]user.RoleGrant, error) {
-	out := make(map[string][]user.RoleGrant, len(userIDs))
-	if len(userIDs) == 0 {
-		return out, nil
-	}
-	q := s.reader(ctx)
-	ids := anys(userIDs)
-	in := placeholders(1, len(ids))
-	rows, err := q.QueryContext(ctx, `SELECT ur.user_id, '', '', `+prefixed("r", roleColumns)+`
-		FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN (`+in+`)
-		UNION ALL
-		SELECT gm.user_id, g.id, g.name, `+prefixed("r", roleColumns)+`
-		FROM group_members gm JOIN groups g ON g.id = gm.group_id
-		JOIN group_roles gr ON gr.group_id = g.id JOIN roles r ON r.id = gr.role_id
-		WHERE gm.user_id IN (`+in+`)`, ids...)
-	if err != nil {
-		return nil, fmt.Errorf("store: user roles: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var uid, gid, gname string
-		var r user.Role
-		var perms string
-		if err := rows.Scan(&uid, &gid, &gname, &r.ID, &r.Name, &r.Description, &r.Builtin, &perms, &r.Version,
-			&r.CreatedAt, &r.UpdatedAt); err != nil {
-			return nil, err
-		}
-		r.Permissions = user.ParsePermissions(perms)
-		grants := out[uid]
-		i := slices.IndexFunc(grants, func(g user.RoleGrant) bool { return g.ID == r.ID })
-		if i < 0 {
-			grants = append(grants, user.RoleGrant{Role: r})
-			i = len(grants) - 1
-		}
-		if gid == "" {
-			grants[i].Direct = true
-		} else {
-			grants[i].Via = append(grants[i].Via, user.GroupRef{ID: gid, Name: gname})
-		}
-		out[uid] = grants
-	}
-	for uid, grants := range out {
-		for i := range grants {
-			grants[i].Inherited = !grants[i].Direct
-		}
-		slices.SortFunc(grants, func(a, b user.RoleGrant) int { return strings.Compare(a.Name, b.Name) })
-		out[uid] = grants
-	}
-	return out, rows.Err()
+	roles, _, err := s.grants(ctx, userIDs)
+	return roles, err
 }
 
 // SetUserRoles replaces a user's direct roles.

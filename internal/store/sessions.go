@@ -21,18 +21,52 @@ func (s *Store) InsertSession(ctx context.Context, ss *auth.Session) error {
 	return nil
 }
 
+const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, client_ip, user_agent`
+
+func scanSession(row interface{ Scan(...any) error }) (*auth.Session, error) {
+	var ss auth.Session
+	err := row.Scan(&ss.ID, &ss.UserID, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt, &ss.ClientIP, &ss.UserAgent)
+	return &ss, err
+}
+
 // Session returns the session with the given id (the hash of its cookie).
 func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
-	var ss auth.Session
-	err := s.reader(ctx).QueryRowContext(ctx, `SELECT id, user_id, created_at, last_seen_at, expires_at, client_ip,
-		user_agent FROM sessions WHERE id = $1`, id).Scan(&ss.ID, &ss.UserID, &ss.CreatedAt, &ss.LastSeenAt,
-		&ss.ExpiresAt, &ss.ClientIP, &ss.UserAgent)
+	ss, err := scanSession(s.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 	if err == sql.ErrNoRows {
 		return nil, notFound("session")
 	} else if err != nil {
 		return nil, fmt.Errorf("store: session: %w", err)
 	}
-	return &ss, nil
+	return ss, nil
+}
+
+// ownerColumns are the owner (u) of a session or token, and the permissions of every role they
+// hold, directly or through a group, as one space-separated text: a request's credentials
+// resolve in one query. userID is the session's or token's user_id column: on PostgreSQL
+// users.id has the C collation and the grant tables' user_id the default one, so comparing
+// them with u.id would compare in C, which their indexes cannot answer.
+func ownerColumns(userID string) string {
+	return `u.id, u.username, u.status, COALESCE((SELECT string_agg(r.permissions, ' ') FROM roles r
+	WHERE r.id IN (SELECT ur.role_id FROM user_roles ur WHERE ur.user_id = ` + userID + `
+		UNION ALL SELECT gr.role_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id
+		WHERE gm.user_id = ` + userID + `)), '')`
+}
+
+// SessionOwner returns the session with the given id and its owner with their permissions. A
+// session whose user is gone is not found.
+func (s *Store) SessionOwner(ctx context.Context, id string) (*auth.Session, *auth.Owner, error) {
+	var o auth.Owner
+	var perms string
+	ss, err := scanSession(scanExtra{s.queryRow(ctx, `SELECT `+prefixed("ss", sessionColumns)+`, `+ownerColumns("ss.user_id")+`
+		FROM sessions ss JOIN users u ON u.id = ss.user_id WHERE ss.id = $1`, id),
+		[]any{&o.ID, &o.Username, &o.Status, &perms}})
+	if err == sql.ErrNoRows {
+		return nil, nil, notFound("session")
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("store: session owner: %w", err)
+	}
+	o.Permissions = user.ParsePermissions(perms)
+	return ss, &o, nil
 }
 
 // TouchSession records a session's use.
@@ -60,6 +94,14 @@ func (s *Store) RevokeSessions(ctx context.Context, userID string) error {
 }
 
 const tokenColumns = `id, user_id, name, hash, scopes, created_at, last_used_at, expires_at`
+
+// scanExtra lets the scan func of a table's columns read a row that has more: they go to extra.
+type scanExtra struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (r scanExtra) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
 
 func scanToken(row interface{ Scan(...any) error }) (*auth.Token, error) {
 	var t auth.Token
@@ -95,6 +137,23 @@ func (s *Store) tokenWhere(ctx context.Context, where string, arg any) (*auth.To
 // TokenByHash finds a token by the hash of its secret.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (*auth.Token, error) {
 	return s.tokenWhere(ctx, "hash = $1", hash)
+}
+
+// TokenOwner finds a token by the hash of its secret, with its owner and their permissions. A
+// token whose user is gone is not found.
+func (s *Store) TokenOwner(ctx context.Context, hash string) (*auth.Token, *auth.Owner, error) {
+	var o auth.Owner
+	var perms string
+	t, err := scanToken(scanExtra{s.queryRow(ctx, `SELECT `+prefixed("t", tokenColumns)+`, `+ownerColumns("t.user_id")+`
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash),
+		[]any{&o.ID, &o.Username, &o.Status, &perms}})
+	if err == sql.ErrNoRows {
+		return nil, nil, notFound("token")
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("store: token owner: %w", err)
+	}
+	o.Permissions = user.ParsePermissions(perms)
+	return t, &o, nil
 }
 
 // Token returns one token by id.
@@ -138,19 +197,18 @@ func (s *Store) DeleteToken(ctx context.Context, id string) error {
 
 // Sessions lists a user's sessions, newest first.
 func (s *Store) Sessions(ctx context.Context, userID string) ([]auth.Session, error) {
-	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT id, user_id, created_at, last_seen_at, expires_at, client_ip,
-		user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at DESC`, userID)
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 ORDER BY created_at DESC`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions: %w", err)
 	}
 	defer rows.Close()
 	var out []auth.Session
 	for rows.Next() {
-		var ss auth.Session
-		if err := rows.Scan(&ss.ID, &ss.UserID, &ss.CreatedAt, &ss.LastSeenAt, &ss.ExpiresAt, &ss.ClientIP, &ss.UserAgent); err != nil {
+		ss, err := scanSession(rows)
+		if err != nil {
 			return nil, fmt.Errorf("store: sessions: %w", err)
 		}
-		out = append(out, ss)
+		out = append(out, *ss)
 	}
 	return out, rows.Err()
 }

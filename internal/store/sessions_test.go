@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -187,5 +189,95 @@ func TestSettings(t *testing.T) {
 		if _, ok, err := s.Setting(ctx, "smtp.host"); err != nil || ok {
 			t.Errorf("Setting after delete = ok %v, err %v", ok, err)
 		}
+	})
+}
+
+func TestTokenAndSessionOwner(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newGrantFixture(t, s)
+		c := newUser("carol")
+		c.Status = user.Disabled
+		carol := mustInsertUser(t, s, c)
+		aliceToken := &auth.Token{ID: uuid.NewString(), UserID: f.alice.ID, Name: "deploy", Hash: "h-alice",
+			Scopes: user.NewPermissions(user.UsersRead), CreatedAt: t0}
+		if err := s.InsertToken(ctx, aliceToken); err != nil {
+			t.Fatal(err)
+		}
+		insertToken(t, s, carol.ID, "h-carol")
+		insertSession(t, s, f.alice.ID, "s-alice")
+		insertSession(t, s, carol.ID, "s-carol")
+
+		// Alice holds Zeta and Mid directly and alpha through two groups.
+		alicePerms := user.NewPermissions(user.AuditRead, user.UsersLock, user.UsersRead)
+		if held, err := s.EffectivePermissions(ctx, f.alice.ID); err != nil || !slices.Equal(held, alicePerms) {
+			t.Fatalf("EffectivePermissions(alice) = %v, %v; want %v", held, err, alicePerms)
+		}
+		wantOwner := map[string]auth.Owner{
+			f.alice.ID: {ID: f.alice.ID, Username: "alice", Status: user.Active, Permissions: alicePerms},
+			carol.ID:   {ID: carol.ID, Username: "carol", Status: user.Disabled},
+		}
+		checkOwner := func(what string, got *auth.Owner, userID string) {
+			t.Helper()
+			want := wantOwner[userID]
+			if got.ID != want.ID || got.Username != want.Username || got.Status != want.Status ||
+				!slices.Equal(got.Permissions, want.Permissions) {
+				t.Errorf("%s owner = %+v, want %+v", what, *got, want)
+			}
+		}
+		read := func(ctx context.Context) error {
+			for _, hash := range []string{"h-alice", "h-carol"} {
+				tok, owner, err := s.TokenOwner(ctx, hash)
+				if err != nil {
+					return fmt.Errorf("TokenOwner(%s): %w", hash, err)
+				}
+				want, err := s.TokenByHash(ctx, hash)
+				if err != nil {
+					return err
+				}
+				if !reflect.DeepEqual(tok, want) {
+					t.Errorf("TokenOwner(%s) token = %+v, want %+v", hash, tok, want)
+				}
+				checkOwner("TokenOwner("+hash+")", owner, want.UserID)
+			}
+			for _, id := range []string{"s-alice", "s-carol"} {
+				ss, owner, err := s.SessionOwner(ctx, id)
+				if err != nil {
+					return fmt.Errorf("SessionOwner(%s): %w", id, err)
+				}
+				want, err := s.Session(ctx, id)
+				if err != nil {
+					return err
+				}
+				if !reflect.DeepEqual(ss, want) {
+					t.Errorf("SessionOwner(%s) session = %+v, want %+v", id, ss, want)
+				}
+				checkOwner("SessionOwner("+id+")", owner, want.UserID)
+			}
+			_, _, err := s.TokenOwner(ctx, "h-unknown")
+			wantErr(t, err, errs.NotFound, "token.not_found", "")
+			_, _, err = s.SessionOwner(ctx, "s-unknown")
+			wantErr(t, err, errs.NotFound, "session.not_found", "")
+			return nil
+		}
+		if err := read(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the first transaction runs the statements unprepared, the second prepared
+			if err := s.InTx(ctx, read); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// The token and session of a deleted user resolve to nothing.
+		if err := s.DeleteUser(ctx, f.alice.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := s.TokenOwner(ctx, "h-alice")
+		wantErr(t, err, errs.NotFound, "token.not_found", "")
+		_, _, err = s.SessionOwner(ctx, "s-alice")
+		wantErr(t, err, errs.NotFound, "session.not_found", "")
 	})
 }

@@ -41,6 +41,7 @@ type Store struct {
 	pool    *pgxpool.Pool // PostgreSQL only
 	lock    *os.File      // SQLite only: the data directory lock
 	now     func() time.Time
+	stmts   stmtCache // SQLite only: the hot statements, prepared
 
 	maxSortedMatches int // MaxSortedMatches when 0; lowered by tests
 }
@@ -123,11 +124,6 @@ func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 		// pgx's default (4 here) is too few beside River's listener; pool_max_conns in the URL wins.
 		cfg.MaxConns = 20
 	}
-	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		// pgx prepares every statement once per connection, and ListUsers' SQL text is the same
-		// for every search text: a generic plan, made without the prefix, walks a whole index.
-		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to postgres: %w", err)
@@ -149,7 +145,7 @@ func utcNow() time.Time { return time.Now().UTC() }
 
 // Close releases the connections and, for SQLite, the data directory lock.
 func (s *Store) Close() error {
-	var errList []error
+	errList := []error{s.stmts.close()}
 	if s.read != nil && s.read != s.write {
 		errList = append(errList, s.read.Close())
 	}
@@ -187,6 +183,9 @@ type txKey struct{}
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return fn(ctx)
+	}
+	if s.Dialect == SQLite {
+		s.stmts.prepareWanted(ctx, s.write)
 	}
 	tx, txCtx, release, err := s.begin(ctx)
 	if err != nil {

@@ -19,6 +19,7 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 
 	User(ctx context.Context, id string) (*User, error)
+	UserDetail(ctx context.Context, id string) (*Detail, error) // User with UserRoles and UserGroups
 	DefaultAdmin(ctx context.Context) (*User, error)
 	ListUsers(ctx context.Context, f Filter) ([]*User, string, error)
 	CountUsers(ctx context.Context) (Counts, error)
@@ -66,6 +67,7 @@ type Service struct {
 	store     Store
 	passwords Passwords
 	now       func() time.Time
+	sendReset ResetSender // the reset_password bulk action; nil until set
 }
 
 // NewService returns a Service on store.

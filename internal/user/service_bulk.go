@@ -9,24 +9,32 @@ import (
 
 // Bulk actions.
 const (
-	BulkSetRoles    = "set_roles"
-	BulkAddRoles    = "add_roles"
-	BulkRemoveRoles = "remove_roles"
-	BulkDisable     = "disable"
-	BulkEnable      = "enable"
-	BulkLock        = "lock"
-	BulkUnlock      = "unlock"
-	BulkDelete      = "delete"
+	BulkSetRoles      = "set_roles"
+	BulkAddRoles      = "add_roles"
+	BulkRemoveRoles   = "remove_roles"
+	BulkDisable       = "disable"
+	BulkEnable        = "enable"
+	BulkLock          = "lock"
+	BulkUnlock        = "unlock"
+	BulkDelete        = "delete"
+	BulkResetPassword = "reset_password" // done by the ResetSender the auth package sets
 )
 
 // BulkActions lists every bulk action.
-var BulkActions = []string{BulkSetRoles, BulkAddRoles, BulkRemoveRoles, BulkDisable, BulkEnable, BulkLock, BulkUnlock, BulkDelete}
+var BulkActions = []string{BulkSetRoles, BulkAddRoles, BulkRemoveRoles, BulkDisable, BulkEnable, BulkLock, BulkUnlock, BulkDelete, BulkResetPassword}
+
+// ResetSender sends one user a password reset link. Resets belong to the auth package, which
+// imports this one; it hands its sender over with SetResetSender.
+type ResetSender func(ctx context.Context, a Actor, id string) error
+
+// SetResetSender makes the reset_password bulk action work. Call it before serving.
+func (s *Service) SetResetSender(f ResetSender) { s.sendReset = f }
 
 // bulkPermission is what each bulk action needs.
 var bulkPermission = map[string]Permission{
 	BulkSetRoles: UsersWrite, BulkAddRoles: UsersWrite, BulkRemoveRoles: UsersWrite,
 	BulkDisable: UsersLock, BulkEnable: UsersLock, BulkLock: UsersLock, BulkUnlock: UsersLock,
-	BulkDelete: UsersDelete,
+	BulkDelete: UsersDelete, BulkResetPassword: UsersLock,
 }
 
 // MaxBulk is the most users one bulk request may name.
@@ -51,7 +59,7 @@ type BulkResult struct {
 func (s *Service) Bulk(ctx context.Context, a Actor, req BulkRequest) ([]BulkResult, error) {
 	var bad []errs.FieldError
 	if !slices.Contains(BulkActions, req.Action) {
-		bad = append(bad, errs.FieldError{Field: "action", Code: "bulk.action_invalid", Message: "The action must be one of set_roles, add_roles, remove_roles, disable, enable, lock, unlock or delete."})
+		bad = append(bad, errs.FieldError{Field: "action", Code: "bulk.action_invalid", Message: "The action must be one of set_roles, add_roles, remove_roles, disable, enable, lock, unlock, delete or reset_password."})
 	}
 	switch {
 	case len(req.IDs) == 0:
@@ -70,6 +78,9 @@ func (s *Service) Bulk(ctx context.Context, a Actor, req BulkRequest) ([]BulkRes
 	// than answering "forbidden" once per user.
 	if err := a.Require(bulkPermission[req.Action]); err != nil {
 		return nil, err
+	}
+	if req.Action == BulkResetPassword && s.sendReset == nil {
+		return nil, errs.E(errs.Internal, "bulk.reset_unavailable", "Password resets cannot be sent: no reset sender is set.")
 	}
 	if roleAction {
 		for _, id := range req.RoleIDs {
@@ -96,6 +107,8 @@ func (s *Service) Bulk(ctx context.Context, a Actor, req BulkRequest) ([]BulkRes
 			r.User, r.Error = s.bulkRoles(ctx, a, id, req.Action, req.RoleIDs)
 		case BulkDelete:
 			r.Error = s.DeleteUser(ctx, a, id, 0)
+		case BulkResetPassword:
+			r.Error = s.sendReset(ctx, a, id)
 		default:
 			r.User, r.Error = s.ChangeStatus(ctx, a, id, Event(req.Action))
 		}

@@ -157,6 +157,8 @@ func TestBulkRequestRefused(t *testing.T) {
 			{"unknown role", f.admin, user.BulkRequest{Action: user.BulkAddRoles, IDs: []string{u}, RoleIDs: []string{"nope"}}, errs.Invalid, "role.unknown", "roles"},
 			{"viewer disables", f.viewer, user.BulkRequest{Action: user.BulkDisable, IDs: []string{u}}, errs.Forbidden, "auth.permission_denied", ""},
 			{"viewer changes roles", f.viewer, user.BulkRequest{Action: user.BulkAddRoles, IDs: []string{u}, RoleIDs: []string{user.ViewerRole}}, errs.Forbidden, "auth.permission_denied", ""},
+			{"viewer sends resets", f.viewer, user.BulkRequest{Action: user.BulkResetPassword, IDs: []string{u}}, errs.Forbidden, "auth.permission_denied", ""},
+			{"resets with no sender", f.admin, user.BulkRequest{Action: user.BulkResetPassword, IDs: []string{u}}, errs.Internal, "bulk.reset_unavailable", ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				var res []user.BulkResult
@@ -196,5 +198,36 @@ func TestBulkRequestRefused(t *testing.T) {
 				t.Errorf("the user is %s, want locked", s)
 			}
 		})
+	})
+}
+
+// The reset_password action goes to the sender the auth package sets, once per distinct user,
+// each failure reported on its own.
+func TestBulkResetPassword(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u1 := f.create(t, f.admin, "reset1@example.com", user.ViewerRole).ID
+		u2 := f.create(t, f.admin, "reset2@example.com", user.ViewerRole).ID
+		var sent []string
+		f.svc.SetResetSender(func(_ context.Context, a user.Actor, id string) error {
+			if a.ID != f.admin.ID {
+				t.Errorf("sender called as %s", a.ID)
+			}
+			if id == "missing" {
+				return errs.E(errs.NotFound, "user.not_found", "No such user.")
+			}
+			sent = append(sent, id)
+			return nil
+		})
+		res, err := f.svc.Bulk(ctx, f.admin, user.BulkRequest{Action: user.BulkResetPassword, IDs: []string{u1, "missing", u2, u1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(sent, []string{u1, u2}) {
+			t.Errorf("sent to %v, want %v", sent, []string{u1, u2})
+		}
+		if len(res) != 3 || res[0].Error != nil || !errs.Is(errs.NotFound, res[1].Error) || res[2].Error != nil {
+			t.Errorf("results %+v", res)
+		}
 	})
 }

@@ -124,15 +124,7 @@ func (s *Service) details(ctx context.Context, users []*User) ([]*Detail, error)
 }
 
 func (s *Service) detail(ctx context.Context, id string) (*Detail, error) {
-	u, err := s.store.User(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	d, err := s.details(ctx, []*User{u})
-	if err != nil {
-		return nil, err
-	}
-	return d[0], nil
+	return s.store.UserDetail(ctx, id)
 }
 
 // GetUser returns one user. Everyone may read themselves.
