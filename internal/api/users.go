@@ -102,7 +102,7 @@ type listUsersInput struct {
 	Role   string   `query:"role" doc:"Only users holding this role, directly or through a group (role id)."`
 	Group  string   `query:"group" doc:"Only members of this group (group id)."`
 	Field  []string `query:"field,explode" doc:"Custom field filter NAME=VALUE; repeat for several (all must match)."`
-	Sort   string   `query:"sort" doc:"match: by the text that matched q (each user under the smallest of their name, last name, email, username and phone starting with q), the default with q; name, the default without q; username, email, created_at or updated_at. A leading - sorts descending (not match). A search sorted other than by match may match at most 2000 users (filter.search_too_broad otherwise)."`
+	Sort   string   `query:"sort" doc:"match: by the text that matched q (each user under the smallest of their name, last name, email, username and phone starting with q), the default with q; name, the default without q; username, email, created_at or updated_at. A leading - sorts descending (not match). A search sorted other than by match may match at most 1000 users (filter.search_too_broad otherwise)."`
 	Limit  int      `query:"limit" minimum:"0" maximum:"1000" doc:"Page size, 50 when not given."`
 	Cursor string   `query:"cursor" doc:"The next_cursor of the previous page."`
 }

@@ -65,49 +65,84 @@ func (s *Store) UserDetail(ctx context.Context, id string) (*user.Detail, error)
 	return d, nil
 }
 
-// grants returns the effective roles of each user (direct ones and those inherited through
-// groups) and the groups they belong to, by name, in one query. Its rows are a user's direct
-// roles (no group), and each group they belong to once per role it grants (no role when it
-// grants none), ordered by the group's name.
-func (s *Store) grants(ctx context.Context, userIDs []string) (map[string][]user.RoleGrant, map[string][]user.GroupRef, error) {
+// UserGrants returns the effective roles of each user (direct ones and those inherited through
+// groups) and the groups they belong to, by name, in two queries. The first gives a user's direct
+// role ids (no group), and each group they belong to once per role id it grants (none when it
+// grants none), ordered by the group's name; the second reads each of those roles once.
+func (s *Store) UserGrants(ctx context.Context, userIDs []string) (map[string][]user.RoleGrant, map[string][]user.GroupRef, error) {
 	roles := make(map[string][]user.RoleGrant, len(userIDs))
 	groups := make(map[string][]user.GroupRef, len(userIDs))
 	if len(userIDs) == 0 {
 		return roles, groups, nil
 	}
-	in := placeholders(1, len(userIDs))
-	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT ur.user_id, '', '', '', `+prefixed("r", roleColumns)+`
-		FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN (`+in+`)
+	ids := paddedIDs(userIDs)
+	in := placeholders(1, len(ids))
+	rows, err := s.query(ctx, `SELECT user_id, '', '', '', role_id FROM user_roles WHERE user_id IN (`+in+`)
 		UNION ALL
-		SELECT gm.user_id, g.id, g.name, g.name_lower, `+prefixed("r", roleColumns)+`
-		FROM group_members gm JOIN groups g ON g.id = gm.group_id
-		LEFT JOIN group_roles gr ON gr.group_id = g.id LEFT JOIN roles r ON r.id = gr.role_id
+		SELECT gm.user_id, g.id, g.name, g.name_lower, COALESCE(gr.role_id, '')
+		FROM group_members gm JOIN groups g ON g.id = gm.group_id LEFT JOIN group_roles gr ON gr.group_id = g.id
 		WHERE gm.user_id IN (`+in+`)
-		ORDER BY 4`, anys(userIDs)...)
+		ORDER BY 4`, ids...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: user roles: %w", err)
 	}
-	defer rows.Close()
-	sets := map[string]*grantSet{}
+	type grant struct{ uid, gid, gname, roleID string }
+	var grants []grant
+	var roleIDs []string
 	for rows.Next() {
-		var uid, gid, gname, gkey string
-		var r roleRow
-		if err := rows.Scan(append([]any{&uid, &gid, &gname, &gkey}, r.dest()...)...); err != nil {
+		var g grant
+		var gkey string
+		if err := rows.Scan(&g.uid, &g.gid, &g.gname, &gkey, &g.roleID); err != nil {
+			rows.Close()
 			return nil, nil, fmt.Errorf("store: user roles: %w", err)
 		}
-		if sets[uid] == nil {
-			sets[uid] = &grantSet{}
+		grants = append(grants, g)
+		if g.roleID != "" && !slices.Contains(roleIDs, g.roleID) {
+			roleIDs = append(roleIDs, g.roleID)
 		}
-		sets[uid].add(gid, gname, &r)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("store: user roles: %w", err)
+	}
+	byID, err := s.rolesByID(ctx, roleIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	sets := map[string]*grantSet{}
+	for _, g := range grants {
+		if sets[g.uid] == nil {
+			sets[g.uid] = &grantSet{}
+		}
+		sets[g.uid].addRole(g.gid, g.gname, byID[g.roleID]) // nil: no role, or one deleted since
 	}
 	for uid, g := range sets {
 		g.done()
 		roles[uid], groups[uid] = g.roles, g.groups
 	}
 	return roles, groups, nil
+}
+
+// rolesByID reads roles by id.
+func (s *Store) rolesByID(ctx context.Context, ids []string) (map[string]*user.Role, error) {
+	out := make(map[string]*user.Role, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	padded := paddedIDs(ids)
+	rows, err := s.query(ctx, `SELECT `+roleColumns+` FROM roles WHERE id IN (`+placeholders(1, len(padded))+`)`, padded...)
+	if err != nil {
+		return nil, fmt.Errorf("store: roles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRole(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: roles: %w", err)
+		}
+		out[r.ID] = &r
+	}
+	return out, rows.Err()
 }
 
 // roleRow is a row's role columns (roleColumns), all NULL for a group that grants no role.
@@ -130,17 +165,26 @@ type grantSet struct {
 
 // add takes one row: a direct role (no group), or a group with one of its roles or none.
 func (g *grantSet) add(gid, gname string, r *roleRow) {
+	var role *user.Role
+	if r.id.Valid {
+		role = &user.Role{ID: r.id.String, Name: r.name.String, Description: r.desc.String, Builtin: r.builtin.Bool,
+			Permissions: user.ParsePermissions(r.perms.String), Version: r.version.Int64,
+			CreatedAt: r.created.Time.UTC(), UpdatedAt: r.updated.Time.UTC()}
+	}
+	g.addRole(gid, gname, role)
+}
+
+// addRole takes a direct role (no group), or a group with one of its roles or none (nil).
+func (g *grantSet) addRole(gid, gname string, r *user.Role) {
 	if gid != "" && !slices.ContainsFunc(g.groups, func(ref user.GroupRef) bool { return ref.ID == gid }) {
 		g.groups = append(g.groups, user.GroupRef{ID: gid, Name: gname})
 	}
-	if !r.id.Valid {
-		return // a group that grants no role
+	if r == nil {
+		return
 	}
-	i := slices.IndexFunc(g.roles, func(rg user.RoleGrant) bool { return rg.ID == r.id.String })
+	i := slices.IndexFunc(g.roles, func(rg user.RoleGrant) bool { return rg.ID == r.ID })
 	if i < 0 {
-		g.roles = append(g.roles, user.RoleGrant{Role: user.Role{ID: r.id.String, Name: r.name.String,
-			Description: r.desc.String, Builtin: r.builtin.Bool, Permissions: user.ParsePermissions(r.perms.String),
-			Version: r.version.Int64, CreatedAt: r.created.Time, UpdatedAt: r.updated.Time}})
+		g.roles = append(g.roles, user.RoleGrant{Role: *r})
 		i = len(g.roles) - 1
 	}
 	if gid == "" {
@@ -156,4 +200,21 @@ func (g *grantSet) done() {
 		g.roles[i].Inherited = !g.roles[i].Direct
 	}
 	slices.SortFunc(g.roles, func(a, b user.RoleGrant) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// paddedIDs are ids for an IN list, repeated at the end up to the next of a few lengths, so that
+// a list's queries have a handful of texts, each prepared once, rather than one per page length.
+func paddedIDs(ids []string) []any {
+	n := len(ids)
+	for _, size := range []int{1, 10, 50, 100, 250, 500, 1000} {
+		if size >= n {
+			n = size
+			break
+		}
+	}
+	out := make([]any, n)
+	for i := range out {
+		out[i] = ids[min(i, len(ids)-1)]
+	}
+	return out
 }

@@ -28,7 +28,7 @@ var searchColumns = []string{"name_lower", "last_lower", "email_lower", "usernam
 // MaxSortedMatches is how many users a search may match and still be sorted by a column: sorting
 // the matches costs in proportion to their number, and no index orders "name, last name, email,
 // username or phone starts with q" by another column.
-const MaxSortedMatches = 2000
+const MaxSortedMatches = 1000
 
 type cursor struct {
 	V  string `json:"v"`
@@ -202,7 +202,6 @@ func (s *Store) planned(args sqlArgs) []any {
 type listed struct {
 	*user.User
 	nameLower, lastLower, emailLower, usernameLower string
-	branch                                          int // listByMatch: which searchColumns read it
 }
 
 func (l *listed) key(col string) string {
@@ -245,56 +244,58 @@ func listedUsers(rows []*listed) []*user.User {
 	return out
 }
 
-// queryListed runs a query whose columns are userColumns, the four lower-case keys and,
-// when withBranch, the number of the search branch first.
-func (s *Store) queryListed(ctx context.Context, query string, args sqlArgs, withBranch ...bool) ([]*listed, error) {
+// queryListed runs a query whose columns are userColumns and the four lower-case keys.
+func (s *Store) queryListed(ctx context.Context, query string, args sqlArgs) ([]*listed, error) {
 	rows, err := s.reader(ctx).QueryContext(ctx, query, s.planned(args)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list users: %w", err)
 	}
-	defer rows.Close()
 	var out []*listed
+	err = scanListed(rows, func(l *listed) { out = append(out, l) })
+	return out, err
+}
+
+// scanListed reads rows of userColumns and the four lower-case keys, and closes them.
+func scanListed(rows *sql.Rows, each func(*listed)) error {
+	defer rows.Close()
 	for rows.Next() {
 		var l listed
 		var u user.User
 		var managerID, externalID sql.NullString
-		dest := []any{&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Department,
+		if err := rows.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Department,
 			&managerID, &u.ManagerName, &u.Status, &u.Source, &externalID, &u.DefaultAdmin, &u.PasswordHash,
 			&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version,
-			&l.nameLower, &l.lastLower, &l.emailLower, &l.usernameLower}
-		if len(withBranch) > 0 && withBranch[0] {
-			dest = append([]any{&l.branch}, dest...)
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("store: list users: %w", err)
+			&l.nameLower, &l.lastLower, &l.emailLower, &l.usernameLower); err != nil {
+			return fmt.Errorf("store: list users: %w", err)
 		}
 		u.ManagerID, u.ExternalID = managerID.String, externalID.String
 		u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 		l.User = &u
-		out = append(out, &l)
+		each(&l)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list users: %w", err)
+		return fmt.Errorf("store: list users: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
-// listByMatch lists a search in match order (see ListUsers). Each branch — the rows whose
-// column starts with q — is read in (column, id) order from the cursor, limit+1 rows at a time.
-// A user read from any branch is placed at its match key; every user not yet read lies beyond
-// the last row read from each unfinished branch, so the candidates up to the smallest of those
-// are final. When they do not fill the page (users found in several branches), the branch that
-// holds the smallest bound reads further.
+// listByMatch lists a search in match order (see ListUsers). Each branch — the users whose
+// column starts with q — is read as (column, id) keys in that order from the cursor, limit+1 at a
+// time, from the branch's index alone. Merged, the first time an id appears is at its match key
+// (its smallest matching value), and every key not yet read lies beyond the last key read from
+// each unfinished branch: the keys up to the smallest of those are final. Only the page's users
+// are then read whole. After the first page, a user whose match key lies before the cursor (shown
+// already) can reappear in another branch; the whole row shows it, and it is skipped.
 func (s *Store) listByMatch(ctx context.Context, q string, where []string, args sqlArgs, c *cursor, limit int) ([]*user.User, string, error) {
 	type branch struct {
-		after *cursor // the last row read, or the page's cursor
+		keys  []cursor // read and not yet merged
+		after *cursor  // the last key read, or the page's cursor
 		done  bool
 	}
 	branches := make([]branch, len(searchColumns))
 	for i := range branches {
 		branches[i].after = c
 	}
-	byID := map[string]*listed{}
 	read := func(which []int, n int) error {
 		args := slices.Clone(args)
 		// PostgreSQL refuses an argument no condition uses: add the lower bound when one does.
@@ -316,31 +317,41 @@ func (s *Store) listByMatch(ctx context.Context, q string, where []string, args 
 				// starts at the bound and skips every row up to the cursor.
 				cond += " AND " + after(col, ">", args.add(a.V), args.add(a.ID))
 			}
-			parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT %d AS branch, %s, name_lower, last_lower, email_lower, username_lower
-				FROM users WHERE %s%s ORDER BY %s LIMIT %d) AS b%d`, b, userColumns, cond, and(where), orderKey(col), n, b))
+			parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT %d AS branch, %s AS k, id FROM users WHERE %s%s ORDER BY %s LIMIT %d) AS b%d`,
+				b, col, cond, and(where), orderKey(col), n, b))
 		}
-		rows, err := s.queryListed(ctx, strings.Join(parts, " UNION ALL "), args, true)
+		rows, err := s.reader(ctx).QueryContext(ctx, strings.Join(parts, " UNION ALL "), s.planned(args)...)
 		if err != nil {
-			return err
+			return fmt.Errorf("store: search: %w", err)
 		}
+		defer rows.Close()
 		counts := make([]int, len(searchColumns))
-		for _, r := range rows {
-			counts[r.branch]++
-			branches[r.branch].after = &cursor{V: r.key(searchColumns[r.branch]), ID: r.ID}
-			if _, seen := byID[r.ID]; !seen {
-				byID[r.ID] = r
+		for rows.Next() {
+			var b int
+			var k cursor
+			if err := rows.Scan(&b, &k.V, &k.ID); err != nil {
+				return fmt.Errorf("store: search: %w", err)
 			}
+			counts[b]++
+			branches[b].keys = append(branches[b].keys, k)
+			branches[b].after = &k
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: search: %w", err)
 		}
 		for _, b := range which {
 			branches[b].done = counts[b] < n
 		}
 		return nil
 	}
+	var page []*listed
+	keys := map[string]string{} // id → match key, of every user placed or skipped
+	var candidates []cursor
 	if err := read([]int{0, 1, 2, 3, 4}, limit+1); err != nil {
 		return nil, "", err
 	}
 	for n := limit + 1; ; n *= 2 {
-		// bound: every user not yet read sorts after it.
+		// bound: every key not yet read sorts after it.
 		var bound *cursor
 		next := -1
 		for b, br := range branches {
@@ -348,19 +359,40 @@ func (s *Store) listByMatch(ctx context.Context, q string, where []string, args 
 				bound, next = br.after, b
 			}
 		}
-		var page []*listed
-		keys := map[string]string{}
-		for id, r := range byID {
-			k := cursor{V: r.matchKey(q), ID: id}
-			if (c == nil || compareCursor(k, *c) > 0) && (bound == nil || compareCursor(k, *bound) <= 0) {
+		for b := range branches {
+			candidates = append(candidates, branches[b].keys...)
+			branches[b].keys = nil
+		}
+		slices.SortFunc(candidates, compareCursor)
+		var final []cursor
+		for len(candidates) > 0 && (bound == nil || compareCursor(candidates[0], *bound) <= 0) {
+			if k := candidates[0]; keys[k.ID] == "" {
+				keys[k.ID] = k.V
+				final = append(final, k)
+			}
+			candidates = candidates[1:]
+		}
+		if len(final) > 0 {
+			ids := make([]string, len(final))
+			for i, k := range final {
+				ids[i] = k.ID
+			}
+			rows, err := s.usersByID(ctx, ids)
+			if err != nil {
+				return nil, "", err
+			}
+			for _, k := range final {
+				r := rows[k.ID]
+				if r == nil {
+					continue // deleted since
+				}
+				if c != nil && r.matchKey(q) != k.V {
+					continue // listed under a smaller key, before the cursor
+				}
 				page = append(page, r)
-				keys[id] = k.V
 			}
 		}
 		if len(page) > limit || next < 0 {
-			slices.SortFunc(page, func(a, b *listed) int {
-				return cmp.Or(strings.Compare(keys[a.ID], keys[b.ID]), strings.Compare(a.ID, b.ID))
-			})
 			var nextCursor string
 			if len(page) > limit {
 				page = page[:limit]
@@ -373,6 +405,19 @@ func (s *Store) listByMatch(ctx context.Context, q string, where []string, args 
 			return nil, "", err
 		}
 	}
+}
+
+// usersByID reads users whole, with their list keys.
+func (s *Store) usersByID(ctx context.Context, ids []string) (map[string]*listed, error) {
+	padded := paddedIDs(ids)
+	rows, err := s.query(ctx, `SELECT `+userColumns+`, name_lower, last_lower, email_lower, username_lower FROM users WHERE id IN (`+
+		placeholders(1, len(padded))+`)`, padded...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	out := make(map[string]*listed, len(ids))
+	err = scanListed(rows, func(l *listed) { out[l.ID] = l })
+	return out, err
 }
 
 // uniqueColumns hold no two equal values: ordering by one needs no id after it.

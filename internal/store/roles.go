@@ -104,7 +104,7 @@ func (s *Store) SyncBuiltinRoles(ctx context.Context) error {
 // UserRoles returns the effective roles of each user: direct ones and those inherited through
 // groups, by name, each with the groups it comes through, by name.
 func (s *Store) UserRoles(ctx context.Context, userIDs []string) (map[string][]user.RoleGrant, error) {
-	roles, _, err := s.grants(ctx, userIDs)
+	roles, _, err := s.UserGrants(ctx, userIDs)
 	return roles, err
 }
 

@@ -64,13 +64,14 @@ func (s *Store) loadCustom(ctx context.Context, users []*user.User) error {
 		return nil
 	}
 	byID := make(map[string]*user.User, len(users))
-	ids := make([]any, len(users))
+	userIDs := make([]string, len(users))
 	for i, u := range users {
 		byID[u.ID] = u
-		ids[i] = u.ID
+		userIDs[i] = u.ID
 		u.Custom = map[string]string{}
 	}
-	rows, err := s.reader(ctx).QueryContext(ctx,
+	ids := paddedIDs(userIDs)
+	rows, err := s.query(ctx,
 		`SELECT user_id, field, value FROM user_field_values WHERE user_id IN (`+placeholders(1, len(ids))+`)`, ids...)
 	if err != nil {
 		return fmt.Errorf("store: custom values: %w", err)

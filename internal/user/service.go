@@ -29,6 +29,7 @@ type Store interface {
 	RevokeSessions(ctx context.Context, userID string) error
 	UserRoles(ctx context.Context, userIDs []string) (map[string][]RoleGrant, error)
 	UserGroups(ctx context.Context, userIDs []string) (map[string][]GroupRef, error)
+	UserGrants(ctx context.Context, userIDs []string) (map[string][]RoleGrant, map[string][]GroupRef, error) // UserRoles and UserGroups in one
 	SetUserRoles(ctx context.Context, userID string, roleIDs []string) error
 	SetUserGroups(ctx context.Context, userID string, groupIDs []string) error
 	EffectivePermissions(ctx context.Context, userID string) (Permissions, error)

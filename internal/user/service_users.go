@@ -108,11 +108,7 @@ func (s *Service) details(ctx context.Context, users []*User) ([]*Detail, error)
 	for i, u := range users {
 		ids[i] = u.ID
 	}
-	roles, err := s.store.UserRoles(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	groups, err := s.store.UserGroups(ctx, ids)
+	roles, groups, err := s.store.UserGrants(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
