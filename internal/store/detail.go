@@ -66,9 +66,9 @@ func (s *Store) UserDetail(ctx context.Context, id string) (*user.Detail, error)
 }
 
 // UserGrants returns the effective roles of each user (direct ones and those inherited through
-// groups) and the groups they belong to, by name, in two queries. The first gives a user's direct
-// role ids (no group), and each group they belong to once per role id it grants (none when it
-// grants none), ordered by the group's name; the second reads each of those roles once.
+// groups) and the groups they belong to, by name. The first query reads only the users' rows of
+// user_roles and group_members, each from an index; each group and role among them is then read
+// once, however many of the users share it.
 func (s *Store) UserGrants(ctx context.Context, userIDs []string) (map[string][]user.RoleGrant, map[string][]user.GroupRef, error) {
 	roles := make(map[string][]user.RoleGrant, len(userIDs))
 	groups := make(map[string][]user.GroupRef, len(userIDs))
@@ -77,50 +77,112 @@ func (s *Store) UserGrants(ctx context.Context, userIDs []string) (map[string][]
 	}
 	ids := paddedIDs(userIDs)
 	in := placeholders(1, len(ids))
-	rows, err := s.query(ctx, `SELECT user_id, '', '', '', role_id FROM user_roles WHERE user_id IN (`+in+`)
-		UNION ALL
-		SELECT gm.user_id, g.id, g.name, g.name_lower, COALESCE(gr.role_id, '')
-		FROM group_members gm JOIN groups g ON g.id = gm.group_id LEFT JOIN group_roles gr ON gr.group_id = g.id
-		WHERE gm.user_id IN (`+in+`)
-		ORDER BY 4`, ids...)
+	rows, err := s.query(ctx, `SELECT user_id, role_id, '' FROM user_roles WHERE user_id IN (`+in+`)
+		UNION ALL SELECT user_id, '', group_id FROM group_members WHERE user_id IN (`+in+`)`, ids...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: user roles: %w", err)
 	}
-	type grant struct{ uid, gid, gname, roleID string }
+	type grant struct{ uid, roleID, groupID string }
 	var grants []grant
-	var roleIDs []string
+	var groupIDs []string
 	for rows.Next() {
 		var g grant
-		var gkey string
-		if err := rows.Scan(&g.uid, &g.gid, &g.gname, &gkey, &g.roleID); err != nil {
+		if err := rows.Scan(&g.uid, &g.roleID, &g.groupID); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("store: user roles: %w", err)
 		}
 		grants = append(grants, g)
-		if g.roleID != "" && !slices.Contains(roleIDs, g.roleID) {
-			roleIDs = append(roleIDs, g.roleID)
+		if g.groupID != "" && !slices.Contains(groupIDs, g.groupID) {
+			groupIDs = append(groupIDs, g.groupID)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("store: user roles: %w", err)
 	}
+	byGroup, err := s.groupsWithRoles(ctx, groupIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	var roleIDs []string
+	for _, g := range grants {
+		for _, id := range append([]string{g.roleID}, byGroup[g.groupID].roleIDs...) {
+			if id != "" && !slices.Contains(roleIDs, id) {
+				roleIDs = append(roleIDs, id)
+			}
+		}
+	}
 	byID, err := s.rolesByID(ctx, roleIDs)
 	if err != nil {
 		return nil, nil, err
 	}
+	// Groups by name, as UserDetail gives them; direct roles first.
+	slices.SortStableFunc(grants, func(a, b grant) int {
+		return strings.Compare(byGroup[a.groupID].key, byGroup[b.groupID].key)
+	})
 	sets := map[string]*grantSet{}
 	for _, g := range grants {
 		if sets[g.uid] == nil {
 			sets[g.uid] = &grantSet{}
 		}
-		sets[g.uid].addRole(g.gid, g.gname, byID[g.roleID]) // nil: no role, or one deleted since
+		if g.groupID == "" {
+			if r := byID[g.roleID]; r != nil { // nil: deleted since
+				sets[g.uid].addRole("", "", r)
+			}
+			continue
+		}
+		gr, ok := byGroup[g.groupID]
+		if !ok {
+			continue // deleted since
+		}
+		sets[g.uid].addRole(g.groupID, gr.name, nil)
+		for _, id := range gr.roleIDs {
+			if r := byID[id]; r != nil {
+				sets[g.uid].addRole(g.groupID, gr.name, r)
+			}
+		}
 	}
 	for uid, g := range sets {
 		g.done()
 		roles[uid], groups[uid] = g.roles, g.groups
 	}
 	return roles, groups, nil
+}
+
+// groupGrants is a group's name, sort key and the roles it grants.
+type groupGrants struct {
+	name, key string
+	roleIDs   []string
+}
+
+// groupsWithRoles reads groups by id with the ids of the roles each grants.
+func (s *Store) groupsWithRoles(ctx context.Context, ids []string) (map[string]groupGrants, error) {
+	out := make(map[string]groupGrants, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	padded := paddedIDs(ids)
+	rows, err := s.query(ctx, `SELECT g.id, g.name, g.name_lower, COALESCE(gr.role_id, '') FROM groups g
+		LEFT JOIN group_roles gr ON gr.group_id = g.id WHERE g.id IN (`+placeholders(1, len(padded))+`)`, padded...)
+	if err != nil {
+		return nil, fmt.Errorf("store: groups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, roleID string
+		var g groupGrants
+		if err := rows.Scan(&id, &g.name, &g.key, &roleID); err != nil {
+			return nil, fmt.Errorf("store: groups: %w", err)
+		}
+		if prev, ok := out[id]; ok {
+			g.roleIDs = prev.roleIDs
+		}
+		if roleID != "" {
+			g.roleIDs = append(g.roleIDs, roleID)
+		}
+		out[id] = g
+	}
+	return out, rows.Err()
 }
 
 // rolesByID reads roles by id.

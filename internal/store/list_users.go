@@ -173,7 +173,7 @@ func (s *Store) listSorted(ctx context.Context, sort string, where []string, arg
 		dir = "DESC"
 	}
 	query := `SELECT ` + userColumns + `, name_lower, last_lower, email_lower, username_lower FROM users WHERE true` + and(where) +
-		fmt.Sprintf(" ORDER BY %s %s, id %s LIMIT %d", col, dir, dir, limit+1)
+		fmt.Sprintf(" ORDER BY %s %s, id %s LIMIT %s", col, dir, dir, args.add(limit+1))
 	rows, err := s.queryListed(ctx, query, args)
 	if err != nil {
 		return nil, "", err
@@ -187,15 +187,18 @@ func (s *Store) listSorted(ctx context.Context, sort string, where []string, arg
 	return listedUsers(rows), next, nil
 }
 
-// planned makes PostgreSQL plan a list query for its arguments each time. pgx otherwise prepares
-// it once per connection, and after five runs PostgreSQL may keep a generic plan made without
-// the values: for a group filter, say, one that walks the whole name index to find a group of
-// three. Planning takes a fraction of a millisecond; the hot lookups stay prepared.
-func (s *Store) planned(args sqlArgs) []any {
-	if s.Dialect != Postgres {
-		return args
+// queryList runs a list query. SQLite keeps it prepared: a list's query text depends only on
+// which filters and sort it has, never on their values or the page size. So does pgx, and after
+// five runs PostgreSQL may keep a generic plan, made without the values. For index ranges on a
+// status, a key or a prefix that plan is the one it would make anyway; for a group, role or
+// custom field filter (a subquery) it depends on how many users the value has: a generic plan
+// may walk the whole name index to find a group of three. Those are planned for their values on
+// every run, which costs PostgreSQL a millisecond or two.
+func (s *Store) queryList(ctx context.Context, query string, args sqlArgs) (*sql.Rows, error) {
+	if s.Dialect == Postgres && strings.Contains(query, "IN (SELECT") {
+		return s.reader(ctx).QueryContext(ctx, query, append([]any{pgx.QueryExecModeExec}, args...)...)
 	}
-	return append([]any{pgx.QueryExecModeExec}, args...)
+	return s.query(ctx, query, args...)
 }
 
 // listed is a user read for a list, with the lower-case keys the lists order and search by.
@@ -246,7 +249,7 @@ func listedUsers(rows []*listed) []*user.User {
 
 // queryListed runs a query whose columns are userColumns and the four lower-case keys.
 func (s *Store) queryListed(ctx context.Context, query string, args sqlArgs) ([]*listed, error) {
-	rows, err := s.reader(ctx).QueryContext(ctx, query, s.planned(args)...)
+	rows, err := s.queryList(ctx, query, args)
 	if err != nil {
 		return nil, fmt.Errorf("store: list users: %w", err)
 	}
@@ -317,10 +320,10 @@ func (s *Store) listByMatch(ctx context.Context, q string, where []string, args 
 				// starts at the bound and skips every row up to the cursor.
 				cond += " AND " + after(col, ">", args.add(a.V), args.add(a.ID))
 			}
-			parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT %d AS branch, %s AS k, id FROM users WHERE %s%s ORDER BY %s LIMIT %d) AS b%d`,
-				b, col, cond, and(where), orderKey(col), n, b))
+			parts = append(parts, fmt.Sprintf(`SELECT * FROM (SELECT %d AS branch, %s AS k, id FROM users WHERE %s%s ORDER BY %s LIMIT %s) AS b%d`,
+				b, col, cond, and(where), orderKey(col), args.add(n), b))
 		}
-		rows, err := s.reader(ctx).QueryContext(ctx, strings.Join(parts, " UNION ALL "), s.planned(args)...)
+		rows, err := s.queryList(ctx, strings.Join(parts, " UNION ALL "), args)
 		if err != nil {
 			return fmt.Errorf("store: search: %w", err)
 		}
@@ -463,11 +466,11 @@ func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []st
 		parts = append(parts, fmt.Sprintf("SELECT id FROM (SELECT id FROM users WHERE %s >= %s AND %s < %s LIMIT %d) AS b%d",
 			col, lo, col, hi, maxMatches+1, b))
 	}
-	rows, err := s.reader(ctx).QueryContext(ctx, strings.Join(parts, " UNION "), s.planned(idArgs)...)
+	rows, err := s.queryList(ctx, strings.Join(parts, " UNION "), idArgs)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: search: %w", err)
 	}
-	var ids []any
+	var ids []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
@@ -488,8 +491,9 @@ func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []st
 	if len(ids) == 0 {
 		return nil, "", nil
 	}
-	in := make([]string, len(ids))
-	for i, id := range ids {
+	padded := paddedIDs(ids)
+	in := make([]string, len(padded))
+	for i, id := range padded {
 		in[i] = args.add(id)
 	}
 	where = append(where, "id IN ("+strings.Join(in, ", ")+")")
