@@ -121,8 +121,11 @@ func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 		return nil, errs.E(errs.Invalid, "config.database_url", "The database URL is not valid: "+err.Error())
 	}
 	if !strings.Contains(dbURL, "pool_max_conns") {
-		// pgx's default (4 here) is too few beside River's listener; pool_max_conns in the URL wins.
-		cfg.MaxConns = 20
+		// pgx's default (4 here) is too few beside River's listener. More than about five a core
+		// only makes PostgreSQL's backends contend: measured at 64 clients on 2 cores, 10
+		// connections served 5,870-6,361 lookups a second and 20 served 3,596-3,945.
+		// pool_max_conns in the URL wins.
+		cfg.MaxConns = 10
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
