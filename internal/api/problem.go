@@ -33,20 +33,6 @@ func (p *Problem) ContentType(ct string) string {
 	return ct
 }
 
-// statusOf is the one table from an error kind to an HTTP status.
-var statusOf = map[errs.Kind]int{
-	errs.Internal:             http.StatusInternalServerError,
-	errs.Invalid:              http.StatusUnprocessableEntity,
-	errs.NotFound:             http.StatusNotFound,
-	errs.Conflict:             http.StatusConflict,
-	errs.Forbidden:            http.StatusForbidden,
-	errs.Unauthenticated:      http.StatusUnauthorized,
-	errs.Unavailable:          http.StatusServiceUnavailable,
-	errs.PreconditionFailed:   http.StatusPreconditionFailed,
-	errs.PreconditionRequired: http.StatusPreconditionRequired,
-	errs.TooLarge:             http.StatusRequestEntityTooLarge,
-}
-
 // codeOfStatus names the problems huma itself raises (bad JSON, schema mismatch, unknown route
 // parameters) so that every problem carries a code.
 var codeOfStatus = map[int]string{
@@ -121,7 +107,7 @@ func fieldName(loc string) string {
 }
 
 func problemFromError(ctx context.Context, e *errs.Error) *Problem {
-	status, ok := statusOf[e.Kind]
+	status, ok := e.Kind.HTTPStatus()
 	if !ok {
 		status = http.StatusInternalServerError
 	}

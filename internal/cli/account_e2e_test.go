@@ -139,6 +139,17 @@ func TestLockoutAndResetByEmail(t *testing.T) {
 			if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "Your password is changed") {
 				t.Fatalf("reset page: %d\n%s", res.StatusCode, page)
 			}
+			// the link is used up: the page says so, with the status the API gives
+			res, err = http.PostForm(base+"/reset-password", url.Values{"token": {u.Query().Get("token")},
+				"password": {"another new passphrase"}, "confirm": {"another new passphrase"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusUnprocessableEntity || strings.Contains(string(page), "Your password is changed") {
+				t.Fatalf("reset page with a used link: %d\n%s", res.StatusCode, page)
+			}
 			if code, _ = postJSON(t, base+"/api/v1/auth/login", "", map[string]string{"login": "ada", "password": "a brand new passphrase"}); code != http.StatusOK {
 				t.Fatalf("sign in with the new password: %d", code)
 			}

@@ -6,6 +6,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Kind classifies an error. It is append-only: values are never reordered.
@@ -33,6 +34,28 @@ func (k Kind) String() string {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("kind(%d)", k)
+}
+
+// httpStatus is the one table from an error kind to an HTTP status, for the API and the pages.
+var httpStatus = [...]int{
+	Internal:             http.StatusInternalServerError,
+	Invalid:              http.StatusUnprocessableEntity,
+	NotFound:             http.StatusNotFound,
+	Conflict:             http.StatusConflict,
+	Forbidden:            http.StatusForbidden,
+	Unauthenticated:      http.StatusUnauthorized,
+	Unavailable:          http.StatusServiceUnavailable,
+	PreconditionFailed:   http.StatusPreconditionFailed,
+	PreconditionRequired: http.StatusPreconditionRequired,
+	TooLarge:             http.StatusRequestEntityTooLarge,
+}
+
+// HTTPStatus is the status an error of this kind answers with; false for an unknown kind.
+func (k Kind) HTTPStatus() (int, bool) {
+	if int(k) < len(httpStatus) {
+		return httpStatus[k], true
+	}
+	return http.StatusInternalServerError, false
 }
 
 // FieldError is one problem with one input field.

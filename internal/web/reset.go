@@ -46,7 +46,8 @@ func (p *Pages) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		} else {
 			page.Message = e.Message
 		}
-		p.renderPage(w, http.StatusUnprocessableEntity, "reset.html", page)
+		status, _ := e.Kind.HTTPStatus()
+		p.renderPage(w, status, "reset.html", page)
 		return
 	}
 	p.renderPage(w, http.StatusOK, "reset.html", resetPage{Done: true})

@@ -84,7 +84,8 @@ func (p *Pages) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		for _, f := range e.Fields {
 			page.Errors[f.Field] = f.Message
 		}
-		p.render(w, http.StatusUnprocessableEntity, page)
+		status, _ := e.Kind.HTTPStatus()
+		p.render(w, status, page)
 		return
 	}
 	page.Done = d
