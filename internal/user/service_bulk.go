@@ -118,21 +118,18 @@ func (s *Service) Bulk(ctx context.Context, a Actor, req BulkRequest) ([]BulkRes
 }
 
 func (s *Service) bulkRoles(ctx context.Context, a Actor, id, action string, roleIDs []string) (*Detail, error) {
-	cur, err := s.store.UserRoles(ctx, []string{id})
-	if err != nil {
-		return nil, err
-	}
-	ids := directRoleIDs(cur[id])
+	var p Patch
 	switch action {
 	case BulkSetRoles:
-		ids = slices.Clone(roleIDs)
+		ids := slices.Clone(roleIDs)
+		if ids == nil {
+			ids = []string{}
+		}
+		p.RoleIDs = &ids
 	case BulkAddRoles:
-		ids = append(ids, roleIDs...)
+		p.AddRoleIDs = roleIDs
 	case BulkRemoveRoles:
-		ids = slices.DeleteFunc(ids, func(r string) bool { return slices.Contains(roleIDs, r) })
+		p.RemoveRoleIDs = roleIDs
 	}
-	if ids == nil {
-		ids = []string{}
-	}
-	return s.UpdateUser(ctx, a, id, 0, Patch{RoleIDs: &ids})
+	return s.UpdateUser(ctx, a, id, 0, p)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/usherhq/usher/internal/audit"
@@ -228,6 +229,55 @@ func TestBulkResetPassword(t *testing.T) {
 		}
 		if len(res) != 3 || res[0].Error != nil || !errs.Is(errs.NotFound, res[1].Error) || res[2].Error != nil {
 			t.Errorf("results %+v", res)
+		}
+	})
+}
+
+// Concurrent role additions to one user never undo each other: each either lands or fails on
+// its own, and the user ends with exactly the roles that landed.
+func TestBulkAddRolesConcurrently(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u := f.create(t, f.admin, "busy@example.com", user.ViewerRole).ID
+		var roles []string
+		for i := range 8 {
+			roles = append(roles, mustRole(t, f, fmt.Sprintf("Team %d", i), user.UsersRead).ID)
+		}
+		landed := make([]bool, len(roles))
+		var wg sync.WaitGroup
+		for i, r := range roles {
+			wg.Go(func() {
+				res, err := f.svc.Bulk(ctx, f.admin, user.BulkRequest{Action: user.BulkAddRoles, IDs: []string{u}, RoleIDs: []string{r}})
+				if err != nil {
+					t.Errorf("bulk: %v", err)
+					return
+				}
+				if res[0].Error == nil {
+					landed[i] = true
+				} else if e, ok := errs.As(res[0].Error); !ok || (e.Kind != errs.PreconditionFailed && e.Kind != errs.Conflict) {
+					t.Errorf("add %s: %v, want success or a stale-version refusal", r, res[0].Error)
+				}
+			})
+		}
+		wg.Wait()
+		want := []string{user.ViewerRole}
+		for i, r := range roles {
+			if landed[i] {
+				want = append(want, r)
+			}
+		}
+		d, err := f.svc.GetUser(ctx, f.admin, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, g := range d.Roles {
+			got = append(got, g.ID)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("roles %v, want the %d that landed: %v", got, len(want)-1, want)
 		}
 	})
 }

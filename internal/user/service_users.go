@@ -276,6 +276,10 @@ type Patch struct {
 	Profile
 	RoleIDs  *[]string // the direct roles, replacing the current ones
 	GroupIDs *[]string // the groups, replacing the current memberships
+
+	// Direct roles added to and removed from the current ones, read in the change's
+	// transaction, so that two concurrent changes cannot undo each other. Not with RoleIDs.
+	AddRoleIDs, RemoveRoleIDs []string
 }
 
 // UpdateUser changes a user's profile, direct roles and groups. version is the If-Match the
@@ -321,6 +325,16 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 		}
 		if p.RoleIDs != nil {
 			if err := s.replaceRoles(ctx, a, u, *p.RoleIDs, details); err != nil {
+				return err
+			}
+		} else if len(p.AddRoleIDs) > 0 || len(p.RemoveRoleIDs) > 0 {
+			cur, err := s.store.UserRoles(ctx, []string{u.ID})
+			if err != nil {
+				return err
+			}
+			ids := append(directRoleIDs(cur[u.ID]), p.AddRoleIDs...)
+			ids = slices.DeleteFunc(ids, func(r string) bool { return slices.Contains(p.RemoveRoleIDs, r) })
+			if err := s.replaceRoles(ctx, a, u, ids, details); err != nil {
 				return err
 			}
 		}
