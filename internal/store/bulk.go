@@ -21,15 +21,16 @@ const maxParams = 10000
 var userInsertColumns = []string{"id", "username", "username_lower", "email", "email_lower",
 	"first_name", "last_name", "name_lower", "last_lower", "phone", "department", "manager_id", "manager_name",
 	"status", "source", "external_id", "default_admin", "password_hash", "created_at", "updated_at",
-	"last_login_at", "activated_at", "version"}
+	"last_login_at", "activated_at", "version", "role_ids", "custom_values"}
 
-// userRow is one user as InsertUser writes it, with the lower-case search keys.
-func userRow(u *user.User) []any {
+// userRow is one user as InsertUser writes it, with the lower-case search keys, the direct
+// roles roleIDs (as joinIDs gives them) and the custom values.
+func userRow(u *user.User, roleIDs string) []any {
 	return []any{u.ID, u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email),
 		u.FirstName, u.LastName, lowerName(u), strings.ToLower(u.LastName), u.Phone, u.Department,
 		nullable(u.ManagerID), u.ManagerName, string(u.Status), string(u.Source), nullable(u.ExternalID),
 		u.DefaultAdmin, u.PasswordHash, u.CreatedAt, u.UpdatedAt, timeOrNil(u.LastLoginAt),
-		timeOrNil(u.ActivatedAt), u.Version}
+		timeOrNil(u.ActivatedAt), u.Version, roleIDs, customJSON(u.Custom)}
 }
 
 // nullable is s, or NULL when empty; a plain nil also suits pgx's COPY encoder.
@@ -70,7 +71,7 @@ func (s *Store) InsertUsers(ctx context.Context, users []*user.User, roleIDs ...
 	}
 	return s.InTx(ctx, func(ctx context.Context) error {
 		w := s.writer(ctx)
-		if err := s.insertMany(ctx, w, "users", userInsertColumns, len(users), func(i int) []any { return userRow(users[i]) }, ""); err != nil {
+		if err := s.insertMany(ctx, w, "users", userInsertColumns, len(users), func(i int) []any { return userRow(users[i], rows.roleList()) }, ""); err != nil {
 			return fmt.Errorf("store: insert users: %w", mapError(err))
 		}
 		roles := rows.roles()
@@ -90,6 +91,9 @@ type bulkRows struct {
 	users   []*user.User
 	roleIDs []string
 }
+
+// roleList is the batch's roles as each user's role_ids holds them.
+func (b bulkRows) roleList() string { return joinIDs(b.roleIDs) }
 
 func (b bulkRows) roles() [][]any {
 	out := make([][]any, 0, len(b.users)*len(b.roleIDs))
@@ -125,7 +129,7 @@ func (s *Store) copyUsers(ctx context.Context, b bulkRows) error {
 	}
 	defer tx.Rollback(ctx)
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"users"}, userInsertColumns,
-		pgx.CopyFromSlice(len(b.users), func(i int) ([]any, error) { return userRow(b.users[i]), nil })); err != nil {
+		pgx.CopyFromSlice(len(b.users), func(i int) ([]any, error) { return userRow(b.users[i], b.roleList()), nil })); err != nil {
 		return fmt.Errorf("store: insert users: %w", mapError(err))
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"user_roles"}, []string{"user_id", "role_id"}, pgx.CopyFromRows(b.roles())); err != nil {
@@ -152,7 +156,12 @@ func (s *Store) AddGroupMembersBulk(ctx context.Context, members []Membership) e
 		if err != nil {
 			return fmt.Errorf("store: add members: %w", mapError(err))
 		}
-		return nil
+		userIDs := make([]string, len(members))
+		for i, m := range members {
+			userIDs[i] = m.UserID
+		}
+		slices.Sort(userIDs)
+		return s.refreshList(ctx, groupList, slices.Compact(userIDs))
 	})
 }
 

@@ -186,7 +186,7 @@ func TestInsertUsers(t *testing.T) {
 					t.Fatalf("ListUsers(%+v) gave %d users, want %d", tc.f, len(got), len(tc.want))
 				}
 				for i := range got {
-					bulkSameUser(t, got[i], tc.want[i])
+					bulkSameUser(t, got[i].User, tc.want[i])
 				}
 			})
 		}

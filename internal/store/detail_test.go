@@ -16,7 +16,9 @@ import (
 // grantFixture is a user with direct roles, roles through groups (one of them both), a group
 // that grants nothing and custom values; and a user with none of these.
 type grantFixture struct {
-	alice, bob *user.User
+	alice, bob        *user.User
+	zeta, mid, alpha  *user.Role
+	beta, team, gamma *user.Group
 }
 
 func newGrantFixture(t *testing.T, s *store.Store) grantFixture {
@@ -49,7 +51,7 @@ func newGrantFixture(t *testing.T, s *store.Store) grantFixture {
 	if err := s.SetUserGroups(ctx, alice.ID, []string{gamma.ID, beta.ID, team.ID}); err != nil {
 		t.Fatal(err)
 	}
-	return grantFixture{alice: alice, bob: bob}
+	return grantFixture{alice: alice, bob: bob, zeta: zeta, mid: mid, alpha: alpha, beta: beta, team: team, gamma: gamma}
 }
 
 // oldDetail reads a user the way the service did before UserDetail: four queries.

@@ -67,8 +67,13 @@ func (s *Store) UpdateField(ctx context.Context, f *user.Field, prevVersion int6
 
 // DeleteField deletes a field definition and its values.
 func (s *Store) DeleteField(ctx context.Context, name string) error {
-	if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM fields WHERE name = $1`, name); err != nil {
-		return fmt.Errorf("store: delete field: %w", err)
-	}
-	return nil
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.dropFromList(ctx, customList, name); err != nil {
+			return err
+		}
+		if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM fields WHERE name = $1`, name); err != nil {
+			return fmt.Errorf("store: delete field: %w", err)
+		}
+		return nil
+	})
 }

@@ -140,10 +140,15 @@ func (s *Store) UpdateGroup(ctx context.Context, g *user.Group, prevVersion int6
 
 // DeleteGroup deletes a group, its memberships and role grants.
 func (s *Store) DeleteGroup(ctx context.Context, id string) error {
-	if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM groups WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("store: delete group: %w", err)
-	}
-	return nil
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.dropFromList(ctx, groupList, id); err != nil {
+			return err
+		}
+		if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM groups WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("store: delete group: %w", err)
+		}
+		return nil
+	})
 }
 
 // SetGroupRoles replaces a group's roles.
@@ -168,7 +173,7 @@ func (s *Store) AddGroupMembers(ctx context.Context, groupID string, userIDs []s
 			return fmt.Errorf("store: add member: %w", err)
 		}
 	}
-	return nil
+	return s.refreshList(ctx, groupList, userIDs)
 }
 
 // RemoveGroupMembers removes users from a group.
@@ -181,7 +186,7 @@ func (s *Store) RemoveGroupMembers(ctx context.Context, groupID string, userIDs 
 	if err != nil {
 		return fmt.Errorf("store: remove members: %w", err)
 	}
-	return nil
+	return s.refreshList(ctx, groupList, userIDs)
 }
 
 // UserGroups returns the groups each user belongs to, by name.
@@ -218,5 +223,5 @@ func (s *Store) SetUserGroups(ctx context.Context, userID string, groupIDs []str
 			return fmt.Errorf("store: add membership: %w", err)
 		}
 	}
-	return nil
+	return s.refreshList(ctx, groupList, []string{userID})
 }

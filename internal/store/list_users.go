@@ -59,7 +59,7 @@ func (a *sqlArgs) add(v any) string {
 // a merge of five ordered index range reads, as fast for the millionth match as for the first.
 // A search sorted by a column sorts its matches, so it is refused when they are more than
 // MaxSortedMatches.
-func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.User, string, error) {
+func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.Detail, string, error) {
 	f.Limit = pageSize(f.Limit)
 	if !textOK(f.Q) {
 		return nil, "", errs.Field("q", "filter.q_invalid", "The search text contains a character that is not allowed.")
@@ -88,7 +88,7 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.User, str
 		}
 		c = &cur
 	}
-	var users []*user.User
+	var users []*listed
 	var next string
 	switch {
 	case sort == "match":
@@ -101,10 +101,8 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.User, str
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.loadCustom(ctx, users); err != nil {
-		return nil, "", err
-	}
-	return users, next, nil
+	details, err := s.listedDetails(ctx, users)
+	return details, next, err
 }
 
 // userConditions turns every filter but the search text and the cursor into SQL conditions.
@@ -146,7 +144,7 @@ func and(conds []string) string {
 }
 
 // listSorted reads one page in the order of a column: one index range read.
-func (s *Store) listSorted(ctx context.Context, sort string, where []string, args sqlArgs, c *cursor, limit int) ([]*user.User, string, error) {
+func (s *Store) listSorted(ctx context.Context, sort string, where []string, args sqlArgs, c *cursor, limit int) ([]*listed, string, error) {
 	desc := strings.HasPrefix(sort, "-")
 	col := sortColumns[strings.TrimPrefix(sort, "-")]
 	if col == "" {
@@ -172,7 +170,7 @@ func (s *Store) listSorted(ctx context.Context, sort string, where []string, arg
 	if desc {
 		dir = "DESC"
 	}
-	query := `SELECT ` + userColumns + `, name_lower, last_lower, email_lower, username_lower FROM users WHERE true` + and(where) +
+	query := `SELECT ` + listedColumns + ` FROM users WHERE true` + and(where) +
 		fmt.Sprintf(" ORDER BY %s %s, id %s LIMIT %s", col, dir, dir, args.add(limit+1))
 	rows, err := s.queryListed(ctx, query, args)
 	if err != nil {
@@ -184,7 +182,7 @@ func (s *Store) listSorted(ctx context.Context, sort string, where []string, arg
 		last := rows[limit-1]
 		next = encodeCursor(cursor{V: last.key(col), ID: last.ID, S: sort})
 	}
-	return listedUsers(rows), next, nil
+	return rows, next, nil
 }
 
 // queryList runs a list query. SQLite keeps it prepared: a list's query text depends only on
@@ -201,10 +199,15 @@ func (s *Store) queryList(ctx context.Context, query string, args sqlArgs) (*sql
 	return s.query(ctx, query, args...)
 }
 
-// listed is a user read for a list, with the lower-case keys the lists order and search by.
+// listedColumns are the columns of a user read for a list: userColumns, the lower-case keys the
+// lists order and search by, and the user's role ids and group ids (see userList).
+const listedColumns = userColumns + `, name_lower, last_lower, email_lower, username_lower, role_ids, group_ids`
+
+// listed is a user read for a list (listedColumns).
 type listed struct {
 	*user.User
 	nameLower, lastLower, emailLower, usernameLower string
+	roleIDs, groupIDs                               string
 }
 
 func (l *listed) key(col string) string {
@@ -239,15 +242,24 @@ func (l *listed) matchKey(q string) string {
 	return key
 }
 
-func listedUsers(rows []*listed) []*user.User {
-	out := make([]*user.User, len(rows))
-	for i, r := range rows {
-		out[i] = r.User
+// listedDetails gives listed users their roles and groups, from the ids in their rows.
+func (s *Store) listedDetails(ctx context.Context, rows []*listed) ([]*user.Detail, error) {
+	ids := make(map[string]grantIDs, len(rows))
+	for _, l := range rows {
+		ids[l.ID] = grantIDs{roleIDs: strings.Fields(l.roleIDs), groupIDs: strings.Fields(l.groupIDs)}
 	}
-	return out
+	roles, groups, err := s.resolveGrants(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*user.Detail, len(rows))
+	for i, l := range rows {
+		out[i] = &user.Detail{User: l.User, Roles: roles[l.ID], Groups: groups[l.ID]}
+	}
+	return out, nil
 }
 
-// queryListed runs a query whose columns are userColumns and the four lower-case keys.
+// queryListed runs a query whose columns are listedColumns.
 func (s *Store) queryListed(ctx context.Context, query string, args sqlArgs) ([]*listed, error) {
 	rows, err := s.queryList(ctx, query, args)
 	if err != nil {
@@ -258,22 +270,16 @@ func (s *Store) queryListed(ctx context.Context, query string, args sqlArgs) ([]
 	return out, err
 }
 
-// scanListed reads rows of userColumns and the four lower-case keys, and closes them.
+// scanListed reads rows of listedColumns, and closes them.
 func scanListed(rows *sql.Rows, each func(*listed)) error {
 	defer rows.Close()
 	for rows.Next() {
 		var l listed
-		var u user.User
-		var managerID, externalID sql.NullString
-		if err := rows.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Department,
-			&managerID, &u.ManagerName, &u.Status, &u.Source, &externalID, &u.DefaultAdmin, &u.PasswordHash,
-			&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version,
-			&l.nameLower, &l.lastLower, &l.emailLower, &l.usernameLower); err != nil {
+		u, err := scanUser(scanExtra{rows, []any{&l.nameLower, &l.lastLower, &l.emailLower, &l.usernameLower, &l.roleIDs, &l.groupIDs}})
+		if err != nil {
 			return fmt.Errorf("store: list users: %w", err)
 		}
-		u.ManagerID, u.ExternalID = managerID.String, externalID.String
-		u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
-		l.User = &u
+		l.User = u
 		each(&l)
 	}
 	if err := rows.Err(); err != nil {
@@ -289,7 +295,7 @@ func scanListed(rows *sql.Rows, each func(*listed)) error {
 // each unfinished branch: the keys up to the smallest of those are final. Only the page's users
 // are then read whole. After the first page, a user whose match key lies before the cursor (shown
 // already) can reappear in another branch; the whole row shows it, and it is skipped.
-func (s *Store) listByMatch(ctx context.Context, q string, where []string, args sqlArgs, c *cursor, limit int) ([]*user.User, string, error) {
+func (s *Store) listByMatch(ctx context.Context, q string, where []string, args sqlArgs, c *cursor, limit int) ([]*listed, string, error) {
 	type branch struct {
 		keys  []cursor // read and not yet merged
 		after *cursor  // the last key read, or the page's cursor
@@ -402,7 +408,7 @@ func (s *Store) listByMatch(ctx context.Context, q string, where []string, args 
 				last := page[limit-1]
 				nextCursor = encodeCursor(cursor{V: keys[last.ID], ID: last.ID, S: "match"})
 			}
-			return listedUsers(page), nextCursor, nil
+			return page, nextCursor, nil
 		}
 		if err := read([]int{next}, n); err != nil {
 			return nil, "", err
@@ -413,7 +419,7 @@ func (s *Store) listByMatch(ctx context.Context, q string, where []string, args 
 // usersByID reads users whole, with their list keys.
 func (s *Store) usersByID(ctx context.Context, ids []string) (map[string]*listed, error) {
 	padded := paddedIDs(ids)
-	rows, err := s.query(ctx, `SELECT `+userColumns+`, name_lower, last_lower, email_lower, username_lower FROM users WHERE id IN (`+
+	rows, err := s.query(ctx, `SELECT `+listedColumns+` FROM users WHERE id IN (`+
 		placeholders(1, len(padded))+`)`, padded...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list users: %w", err)
@@ -452,7 +458,7 @@ func compareCursor(a, b cursor) int {
 
 // listSearchSorted lists a search in the order of a column: it finds the ids of the matches
 // (at most MaxSortedMatches, each branch an index-only range read), then reads and sorts them.
-func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []string, args sqlArgs, c *cursor, limit int) ([]*user.User, string, error) {
+func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []string, args sqlArgs, c *cursor, limit int) ([]*listed, string, error) {
 	desc := strings.HasPrefix(sort, "-")
 	col := sortColumns[strings.TrimPrefix(sort, "-")]
 	if col == "" {
@@ -497,7 +503,7 @@ func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []st
 		in[i] = args.add(id)
 	}
 	where = append(where, "id IN ("+strings.Join(in, ", ")+")")
-	found, err := s.queryListed(ctx, `SELECT `+userColumns+`, name_lower, last_lower, email_lower, username_lower FROM users WHERE true`+and(where), args)
+	found, err := s.queryListed(ctx, `SELECT `+listedColumns+` FROM users WHERE true`+and(where), args)
 	if err != nil {
 		return nil, "", err
 	}
@@ -539,7 +545,7 @@ func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []st
 		last := found[limit-1]
 		next = encodeCursor(cursor{V: last.key(col), ID: last.ID, S: sort})
 	}
-	return listedUsers(found), next, nil
+	return found, next, nil
 }
 
 // textOK reports whether s is text PostgreSQL accepts: valid UTF-8 without NUL. Such input

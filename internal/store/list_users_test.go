@@ -235,7 +235,9 @@ func listAll(t *testing.T, s *store.Store, f user.Filter) []*user.User {
 			}
 			seen[u.ID] = true
 		}
-		all = append(all, users...)
+		for _, u := range users {
+			all = append(all, u.User)
+		}
 		if next == "" {
 			return all
 		}

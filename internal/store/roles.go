@@ -76,10 +76,15 @@ func (s *Store) UpdateRole(ctx context.Context, r *user.Role, prevVersion int64)
 
 // DeleteRole deletes a role and every grant of it.
 func (s *Store) DeleteRole(ctx context.Context, id string) error {
-	if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM roles WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("store: delete role: %w", err)
-	}
-	return nil
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.dropFromList(ctx, roleList, id); err != nil {
+			return err
+		}
+		if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM roles WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("store: delete role: %w", err)
+		}
+		return nil
+	})
 }
 
 // SyncBuiltinRoles creates the built-in roles or brings their permissions up to date, so that a
@@ -119,7 +124,7 @@ func (s *Store) SetUserRoles(ctx context.Context, userID string, roleIDs []strin
 			return fmt.Errorf("store: grant role: %w", err)
 		}
 	}
-	return nil
+	return s.refreshList(ctx, roleList, []string{userID})
 }
 
 // EffectivePermissions is the union of the permissions of a user's direct and inherited roles.

@@ -10,21 +10,26 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
+// userColumns are a user's columns, custom values included (see userList).
 const userColumns = `id, username, email, first_name, last_name, phone, department, manager_id, manager_name,
 	status, source, external_id, default_admin, password_hash, created_at, updated_at, last_login_at,
-	activated_at, version`
+	activated_at, version, custom_values`
 
 func scanUser(row interface{ Scan(...any) error }) (*user.User, error) {
 	var u user.User
 	var managerID, externalID sql.NullString
+	var custom string
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Department,
 		&managerID, &u.ManagerName, &u.Status, &u.Source, &externalID, &u.DefaultAdmin, &u.PasswordHash,
-		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version)
+		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version, &custom)
 	if err != nil {
 		return nil, err
 	}
 	u.ManagerID, u.ExternalID = managerID.String, externalID.String
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	if u.Custom, err = parseCustom(custom); err != nil {
+		return nil, err
+	}
 	return &u, nil
 }
 
@@ -35,9 +40,6 @@ func (s *Store) User(ctx context.Context, id string) (*user.User, error) {
 		return nil, notFound("user")
 	} else if err != nil {
 		return nil, fmt.Errorf("store: user %s: %w", id, err)
-	}
-	if err := s.loadCustom(ctx, []*user.User{u}); err != nil {
-		return nil, err
 	}
 	return u, nil
 }
@@ -57,34 +59,6 @@ func (s *Store) UserByLogin(ctx context.Context, login string) (*user.User, erro
 		return nil, fmt.Errorf("store: user by login: %w", err)
 	}
 	return u, nil
-}
-
-func (s *Store) loadCustom(ctx context.Context, users []*user.User) error {
-	if len(users) == 0 {
-		return nil
-	}
-	byID := make(map[string]*user.User, len(users))
-	userIDs := make([]string, len(users))
-	for i, u := range users {
-		byID[u.ID] = u
-		userIDs[i] = u.ID
-		u.Custom = map[string]string{}
-	}
-	ids := paddedIDs(userIDs)
-	rows, err := s.query(ctx,
-		`SELECT user_id, field, value FROM user_field_values WHERE user_id IN (`+placeholders(1, len(ids))+`)`, ids...)
-	if err != nil {
-		return fmt.Errorf("store: custom values: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, field, value string
-		if err := rows.Scan(&id, &field, &value); err != nil {
-			return err
-		}
-		byID[id].Custom[field] = value
-	}
-	return rows.Err()
 }
 
 // CountUsers counts users by status.
@@ -124,14 +98,7 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 
 // InsertUser writes a new user and their custom values.
 func (s *Store) InsertUser(ctx context.Context, u *user.User) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO users (id, username, username_lower, email, email_lower,
-		first_name, last_name, name_lower, last_lower, phone, department, manager_id, manager_name, status, source,
-		external_id, default_admin, password_hash, created_at, updated_at, last_login_at, activated_at, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
-		u.ID, u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
-		lowerName(u), strings.ToLower(u.LastName), u.Phone, u.Department, nullString(u.ManagerID), u.ManagerName,
-		string(u.Status), string(u.Source), nullString(u.ExternalID), u.DefaultAdmin, u.PasswordHash,
-		u.CreatedAt, u.UpdatedAt, u.LastLoginAt, u.ActivatedAt, u.Version)
+	_, err := s.writer(ctx).ExecContext(ctx, insertStatement(s.Dialect, "users", userInsertColumns, 1, ""), userRow(u, "")...)
 	if err != nil {
 		return fmt.Errorf("store: insert user: %w", mapError(err))
 	}
@@ -163,12 +130,12 @@ func (s *Store) UpdateUser(ctx context.Context, u *user.User, prevVersion int64)
 		department = $10, manager_id = $11, manager_name = $12, status = $13, source = $14, external_id = $15,
 		password_hash = $16, updated_at = $17, last_login_at = $18, activated_at = $19, version = $20,
 		failed_logins = CASE WHEN status = 'locked' AND $13 <> 'locked' THEN 0 ELSE failed_logins END,
-		locked_at = CASE WHEN $13 <> 'locked' THEN NULL ELSE locked_at END
+		locked_at = CASE WHEN $13 <> 'locked' THEN NULL ELSE locked_at END, custom_values = $23
 		WHERE id = $21 AND version = $22`,
 		u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
 		lowerName(u), strings.ToLower(u.LastName), u.Phone, u.Department, nullString(u.ManagerID), u.ManagerName,
 		string(u.Status), string(u.Source), nullString(u.ExternalID), u.PasswordHash, u.UpdatedAt, u.LastLoginAt,
-		u.ActivatedAt, u.Version, u.ID, prevVersion)
+		u.ActivatedAt, u.Version, u.ID, prevVersion, customJSON(u.Custom))
 	if err != nil {
 		return fmt.Errorf("store: update user: %w", mapError(err))
 	}

@@ -21,7 +21,7 @@ type Store interface {
 	User(ctx context.Context, id string) (*User, error)
 	UserDetail(ctx context.Context, id string) (*Detail, error) // User with UserRoles and UserGroups
 	DefaultAdmin(ctx context.Context) (*User, error)
-	ListUsers(ctx context.Context, f Filter) ([]*User, string, error)
+	ListUsers(ctx context.Context, f Filter) ([]*Detail, string, error) // with their roles and groups
 	CountUsers(ctx context.Context) (Counts, error)
 	InsertUser(ctx context.Context, u *User) error
 	UpdateUser(ctx context.Context, u *User, prevVersion int64) error
@@ -29,7 +29,6 @@ type Store interface {
 	RevokeSessions(ctx context.Context, userID string) error
 	UserRoles(ctx context.Context, userIDs []string) (map[string][]RoleGrant, error)
 	UserGroups(ctx context.Context, userIDs []string) (map[string][]GroupRef, error)
-	UserGrants(ctx context.Context, userIDs []string) (map[string][]RoleGrant, map[string][]GroupRef, error) // UserRoles and UserGroups in one
 	SetUserRoles(ctx context.Context, userID string, roleIDs []string) error
 	SetUserGroups(ctx context.Context, userID string, groupIDs []string) error
 	EffectivePermissions(ctx context.Context, userID string) (Permissions, error)

@@ -48,11 +48,7 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, f Filter) (*Page, erro
 	if err != nil {
 		return nil, err
 	}
-	details, err := s.details(ctx, users)
-	if err != nil {
-		return nil, err
-	}
-	return &Page{Users: details, Next: next}, nil
+	return &Page{Users: users, Next: next}, nil
 }
 
 func (s *Service) normaliseFilter(ctx context.Context, f *Filter) error {
@@ -100,23 +96,6 @@ func (s *Service) normaliseFilter(ctx context.Context, f *Filter) error {
 		}
 	}
 	return errs.Fields(bad)
-}
-
-// details resolves the roles and groups of users.
-func (s *Service) details(ctx context.Context, users []*User) ([]*Detail, error) {
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
-	}
-	roles, groups, err := s.store.UserGrants(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Detail, len(users))
-	for i, u := range users {
-		out[i] = &Detail{User: u, Roles: roles[u.ID], Groups: groups[u.ID]}
-	}
-	return out, nil
 }
 
 func (s *Service) detail(ctx context.Context, id string) (*Detail, error) {

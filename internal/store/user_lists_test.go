@@ -1,0 +1,162 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/store/storetest"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// A user's row repeats their direct roles, groups and custom values for lists. Every store
+// method that changes user_roles, group_members or user_field_values keeps the copies equal to
+// the tables, in its own transaction: after each step, lists, User and UserDetail show what the
+// tables hold.
+func TestUserListsFollowTables(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newGrantFixture(t, s)
+		mustInsertField(t, s, "desk", user.TextField)
+		carol := mustInsertUser(t, s, newUser("carol"))
+		setCustom := func(ctx context.Context, u *user.User, values map[string]string) error {
+			cur, err := s.User(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			prev := cur.Version
+			cur.Custom, cur.Version = values, prev+1
+			return s.UpdateUser(ctx, cur, prev)
+		}
+		dave, erin := newUser("dave"), newUser("erin")
+		dave.Custom = map[string]string{"desk": "D-4"}
+		errUndo := errors.New("undo")
+
+		steps := []struct {
+			name string
+			do   func() error
+		}{
+			{"the fixture", func() error { return nil }},
+			{"custom values changed", func() error {
+				return setCustom(ctx, f.alice, map[string]string{"badge": "A-18", "desk": "north"})
+			}},
+			{"custom values of a user who had none", func() error { return setCustom(ctx, f.bob, map[string]string{"floor": "2"}) }},
+			{"members added", func() error { return s.AddGroupMembers(ctx, f.gamma.ID, []string{f.bob.ID, carol.ID}) }},
+			{"a member removed", func() error { return s.RemoveGroupMembers(ctx, f.beta.ID, []string{f.alice.ID}) }},
+			{"users inserted at once", func() error { return s.InsertUsers(ctx, []*user.User{dave, erin}, f.zeta.ID, f.mid.ID) }},
+			{"memberships added at once", func() error {
+				return s.AddGroupMembersBulk(ctx, []store.Membership{{GroupID: f.team.ID, UserID: dave.ID},
+					{GroupID: f.beta.ID, UserID: dave.ID}, {GroupID: f.beta.ID, UserID: f.bob.ID}})
+			}},
+			{"roles set", func() error { return s.SetUserRoles(ctx, f.bob.ID, []string{f.alpha.ID, f.mid.ID}) }},
+			{"roles cleared", func() error { return s.SetUserRoles(ctx, f.alice.ID, nil) }},
+			{"groups set", func() error { return s.SetUserGroups(ctx, erin.ID, []string{f.beta.ID, f.gamma.ID}) }},
+			{"changes rolled back", func() error {
+				err := s.InTx(ctx, func(ctx context.Context) error {
+					if err := s.AddGroupMembers(ctx, f.team.ID, []string{carol.ID}); err != nil {
+						return err
+					}
+					if err := s.SetUserRoles(ctx, carol.ID, []string{f.zeta.ID}); err != nil {
+						return err
+					}
+					if err := setCustom(ctx, carol, map[string]string{"desk": "gone"}); err != nil {
+						return err
+					}
+					return errUndo
+				})
+				if err != errUndo {
+					return fmt.Errorf("InTx = %v, want the rollback", err)
+				}
+				return nil
+			}},
+			{"a role deleted", func() error { return s.DeleteRole(ctx, f.mid.ID) }},
+			{"a group deleted", func() error { return s.DeleteGroup(ctx, f.beta.ID) }},
+			{"a field deleted", func() error { return s.DeleteField(ctx, "badge") }},
+			{"a user deleted", func() error { return s.DeleteUser(ctx, f.alice.ID) }},
+		}
+		for _, step := range steps {
+			if err := step.do(); err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			checkUserLists(t, s, step.name)
+		}
+	})
+}
+
+// Migration 00006 fills the copies of a database that had none from the tables.
+func TestUserListsMigration(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		ctx := context.Background()
+		newGrantFixture(t, s)
+		if err := s.MigrateDownTo(ctx, 5); err != nil {
+			t.Fatal(err)
+		}
+		applied, err := s.Migrate(ctx)
+		if err != nil || len(applied) != 1 || !strings.HasSuffix(applied[0], "00006_user_lists.sql") {
+			t.Fatalf("Migrate = %v, %v; want 00006_user_lists.sql applied", applied, err)
+		}
+		checkUserLists(t, s, "after migration 00006")
+	})
+}
+
+// checkUserLists compares every user as lists, User and UserDetail show them with the tables.
+func checkUserLists(t *testing.T, s *store.Store, step string) {
+	t.Helper()
+	ctx := context.Background()
+	listed, _, err := s.ListUsers(ctx, user.Filter{Sort: "name", Limit: 1000})
+	if err != nil {
+		t.Fatalf("%s: %v", step, err)
+	}
+	ids := make([]string, len(listed))
+	for i, d := range listed {
+		ids[i] = d.ID
+	}
+	roles, groups, err := s.UserGrants(ctx, ids) // from user_roles and group_members
+	if err != nil {
+		t.Fatalf("%s: %v", step, err)
+	}
+	custom := map[string]map[string]string{}
+	rows, err := s.DB().QueryContext(ctx, `SELECT user_id, field, value FROM user_field_values`)
+	if err != nil {
+		t.Fatalf("%s: %v", step, err)
+	}
+	for rows.Next() {
+		var id, field, value string
+		if err := rows.Scan(&id, &field, &value); err != nil {
+			t.Fatal(err)
+		}
+		if custom[id] == nil {
+			custom[id] = map[string]string{}
+		}
+		custom[id][field] = value
+	}
+	rows.Close()
+	for _, d := range listed {
+		want := describeGrants(&user.Detail{User: &user.User{Custom: custom[d.ID]}, Roles: roles[d.ID], Groups: groups[d.ID]})
+		if got := describeGrants(d); got != want {
+			t.Errorf("%s: %s listed as\n%s\nthe tables hold\n%s", step, d.Username, got, want)
+		}
+		u, err := s.User(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(u.Custom, custom[d.ID]) {
+			t.Errorf("%s: User(%s).Custom = %v, the table holds %v", step, d.Username, u.Custom, custom[d.ID])
+		}
+		detail, err := s.UserDetail(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := describeGrants(detail); got != want {
+			t.Errorf("%s: UserDetail(%s) =\n%s\nthe tables hold\n%s", step, d.Username, got, want)
+		}
+	}
+}
