@@ -90,7 +90,19 @@ func (s *Store) UserGrants(ctx context.Context, userIDs []string) (map[string][]
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("store: user roles: %w", err)
 	}
-	return s.resolveGrants(ctx, users)
+	var roleIDs, groupIDs []string
+	for _, g := range users {
+		roleIDs = append(roleIDs, g.roleIDs...)
+		groupIDs = append(groupIDs, g.groupIDs...)
+	}
+	slices.Sort(roleIDs)
+	slices.Sort(groupIDs)
+	cat, _, err := s.readCatalog(ctx, slices.Compact(roleIDs), slices.Compact(groupIDs), false)
+	if err != nil {
+		return nil, nil, err
+	}
+	roles, groups := resolveGrants(users, cat)
+	return roles, groups, nil
 }
 
 // roleRow is a row's role columns (roleColumns), all NULL for a group that grants no role.

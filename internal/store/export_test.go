@@ -15,3 +15,17 @@ func (s *Store) MigrateDownTo(ctx context.Context, version int64) error {
 	_, err = p.DownTo(ctx, version)
 	return err
 }
+
+// TakeListSlots takes every slot of the list queue, as pages running at once would, until the
+// returned function gives them back.
+func (s *Store) TakeListSlots() func() {
+	n := cap(s.lists)
+	for range n {
+		s.lists <- struct{}{}
+	}
+	return func() {
+		for range n {
+			<-s.lists
+		}
+	}
+}

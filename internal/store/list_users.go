@@ -88,6 +88,18 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.Detail, s
 		}
 		c = &cur
 	}
+	if _, inTx := ctx.Value(txKey{}).(*sql.Tx); !inTx {
+		// A page is two or three queries. Pages queue for the read connections here, first come
+		// first served, each taking one slot for all its queries: database/sql hands a freed
+		// connection to a random waiter, and under load that left some pages waiting for several
+		// turns in a row (16 workers, 2 cores: p50 6.8 ms, p99 31 ms).
+		select {
+		case s.lists <- struct{}{}:
+			defer func() { <-s.lists }()
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		}
+	}
 	var users []*listed
 	var next string
 	switch {
@@ -200,14 +212,17 @@ func (s *Store) queryList(ctx context.Context, query string, args sqlArgs) (*sql
 }
 
 // listedColumns are the columns of a user read for a list: userColumns, the lower-case keys the
-// lists order and search by, and the user's role ids and group ids (see userList).
-const listedColumns = userColumns + `, name_lower, last_lower, email_lower, username_lower, role_ids, group_ids`
+// lists order and search by, the user's role ids and group ids (see userList), and the version of
+// the roles and groups they name (see catalogCache).
+const listedColumns = userColumns + `, name_lower, last_lower, email_lower, username_lower, role_ids, group_ids,
+	(SELECT version FROM catalog_version)`
 
 // listed is a user read for a list (listedColumns).
 type listed struct {
 	*user.User
 	nameLower, lastLower, emailLower, usernameLower string
 	roleIDs, groupIDs                               string
+	catalogVersion                                  int64
 }
 
 func (l *listed) key(col string) string {
@@ -248,10 +263,15 @@ func (s *Store) listedDetails(ctx context.Context, rows []*listed) ([]*user.Deta
 	for _, l := range rows {
 		ids[l.ID] = grantIDs{roleIDs: strings.Fields(l.roleIDs), groupIDs: strings.Fields(l.groupIDs)}
 	}
-	roles, groups, err := s.resolveGrants(ctx, ids)
+	var version int64
+	if len(rows) > 0 {
+		version = rows[0].catalogVersion
+	}
+	cat, err := s.catalogAt(ctx, version)
 	if err != nil {
 		return nil, err
 	}
+	roles, groups := resolveGrants(ids, cat)
 	out := make([]*user.Detail, len(rows))
 	for i, l := range rows {
 		out[i] = &user.Detail{User: l.User, Roles: roles[l.ID], Groups: groups[l.ID]}
@@ -275,7 +295,7 @@ func scanListed(rows *sql.Rows, each func(*listed)) error {
 	defer rows.Close()
 	for rows.Next() {
 		var l listed
-		u, err := scanUser(scanExtra{rows, []any{&l.nameLower, &l.lastLower, &l.emailLower, &l.usernameLower, &l.roleIDs, &l.groupIDs}})
+		u, err := scanUser(scanExtra{rows, []any{&l.nameLower, &l.lastLower, &l.emailLower, &l.usernameLower, &l.roleIDs, &l.groupIDs, &l.catalogVersion}})
 		if err != nil {
 			return fmt.Errorf("store: list users: %w", err)
 		}

@@ -41,7 +41,9 @@ type Store struct {
 	pool    *pgxpool.Pool // PostgreSQL only
 	lock    *os.File      // SQLite only: the data directory lock
 	now     func() time.Time
-	stmts   stmtCache // SQLite only: the hot statements, prepared
+	stmts   stmtCache     // SQLite only: the hot statements, prepared
+	catalog catalogCache  // the roles and groups that lists name
+	lists   chan struct{} // the slots of list pages running at once: see ListUsers
 
 	maxSortedMatches int // MaxSortedMatches when 0; lowered by tests
 }
@@ -107,7 +109,7 @@ func openSQLite(ctx context.Context, o Options) (*Store, error) {
 	}
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	s := &Store{Dialect: SQLite, write: write, read: read, lock: lock, now: utcNow}
+	s := &Store{Dialect: SQLite, write: write, read: read, lock: lock, now: utcNow, lists: make(chan struct{}, n)}
 	if err := write.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -141,7 +143,10 @@ func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 	// rest onto the pool; more idle than the pool holds would wait on each other.
 	db.SetMaxOpenConns(int(cfg.MaxConns))
 	db.SetMaxIdleConns(int(cfg.MaxConns))
-	return &Store{Dialect: Postgres, write: db, read: db, pool: pool, now: utcNow}, nil
+	// Lists run two a core at most, as on SQLite: at 16 workers on 2 cores, 10 at once served
+	// as many pages as 4 but with p99 20-30 ms instead of 15 ms.
+	slots := min(int(cfg.MaxConns), max(4, 2*runtime.GOMAXPROCS(0)))
+	return &Store{Dialect: Postgres, write: db, read: db, pool: pool, now: utcNow, lists: make(chan struct{}, slots)}, nil
 }
 
 func utcNow() time.Time { return time.Now().UTC() }

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/usherhq/usher/internal/user"
 )
@@ -107,21 +109,9 @@ func parseCustom(s string) (map[string]string, error) {
 type grantIDs struct{ roleIDs, groupIDs []string }
 
 // resolveGrants turns users' direct role ids and group ids into their effective roles (direct
-// ones and those inherited through groups, by name) and their groups (by name). Each group and
-// role is read once, in one query, however many of the users share it. Ids of roles or groups
-// deleted since are left out.
-func (s *Store) resolveGrants(ctx context.Context, users map[string]grantIDs) (map[string][]user.RoleGrant, map[string][]user.GroupRef, error) {
-	var roleIDs, groupIDs []string
-	for _, g := range users {
-		roleIDs = append(roleIDs, g.roleIDs...)
-		groupIDs = append(groupIDs, g.groupIDs...)
-	}
-	slices.Sort(roleIDs)
-	slices.Sort(groupIDs)
-	cat, err := s.grantCatalog(ctx, slices.Compact(roleIDs), slices.Compact(groupIDs))
-	if err != nil {
-		return nil, nil, err
-	}
+// ones and those inherited through groups, by name) and their groups (by name), with the roles
+// and groups of cat. Ids not in cat (deleted since) are left out.
+func resolveGrants(users map[string]grantIDs, cat *catalog) (map[string][]user.RoleGrant, map[string][]user.GroupRef) {
 	roles := make(map[string][]user.RoleGrant, len(users))
 	groups := make(map[string][]user.GroupRef, len(users))
 	for uid, ids := range users {
@@ -146,10 +136,10 @@ func (s *Store) resolveGrants(ctx context.Context, users map[string]grantIDs) (m
 		set.done()
 		roles[uid], groups[uid] = set.roles, set.groups
 	}
-	return roles, groups, nil
+	return roles, groups
 }
 
-// catalog is the roles and groups of a set of users.
+// catalog is roles by id and groups by id, with the roles each grants.
 type catalog struct {
 	roles  map[string]*user.Role
 	groups map[string]groupGrants
@@ -161,37 +151,82 @@ type groupGrants struct {
 	roles     []*user.Role
 }
 
-// grantCatalog reads roles by id, and groups by id with the roles each grants, in one query.
-func (s *Store) grantCatalog(ctx context.Context, roleIDs, groupIDs []string) (*catalog, error) {
+// catalogCache is the whole catalog as of one catalog_version: every change to roles, groups or
+// group_roles moves that counter on (triggers of migration 00007), and every page of users reads
+// it, so a page uses the copy only while nothing has changed.
+type catalogCache struct {
+	mu      sync.Mutex
+	version int64
+	cat     *catalog
+}
+
+// catalogAt returns the whole catalog as of version, read again when the copy is older. Inside
+// a transaction it is read without the copy: the transaction may have changed it, and may yet
+// roll back.
+func (s *Store) catalogAt(ctx context.Context, version int64) (*catalog, error) {
+	if _, inTx := ctx.Value(txKey{}).(*sql.Tx); inTx {
+		cat, _, err := s.readCatalog(ctx, nil, nil, true)
+		return cat, err
+	}
+	c := &s.catalog
+	c.mu.Lock()
+	if c.cat != nil && c.version == version {
+		defer c.mu.Unlock()
+		return c.cat, nil
+	}
+	c.mu.Unlock()
+	cat, read, err := s.readCatalog(ctx, nil, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if read >= c.version {
+		c.version, c.cat = read, cat
+	}
+	return cat, nil
+}
+
+// readCatalog reads roles, and groups with the roles each grants, in one query, with the
+// catalog_version they are as of (0 when there are none): all of them, or those with the ids.
+func (s *Store) readCatalog(ctx context.Context, roleIDs, groupIDs []string, all bool) (*catalog, int64, error) {
 	cat := &catalog{roles: map[string]*user.Role{}, groups: map[string]groupGrants{}}
+	const version = `(SELECT version FROM catalog_version)`
 	var parts []string
 	var args []any
-	if len(roleIDs) > 0 {
-		padded := paddedIDs(roleIDs)
-		parts = append(parts, `SELECT '' AS gid, '' AS gname, '' AS gkey, `+roleColumns+` FROM roles
-			WHERE id IN (`+placeholders(1, len(padded))+`)`)
-		args = append(args, padded...)
+	if all || len(roleIDs) > 0 {
+		q := `SELECT ` + version + `, '' AS gid, '' AS gname, '' AS gkey, ` + roleColumns + ` FROM roles`
+		if !all {
+			padded := paddedIDs(roleIDs)
+			q += ` WHERE id IN (` + placeholders(1, len(padded)) + `)`
+			args = append(args, padded...)
+		}
+		parts = append(parts, q)
 	}
-	if len(groupIDs) > 0 {
-		padded := paddedIDs(groupIDs)
-		parts = append(parts, `SELECT g.id, g.name, g.name_lower, `+prefixed("r", roleColumns)+` FROM groups g
-			LEFT JOIN group_roles gr ON gr.group_id = g.id LEFT JOIN roles r ON r.id = gr.role_id
-			WHERE g.id IN (`+placeholders(len(args)+1, len(padded))+`)`)
-		args = append(args, padded...)
+	if all || len(groupIDs) > 0 {
+		q := `SELECT ` + version + `, g.id, g.name, g.name_lower, ` + prefixed("r", roleColumns) + ` FROM groups g
+			LEFT JOIN group_roles gr ON gr.group_id = g.id LEFT JOIN roles r ON r.id = gr.role_id`
+		if !all {
+			padded := paddedIDs(groupIDs)
+			q += ` WHERE g.id IN (` + placeholders(len(args)+1, len(padded)) + `)`
+			args = append(args, padded...)
+		}
+		parts = append(parts, q)
 	}
 	if len(parts) == 0 {
-		return cat, nil
+		return cat, 0, nil
 	}
 	rows, err := s.query(ctx, strings.Join(parts, " UNION ALL "), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: roles and groups: %w", err)
+		return nil, 0, fmt.Errorf("store: roles and groups: %w", err)
 	}
 	defer rows.Close()
+	var v int64
 	for rows.Next() {
 		var gid, gname, gkey string
 		var r roleRow
-		if err := rows.Scan(append([]any{&gid, &gname, &gkey}, r.dest()...)...); err != nil {
-			return nil, fmt.Errorf("store: roles and groups: %w", err)
+		if err := rows.Scan(append([]any{&v, &gid, &gname, &gkey}, r.dest()...)...); err != nil {
+			return nil, 0, fmt.Errorf("store: roles and groups: %w", err)
 		}
 		role := r.role()
 		if role != nil {
@@ -213,7 +248,7 @@ func (s *Store) grantCatalog(ctx context.Context, roleIDs, groupIDs []string) (*
 		cat.groups[gid] = g
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: roles and groups: %w", err)
+		return nil, 0, fmt.Errorf("store: roles and groups: %w", err)
 	}
-	return cat, nil
+	return cat, v, nil
 }

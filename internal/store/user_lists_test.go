@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
@@ -75,6 +76,22 @@ func TestUserListsFollowTables(t *testing.T) {
 				}
 				return nil
 			}},
+			// Lists keep the roles and groups in memory until one of them changes.
+			{"a group renamed", func() error {
+				g := *f.gamma
+				g.Name, g.Version = "Omega", f.gamma.Version+1
+				return s.UpdateGroup(ctx, &g, f.gamma.Version)
+			}},
+			{"a role renamed", func() error {
+				r := *f.zeta
+				r.Name, r.Version = "Aardvark", f.zeta.Version+1
+				return s.UpdateRole(ctx, &r, f.zeta.Version)
+			}},
+			{"a group's roles changed", func() error { return s.SetGroupRoles(ctx, f.team.ID, []string{f.zeta.ID, f.mid.ID}) }},
+			{"a group added and joined", func() error {
+				g := mustInsertGroup(t, s, "delta")
+				return s.AddGroupMembers(ctx, g.ID, []string{carol.ID})
+			}},
 			{"a role deleted", func() error { return s.DeleteRole(ctx, f.mid.ID) }},
 			{"a group deleted", func() error { return s.DeleteGroup(ctx, f.beta.ID) }},
 			{"a field deleted", func() error { return s.DeleteField(ctx, "badge") }},
@@ -100,8 +117,8 @@ func TestUserListsMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		applied, err := s.Migrate(ctx)
-		if err != nil || len(applied) != 1 || !strings.HasSuffix(applied[0], "00006_user_lists.sql") {
-			t.Fatalf("Migrate = %v, %v; want 00006_user_lists.sql applied", applied, err)
+		if err != nil || len(applied) == 0 || !strings.HasSuffix(applied[0], "00006_user_lists.sql") {
+			t.Fatalf("Migrate = %v, %v; want 00006_user_lists.sql applied first", applied, err)
 		}
 		checkUserLists(t, s, "after migration 00006")
 	})
@@ -159,4 +176,41 @@ func checkUserLists(t *testing.T, s *store.Store, step string) {
 			t.Errorf("%s: UserDetail(%s) =\n%s\nthe tables hold\n%s", step, d.Username, got, want)
 		}
 	}
+}
+
+// Pages beyond the read connections queue for them, first come first served; a caller that
+// gives up while queued gets its context's error and leaves the queue.
+func TestListUsersQueue(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		newGrantFixture(t, s)
+		give := s.TakeListSlots()
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if _, _, err := s.ListUsers(ctx, user.Filter{Sort: "name", Limit: 10}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("ListUsers with every slot taken = %v, want the context's deadline", err)
+		}
+		done := make(chan error, 40)
+		for range 40 {
+			go func() {
+				users, _, err := s.ListUsers(context.Background(), user.Filter{Sort: "name", Limit: 10})
+				if err == nil && len(users) != 2 {
+					err = fmt.Errorf("%d users, want 2", len(users))
+				}
+				done <- err
+			}()
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("a page ran while every slot was taken: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		give()
+		for range 40 {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	})
 }
