@@ -259,15 +259,14 @@ func (l *listed) matchKey(q string) string {
 
 // listedDetails gives listed users their roles and groups, from the ids in their rows.
 func (s *Store) listedDetails(ctx context.Context, rows []*listed) ([]*user.Detail, error) {
+	if len(rows) == 0 {
+		return []*user.Detail{}, nil
+	}
 	ids := make(map[string]grantIDs, len(rows))
 	for _, l := range rows {
 		ids[l.ID] = grantIDs{roleIDs: strings.Fields(l.roleIDs), groupIDs: strings.Fields(l.groupIDs)}
 	}
-	var version int64
-	if len(rows) > 0 {
-		version = rows[0].catalogVersion
-	}
-	cat, err := s.catalogAt(ctx, version)
+	cat, err := s.catalogAt(ctx, rows[0].catalogVersion)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package user
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/usherhq/usher/internal/errs"
 )
@@ -46,8 +47,13 @@ var Events = []Event{Accept, Lock, Unlock, Disable, Enable}
 
 // Transition is the one place that decides status changes. accepted says whether the user ever
 // accepted an invitation or had a password set (enabling a never-accepted user makes them invited
-// again, not active). It returns the new status or a Conflict error naming the refused move.
+// again, not active). It returns the new status, a Conflict error naming the refused move, or an
+// Invalid error for an event it does not know.
 func Transition(from Status, ev Event, accepted bool) (Status, error) {
+	if !slices.Contains(Events, ev) {
+		return from, errs.E(errs.Invalid, "user.unknown_event",
+			fmt.Sprintf("There is no status change called %q; use accept, lock, unlock, disable or enable.", ev))
+	}
 	to, ok := next(from, ev, accepted)
 	if !ok {
 		return from, errs.E(errs.Conflict, "user.invalid_transition",

@@ -127,15 +127,17 @@ func TestTransitionUnknown(t *testing.T) {
 		name string
 		from Status
 		ev   Event
+		want errs.Kind
 	}{
-		{"unknown event", Active, Event("explode")},
-		{"unknown status", Status("deleted"), Enable},
-		{"empty status", Status(""), Disable},
+		{"unknown event", Active, Event("explode"), errs.Invalid},
+		{"empty event", Active, Event(""), errs.Invalid},
+		{"unknown status", Status("deleted"), Enable, errs.Conflict},
+		{"empty status", Status(""), Disable, errs.Conflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got, err := Transition(tc.from, tc.ev, true); !errs.Is(errs.Conflict, err) {
-				t.Fatalf("Transition(%q, %q) = %q, %v; want a conflict", tc.from, tc.ev, got, err)
+			if got, err := Transition(tc.from, tc.ev, true); !errs.Is(tc.want, err) || got != tc.from {
+				t.Fatalf("Transition(%q, %q) = %q, %v; want %q unchanged and a %v error", tc.from, tc.ev, got, err, tc.from, tc.want)
 			}
 		})
 	}
