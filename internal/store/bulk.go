@@ -150,18 +150,26 @@ func (s *Store) AddGroupMembersBulk(ctx context.Context, members []Membership) e
 	if len(members) == 0 {
 		return nil
 	}
+	groupIDs := make([]string, len(members))
+	userIDs := make([]string, len(members))
+	for i, m := range members {
+		groupIDs[i], userIDs[i] = m.GroupID, m.UserID
+	}
+	slices.Sort(userIDs)
+	userIDs = slices.Compact(userIDs)
 	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockParents(ctx, groupList, groupIDs); err != nil {
+			return err
+		}
+		if err := s.lockUsers(ctx, userIDs); err != nil {
+			return err
+		}
 		err := s.insertMany(ctx, s.writer(ctx), "group_members", []string{"group_id", "user_id"}, len(members),
 			func(i int) []any { return []any{members[i].GroupID, members[i].UserID} }, " ON CONFLICT DO NOTHING")
 		if err != nil {
 			return fmt.Errorf("store: add members: %w", mapError(err))
 		}
-		userIDs := make([]string, len(members))
-		for i, m := range members {
-			userIDs[i] = m.UserID
-		}
-		slices.Sort(userIDs)
-		return s.refreshList(ctx, groupList, slices.Compact(userIDs))
+		return s.refreshList(ctx, groupList, userIDs)
 	})
 }
 

@@ -95,9 +95,7 @@ func (s *Store) UserGrants(ctx context.Context, userIDs []string) (map[string][]
 		roleIDs = append(roleIDs, g.roleIDs...)
 		groupIDs = append(groupIDs, g.groupIDs...)
 	}
-	slices.Sort(roleIDs)
-	slices.Sort(groupIDs)
-	cat, _, err := s.readCatalog(ctx, slices.Compact(roleIDs), slices.Compact(groupIDs), false)
+	cat, _, err := s.readCatalog(ctx, roleIDs, groupIDs, false)
 	if err != nil {
 		return nil, nil, err
 	}

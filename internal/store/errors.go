@@ -40,6 +40,10 @@ func mapError(err error) error {
 		}
 		return &errs.Error{Kind: errs.Conflict, Code: "conflict", Message: "This already exists.", Err: err}
 	}
+	if errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+		return &errs.Error{Kind: errs.Conflict, Code: "store.concurrent_change",
+			Message: "Another change to the same users, roles, groups or fields ran at the same moment; nothing was changed. Try again.", Err: err}
+	}
 	if msg := err.Error(); strings.Contains(msg, "UNIQUE constraint failed") {
 		for _, r := range uniqueRules {
 			if strings.Contains(msg, r.sqlite) {

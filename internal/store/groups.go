@@ -167,13 +167,21 @@ func (s *Store) SetGroupRoles(ctx context.Context, groupID string, roleIDs []str
 
 // AddGroupMembers adds users to a group; existing members stay.
 func (s *Store) AddGroupMembers(ctx context.Context, groupID string, userIDs []string) error {
-	w := s.writer(ctx)
-	for _, id := range userIDs {
-		if _, err := w.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, groupID, id); err != nil {
-			return fmt.Errorf("store: add member: %w", err)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockParents(ctx, groupList, []string{groupID}); err != nil {
+			return err
 		}
-	}
-	return s.refreshList(ctx, groupList, userIDs)
+		if err := s.lockUsers(ctx, userIDs); err != nil {
+			return err
+		}
+		w := s.writer(ctx)
+		for _, id := range userIDs {
+			if _, err := w.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, groupID, id); err != nil {
+				return fmt.Errorf("store: add member: %w", mapError(err))
+			}
+		}
+		return s.refreshList(ctx, groupList, userIDs)
+	})
 }
 
 // RemoveGroupMembers removes users from a group.
@@ -181,12 +189,20 @@ func (s *Store) RemoveGroupMembers(ctx context.Context, groupID string, userIDs 
 	if len(userIDs) == 0 {
 		return nil
 	}
-	args := append([]any{groupID}, anys(userIDs)...)
-	_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id IN (`+placeholders(2, len(userIDs))+`)`, args...)
-	if err != nil {
-		return fmt.Errorf("store: remove members: %w", err)
-	}
-	return s.refreshList(ctx, groupList, userIDs)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockParents(ctx, groupList, []string{groupID}); err != nil {
+			return err
+		}
+		if err := s.lockUsers(ctx, userIDs); err != nil {
+			return err
+		}
+		args := append([]any{groupID}, anys(userIDs)...)
+		_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id IN (`+placeholders(2, len(userIDs))+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("store: remove members: %w", err)
+		}
+		return s.refreshList(ctx, groupList, userIDs)
+	})
 }
 
 // UserGroups returns the groups each user belongs to, by name.
@@ -214,14 +230,22 @@ func (s *Store) UserGroups(ctx context.Context, userIDs []string) (map[string][]
 
 // SetUserGroups replaces a user's group memberships.
 func (s *Store) SetUserGroups(ctx context.Context, userID string, groupIDs []string) error {
-	w := s.writer(ctx)
-	if _, err := w.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1`, userID); err != nil {
-		return fmt.Errorf("store: clear memberships: %w", err)
-	}
-	for _, id := range groupIDs {
-		if _, err := w.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, userID); err != nil {
-			return fmt.Errorf("store: add membership: %w", err)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockParents(ctx, groupList, groupIDs); err != nil {
+			return err
 		}
-	}
-	return s.refreshList(ctx, groupList, []string{userID})
+		if err := s.lockUsers(ctx, []string{userID}); err != nil {
+			return err
+		}
+		w := s.writer(ctx)
+		if _, err := w.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1`, userID); err != nil {
+			return fmt.Errorf("store: clear memberships: %w", err)
+		}
+		for _, id := range groupIDs {
+			if _, err := w.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, userID); err != nil {
+				return fmt.Errorf("store: add membership: %w", mapError(err))
+			}
+		}
+		return s.refreshList(ctx, groupList, []string{userID})
+	})
 }

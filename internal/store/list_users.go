@@ -97,7 +97,7 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.Detail, s
 		case s.lists <- struct{}{}:
 			defer func() { <-s.lists }()
 		case <-ctx.Done():
-			return nil, "", ctx.Err()
+			return nil, "", fmt.Errorf("store: list users: waiting for a read connection: %w", ctx.Err())
 		}
 	}
 	var users []*listed
@@ -263,10 +263,16 @@ func (s *Store) listedDetails(ctx context.Context, rows []*listed) ([]*user.Deta
 		return []*user.Detail{}, nil
 	}
 	ids := make(map[string]grantIDs, len(rows))
+	var version int64 // the newest the rows were read at: a page may take several queries
+	var roleIDs, groupIDs []string
 	for _, l := range rows {
-		ids[l.ID] = grantIDs{roleIDs: strings.Fields(l.roleIDs), groupIDs: strings.Fields(l.groupIDs)}
+		g := grantIDs{roleIDs: strings.Fields(l.roleIDs), groupIDs: strings.Fields(l.groupIDs)}
+		ids[l.ID] = g
+		version = max(version, l.catalogVersion)
+		roleIDs = append(roleIDs, g.roleIDs...)
+		groupIDs = append(groupIDs, g.groupIDs...)
 	}
-	cat, err := s.catalogAt(ctx, rows[0].catalogVersion)
+	cat, err := s.catalogAt(ctx, version, roleIDs, groupIDs)
 	if err != nil {
 		return nil, err
 	}

@@ -115,16 +115,24 @@ func (s *Store) UserRoles(ctx context.Context, userIDs []string) (map[string][]u
 
 // SetUserRoles replaces a user's direct roles.
 func (s *Store) SetUserRoles(ctx context.Context, userID string, roleIDs []string) error {
-	w := s.writer(ctx)
-	if _, err := w.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, userID); err != nil {
-		return fmt.Errorf("store: clear user roles: %w", err)
-	}
-	for _, id := range roleIDs {
-		if _, err := w.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, userID, id); err != nil {
-			return fmt.Errorf("store: grant role: %w", err)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockParents(ctx, roleList, roleIDs); err != nil {
+			return err
 		}
-	}
-	return s.refreshList(ctx, roleList, []string{userID})
+		if err := s.lockUsers(ctx, []string{userID}); err != nil {
+			return err
+		}
+		w := s.writer(ctx)
+		if _, err := w.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, userID); err != nil {
+			return fmt.Errorf("store: clear user roles: %w", err)
+		}
+		for _, id := range roleIDs {
+			if _, err := w.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, userID, id); err != nil {
+				return fmt.Errorf("store: grant role: %w", mapError(err))
+			}
+		}
+		return s.refreshList(ctx, roleList, []string{userID})
+	})
 }
 
 // EffectivePermissions is the union of the permissions of a user's direct and inherited roles.

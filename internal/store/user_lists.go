@@ -19,17 +19,60 @@ import (
 // them rewrites the copies in the same transaction, and TestUserListsFollowTables walks every
 // such path on both databases.
 
-// userList is a column of users that repeats a user's rows of another table.
+// userList is a column of users that repeats a user's rows of another table, whose key refers
+// to the parent table's row.
 type userList struct {
 	column, table, key string
 	empty              string // the column's value for a user with no rows
+	parent, parentKey  string
 }
 
 var (
-	roleList   = userList{"role_ids", "user_roles", "role_id", ""}
-	groupList  = userList{"group_ids", "group_members", "group_id", ""}
-	customList = userList{"custom_values", "user_field_values", "field", "{}"}
+	roleList   = userList{"role_ids", "user_roles", "role_id", "", "roles", "id"}
+	groupList  = userList{"group_ids", "group_members", "group_id", "", "groups", "id"}
+	customList = userList{"custom_values", "user_field_values", "field", "{}", "fields", "name"}
 )
+
+// On PostgreSQL (READ COMMITTED) a statement that waits for another transaction's lock on a row
+// still reads the tables as they were when it began: a rewrite of a copy that waited for the
+// user's row would miss what the other transaction committed meanwhile. So a change first takes
+// the rows it will rewrite, in a statement of its own, and the statements after it see the
+// tables as they are. Always in the same order, parents (roles, groups, fields) before users,
+// each by key, so that two changes wait for each other rather than deadlock; where PostgreSQL
+// still finds a deadlock it cancels one change, which gets store.concurrent_change. SQLite has
+// one writer and needs none of this.
+
+// lockParents takes l's parent rows with the given keys so that none is deleted meanwhile.
+func (s *Store) lockParents(ctx context.Context, l userList, keys []string) error {
+	if s.Dialect != Postgres || len(keys) == 0 {
+		return nil
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	_, err := s.writer(ctx).ExecContext(ctx, `SELECT 1 FROM `+l.parent+` WHERE `+l.parentKey+` IN (`+
+		placeholders(1, len(keys))+`) ORDER BY `+l.parentKey+` FOR KEY SHARE`, anys(keys)...)
+	if err != nil {
+		return fmt.Errorf("store: lock %s: %w", l.parent, mapError(err))
+	}
+	return nil
+}
+
+// lockUsers takes the rows of the users whose copies a change will rewrite.
+func (s *Store) lockUsers(ctx context.Context, userIDs []string) error {
+	if s.Dialect != Postgres || len(userIDs) == 0 {
+		return nil
+	}
+	ids := slices.Compact(slices.Sorted(slices.Values(userIDs)))
+	const chunk = 1000
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(len(ids), start+chunk)]
+		_, err := s.writer(ctx).ExecContext(ctx, `SELECT 1 FROM users WHERE id IN (`+placeholders(1, len(part))+
+			`) ORDER BY id FOR NO KEY UPDATE`, anys(part)...)
+		if err != nil {
+			return fmt.Errorf("store: lock users: %w", mapError(err))
+		}
+	}
+	return nil
+}
 
 // value is the SQL that computes l's column of the user of the UPDATE from l's table; extra is
 // added to the table's conditions.
@@ -63,9 +106,21 @@ func (s *Store) refreshList(ctx context.Context, l userList, userIDs []string) e
 }
 
 // dropFromList rewrites l's column of the users who have rows with the given key in l's table,
-// without those rows: called before the key's role, group or field is deleted (and its rows
-// with it, by the foreign keys).
+// without those rows: called in the transaction that then deletes the key's role, group or field
+// (and its rows with it, by the foreign keys). It takes the parent's row, so that no change adds
+// rows for it meanwhile, then the rows of its users.
 func (s *Store) dropFromList(ctx context.Context, l userList, key string) error {
+	if s.Dialect == Postgres {
+		_, err := s.writer(ctx).ExecContext(ctx, `SELECT 1 FROM `+l.parent+` WHERE `+l.parentKey+` = $1 FOR UPDATE`, key)
+		if err != nil {
+			return fmt.Errorf("store: lock %s: %w", l.parent, mapError(err))
+		}
+		_, err = s.writer(ctx).ExecContext(ctx, `SELECT 1 FROM users WHERE id IN (SELECT user_id FROM `+l.table+
+			` WHERE `+l.key+` = $1) ORDER BY id FOR NO KEY UPDATE`, key)
+		if err != nil {
+			return fmt.Errorf("store: lock users: %w", mapError(err))
+		}
+	}
 	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE users SET `+l.column+` = `+s.value(l, " AND "+l.key+" <> $1")+
 		` WHERE id IN (SELECT user_id FROM `+l.table+` WHERE `+l.key+` = $1)`, key)
 	if err != nil {
@@ -158,23 +213,34 @@ type catalogCache struct {
 	mu      sync.Mutex
 	version int64
 	cat     *catalog
+	reading sync.Mutex // held by the one page reading the catalog again; the others wait for it
 }
 
-// catalogAt returns the whole catalog as of version, read again when the copy is older. Inside
-// a transaction it is read without the copy: the transaction may have changed it, and may yet
-// roll back.
-func (s *Store) catalogAt(ctx context.Context, version int64) (*catalog, error) {
+// catalogAt returns the catalog as of version, read again when the copy is older. Inside a
+// transaction it reads only the given roles and groups, without the copy: the transaction may
+// have changed them, and may yet roll back.
+func (s *Store) catalogAt(ctx context.Context, version int64, roleIDs, groupIDs []string) (*catalog, error) {
 	if _, inTx := ctx.Value(txKey{}).(*sql.Tx); inTx {
-		cat, _, err := s.readCatalog(ctx, nil, nil, true)
+		cat, _, err := s.readCatalog(ctx, roleIDs, groupIDs, false)
 		return cat, err
 	}
 	c := &s.catalog
-	c.mu.Lock()
-	if c.cat != nil && c.version == version {
+	current := func() *catalog {
+		c.mu.Lock()
 		defer c.mu.Unlock()
-		return c.cat, nil
+		if c.cat != nil && c.version >= version {
+			return c.cat
+		}
+		return nil
 	}
-	c.mu.Unlock()
+	if cat := current(); cat != nil {
+		return cat, nil
+	}
+	c.reading.Lock()
+	defer c.reading.Unlock()
+	if cat := current(); cat != nil { // read by the page this one waited for
+		return cat, nil
+	}
 	cat, read, err := s.readCatalog(ctx, nil, nil, true)
 	if err != nil {
 		return nil, err
@@ -191,6 +257,8 @@ func (s *Store) catalogAt(ctx context.Context, version int64) (*catalog, error) 
 // catalog_version they are as of (0 when there are none): all of them, or those with the ids.
 func (s *Store) readCatalog(ctx context.Context, roleIDs, groupIDs []string, all bool) (*catalog, int64, error) {
 	cat := &catalog{roles: map[string]*user.Role{}, groups: map[string]groupGrants{}}
+	roleIDs = slices.Compact(slices.Sorted(slices.Values(roleIDs)))
+	groupIDs = slices.Compact(slices.Sorted(slices.Values(groupIDs)))
 	const version = `(SELECT version FROM catalog_version)`
 	var parts []string
 	var args []any

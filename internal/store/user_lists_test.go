@@ -27,13 +27,7 @@ func TestUserListsFollowTables(t *testing.T) {
 		mustInsertField(t, s, "desk", user.TextField)
 		carol := mustInsertUser(t, s, newUser("carol"))
 		setCustom := func(ctx context.Context, u *user.User, values map[string]string) error {
-			cur, err := s.User(ctx, u.ID)
-			if err != nil {
-				return err
-			}
-			prev := cur.Version
-			cur.Custom, cur.Version = values, prev+1
-			return s.UpdateUser(ctx, cur, prev)
+			return setCustomValues(ctx, s, u.ID, values)
 		}
 		dave, erin := newUser("dave"), newUser("erin")
 		dave.Custom = map[string]string{"desk": "D-4"}
@@ -45,7 +39,7 @@ func TestUserListsFollowTables(t *testing.T) {
 		}{
 			{"the fixture", func() error { return nil }},
 			{"custom values changed", func() error {
-				return setCustom(ctx, f.alice, map[string]string{"badge": "A-18", "desk": "north"})
+				return setCustom(ctx, f.alice, map[string]string{"badge": "A-18", "desk": `north "wing" <3> & Zoë ✓ \ \u2028`})
 			}},
 			{"custom values of a user who had none", func() error { return setCustom(ctx, f.bob, map[string]string{"floor": "2"}) }},
 			{"members added", func() error { return s.AddGroupMembers(ctx, f.gamma.ID, []string{f.bob.ID, carol.ID}) }},
@@ -106,6 +100,78 @@ func TestUserListsFollowTables(t *testing.T) {
 	})
 }
 
+// Changes to the same user at the same moment wait for each other: each copy ends up as the
+// tables are, whichever commits first (on PostgreSQL a statement that waited for a row reads what
+// was committed before it began; see lockUsers).
+func TestUserListsConcurrentChanges(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newGrantFixture(t, s)
+		mustInsertField(t, s, "desk", user.TextField)
+		una := mustInsertUser(t, s, newUser("una"))
+		setCustom := func(ctx context.Context, values map[string]string) error {
+			return setCustomValues(ctx, s, una.ID, values)
+		}
+		// first runs in a transaction that stays open until second has started and had time to
+		// reach its wait; then both must have done their work.
+		race := func(name string, first, second func(ctx context.Context) error) {
+			t.Helper()
+			started, release := make(chan struct{}), make(chan struct{})
+			firstDone, secondDone := make(chan error, 1), make(chan error, 1)
+			go func() {
+				firstDone <- s.InTx(ctx, func(ctx context.Context) error {
+					if err := first(ctx); err != nil {
+						return err
+					}
+					close(started)
+					<-release
+					return nil
+				})
+			}()
+			select {
+			case <-started:
+			case err := <-firstDone:
+				t.Fatalf("%s: first change: %v", name, err)
+			}
+			go func() { secondDone <- second(ctx) }()
+			time.Sleep(200 * time.Millisecond)
+			close(release)
+			if err := <-firstDone; err != nil {
+				t.Fatalf("%s: first change: %v", name, err)
+			}
+			if err := <-secondDone; err != nil {
+				t.Fatalf("%s: second change: %v", name, err)
+			}
+			checkUserLists(t, s, name)
+		}
+		race("two groups joined at once",
+			func(ctx context.Context) error { return s.AddGroupMembers(ctx, f.beta.ID, []string{una.ID}) },
+			func(ctx context.Context) error { return s.AddGroupMembers(ctx, f.gamma.ID, []string{una.ID}) })
+		race("joined one group while leaving another",
+			func(ctx context.Context) error {
+				return s.AddGroupMembersBulk(ctx, []store.Membership{{GroupID: f.team.ID, UserID: una.ID}})
+			},
+			func(ctx context.Context) error { return s.RemoveGroupMembers(ctx, f.beta.ID, []string{una.ID}) })
+		race("a group deleted while a member joins another",
+			func(ctx context.Context) error { return s.AddGroupMembers(ctx, f.beta.ID, []string{una.ID}) },
+			func(ctx context.Context) error { return s.DeleteGroup(ctx, f.gamma.ID) })
+		race("a role deleted while granted",
+			func(ctx context.Context) error { return s.SetUserRoles(ctx, una.ID, []string{f.alpha.ID, f.zeta.ID}) },
+			func(ctx context.Context) error { return s.DeleteRole(ctx, f.zeta.ID) })
+		race("a field deleted while a user gets a value of it",
+			func(ctx context.Context) error {
+				return setCustom(ctx, map[string]string{"desk": "D-1", "badge": "U-1"})
+			},
+			func(ctx context.Context) error { return s.DeleteField(ctx, "desk") })
+		if err := setCustom(ctx, map[string]string{"badge": "U-2"}); err != nil {
+			t.Fatalf("a change after the field was deleted: %v", err)
+		}
+		checkUserLists(t, s, "a change after the field was deleted")
+	})
+}
+
 // Migration 00006 fills the copies of a database that had none from the tables.
 func TestUserListsMigration(t *testing.T) {
 	t.Parallel()
@@ -122,6 +188,17 @@ func TestUserListsMigration(t *testing.T) {
 		}
 		checkUserLists(t, s, "after migration 00006")
 	})
+}
+
+// setCustomValues replaces a user's custom values, as the next version of the user.
+func setCustomValues(ctx context.Context, s *store.Store, id string, values map[string]string) error {
+	cur, err := s.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	prev := cur.Version
+	cur.Custom, cur.Version = values, prev+1
+	return s.UpdateUser(ctx, cur, prev)
 }
 
 // checkUserLists compares every user as lists, User and UserDetail show them with the tables.
@@ -211,6 +288,44 @@ func TestListUsersQueue(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Error(err)
 			}
+		}
+	})
+}
+
+// A list inside a transaction shows the transaction's own changes to roles and groups, and
+// nothing of them is kept once it rolls back.
+func TestListUsersInsideTransaction(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		ctx := context.Background()
+		f := newGrantFixture(t, s)
+		groupNames := func(ctx context.Context) string {
+			t.Helper()
+			users, _, err := s.ListUsers(ctx, user.Filter{Q: "alice", Limit: 10})
+			if err != nil || len(users) != 1 {
+				t.Fatalf("ListUsers = %d users, %v; want alice", len(users), err)
+			}
+			return fmt.Sprint(users[0].Groups)
+		}
+		before := groupNames(ctx)
+		errUndo := errors.New("undo")
+		err := s.InTx(ctx, func(ctx context.Context) error {
+			g := *f.beta
+			g.Name, g.Version = "Renamed", f.beta.Version+1
+			if err := s.UpdateGroup(ctx, &g, f.beta.Version); err != nil {
+				return err
+			}
+			if got := groupNames(ctx); !strings.Contains(got, "Renamed") {
+				t.Errorf("inside the transaction alice's groups are %s, want the renamed one", got)
+			}
+			return errUndo
+		})
+		if err != errUndo {
+			t.Fatalf("InTx = %v, want the rollback", err)
+		}
+		if after := groupNames(ctx); after != before {
+			t.Errorf("after the rollback alice's groups are %s, want %s", after, before)
 		}
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,11 +100,16 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 
 // InsertUser writes a new user and their custom values.
 func (s *Store) InsertUser(ctx context.Context, u *user.User) error {
-	_, err := s.writer(ctx).ExecContext(ctx, insertStatement(s.Dialect, "users", userInsertColumns, 1, ""), userRow(u, "")...)
-	if err != nil {
-		return fmt.Errorf("store: insert user: %w", mapError(err))
-	}
-	return s.writeCustom(ctx, u, false)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockParents(ctx, customList, slices.Collect(maps.Keys(u.Custom))); err != nil {
+			return err
+		}
+		_, err := s.writer(ctx).ExecContext(ctx, insertStatement(s.Dialect, "users", userInsertColumns, 1, ""), userRow(u, "")...)
+		if err != nil {
+			return fmt.Errorf("store: insert user: %w", mapError(err))
+		}
+		return s.writeCustom(ctx, u, false)
+	})
 }
 
 func (s *Store) writeCustom(ctx context.Context, u *user.User, replace bool) error {
@@ -125,6 +132,15 @@ func (s *Store) writeCustom(ctx context.Context, u *user.User, replace bool) err
 // clears the failed sign-in counter and the lockout time (an administrator's lock has none, so
 // the auto-unlock delay never ends it).
 func (s *Store) UpdateUser(ctx context.Context, u *user.User, prevVersion int64) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockParents(ctx, customList, slices.Collect(maps.Keys(u.Custom))); err != nil {
+			return err
+		}
+		return s.updateUser(ctx, u, prevVersion)
+	})
+}
+
+func (s *Store) updateUser(ctx context.Context, u *user.User, prevVersion int64) error {
 	res, err := s.writer(ctx).ExecContext(ctx, `UPDATE users SET username = $1, username_lower = $2, email = $3,
 		email_lower = $4, first_name = $5, last_name = $6, name_lower = $7, last_lower = $8, phone = $9,
 		department = $10, manager_id = $11, manager_name = $12, status = $13, source = $14, external_id = $15,
