@@ -52,7 +52,7 @@ var httpStatus = [...]int{
 
 // HTTPStatus is the status an error of this kind answers with; false for an unknown kind.
 func (k Kind) HTTPStatus() (int, bool) {
-	if int(k) < len(httpStatus) {
+	if int(k) < len(httpStatus) && httpStatus[k] != 0 {
 		return httpStatus[k], true
 	}
 	return http.StatusInternalServerError, false

@@ -207,45 +207,11 @@ func (s *Store) RemoveGroupMembers(ctx context.Context, groupID string, userIDs 
 
 // UserGroups returns the groups each user belongs to, by name.
 func (s *Store) UserGroups(ctx context.Context, userIDs []string) (map[string][]user.GroupRef, error) {
-	out := make(map[string][]user.GroupRef, len(userIDs))
-	if len(userIDs) == 0 {
-		return out, nil
-	}
-	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT gm.user_id, g.id, g.name FROM group_members gm
-		JOIN groups g ON g.id = gm.group_id WHERE gm.user_id IN (`+placeholders(1, len(userIDs))+`) ORDER BY g.name_lower`, anys(userIDs)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: user groups: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var uid string
-		var g user.GroupRef
-		if err := rows.Scan(&uid, &g.ID, &g.Name); err != nil {
-			return nil, err
-		}
-		out[uid] = append(out[uid], g)
-	}
-	return out, rows.Err()
+	_, groups, err := s.UserGrants(ctx, userIDs)
+	return groups, err
 }
 
 // SetUserGroups replaces a user's group memberships.
 func (s *Store) SetUserGroups(ctx context.Context, userID string, groupIDs []string) error {
-	return s.InTx(ctx, func(ctx context.Context) error {
-		if err := s.lockParents(ctx, groupList, groupIDs); err != nil {
-			return err
-		}
-		if err := s.lockUsers(ctx, []string{userID}); err != nil {
-			return err
-		}
-		w := s.writer(ctx)
-		if _, err := w.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1`, userID); err != nil {
-			return fmt.Errorf("store: clear memberships: %w", err)
-		}
-		for _, id := range groupIDs {
-			if _, err := w.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, userID); err != nil {
-				return fmt.Errorf("store: add membership: %w", mapError(err))
-			}
-		}
-		return s.refreshList(ctx, groupList, []string{userID})
-	})
+	return s.setUserRows(ctx, groupList, userID, groupIDs)
 }

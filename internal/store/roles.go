@@ -115,44 +115,27 @@ func (s *Store) UserRoles(ctx context.Context, userIDs []string) (map[string][]u
 
 // SetUserRoles replaces a user's direct roles.
 func (s *Store) SetUserRoles(ctx context.Context, userID string, roleIDs []string) error {
-	return s.InTx(ctx, func(ctx context.Context) error {
-		if err := s.lockParents(ctx, roleList, roleIDs); err != nil {
-			return err
-		}
-		if err := s.lockUsers(ctx, []string{userID}); err != nil {
-			return err
-		}
-		w := s.writer(ctx)
-		if _, err := w.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, userID); err != nil {
-			return fmt.Errorf("store: clear user roles: %w", err)
-		}
-		for _, id := range roleIDs {
-			if _, err := w.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, userID, id); err != nil {
-				return fmt.Errorf("store: grant role: %w", mapError(err))
-			}
-		}
-		return s.refreshList(ctx, roleList, []string{userID})
-	})
+	return s.setUserRows(ctx, roleList, userID, roleIDs)
+}
+
+// permissionsOf is SQL for the permissions of every role a user holds, directly or through a
+// group, as one space-separated text (” for none), for the user whose id is the SQL userID.
+// userID must not be users.id on PostgreSQL: it has the C collation and the grant tables'
+// user_id the default one, and comparing them in C cannot use their indexes.
+func permissionsOf(userID string) string {
+	return `COALESCE((SELECT string_agg(r.permissions, ' ') FROM roles r WHERE r.id IN (
+		SELECT ur.role_id FROM user_roles ur WHERE ur.user_id = ` + userID + `
+		UNION ALL SELECT gr.role_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id
+		WHERE gm.user_id = ` + userID + `)), '')`
 }
 
 // EffectivePermissions is the union of the permissions of a user's direct and inherited roles.
 func (s *Store) EffectivePermissions(ctx context.Context, userID string) (user.Permissions, error) {
-	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT permissions FROM roles WHERE id IN (
-		SELECT role_id FROM user_roles WHERE user_id = $1
-		UNION SELECT gr.role_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id WHERE gm.user_id = $1)`, userID)
-	if err != nil {
+	var perms string
+	if err := s.queryRow(ctx, `SELECT `+permissionsOf("$1"), userID).Scan(&perms); err != nil {
 		return nil, fmt.Errorf("store: effective permissions: %w", err)
 	}
-	defer rows.Close()
-	var out user.Permissions
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		out = out.Union(user.ParsePermissions(p))
-	}
-	return out, rows.Err()
+	return user.ParsePermissions(perms), nil
 }
 
 // prefixed qualifies each column of a column list with a table alias.

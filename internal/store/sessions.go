@@ -40,33 +40,30 @@ func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
 	return ss, nil
 }
 
-// ownerColumns are the owner (u) of a session or token, and the permissions of every role they
-// hold, directly or through a group, as one space-separated text: a request's credentials
-// resolve in one query. userID is the session's or token's user_id column: on PostgreSQL
-// users.id has the C collation and the grant tables' user_id the default one, so comparing
-// them with u.id would compare in C, which their indexes cannot answer.
-func ownerColumns(userID string) string {
-	return `u.id, u.username, u.status, COALESCE((SELECT string_agg(r.permissions, ' ') FROM roles r
-	WHERE r.id IN (SELECT ur.role_id FROM user_roles ur WHERE ur.user_id = ` + userID + `
-		UNION ALL SELECT gr.role_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id
-		WHERE gm.user_id = ` + userID + `)), '')`
-}
-
-// SessionOwner returns the session with the given id and its owner with their permissions. A
-// session whose user is gone is not found.
-func (s *Store) SessionOwner(ctx context.Context, id string) (*auth.Session, *auth.Owner, error) {
+// withOwner runs query, whose columns are a session's or token's (scanned by scan) followed by
+// its owner (u) and the permissions of every role they hold, directly or through a group: a
+// request's credentials resolve in one query. userID names the session's or token's user_id
+// column, which the permissions are matched on (see permissionsOf). A credential whose user is
+// gone is not found.
+func withOwner[T any](ctx context.Context, s *Store, what, columns, userID, from, arg string,
+	scan func(interface{ Scan(...any) error }) (T, error)) (T, *auth.Owner, error) {
 	var o auth.Owner
 	var perms string
-	ss, err := scanSession(scanExtra{s.queryRow(ctx, `SELECT `+prefixed("ss", sessionColumns)+`, `+ownerColumns("ss.user_id")+`
-		FROM sessions ss JOIN users u ON u.id = ss.user_id WHERE ss.id = $1`, id),
-		[]any{&o.ID, &o.Username, &o.Status, &perms}})
+	v, err := scan(scanExtra{s.queryRow(ctx, `SELECT `+columns+`, u.id, u.username, u.status, `+permissionsOf(userID)+
+		` FROM `+from, arg), []any{&o.ID, &o.Username, &o.Status, &perms}})
 	if err == sql.ErrNoRows {
-		return nil, nil, notFound("session")
+		return v, nil, notFound(what)
 	} else if err != nil {
-		return nil, nil, fmt.Errorf("store: session owner: %w", err)
+		return v, nil, fmt.Errorf("store: %s owner: %w", what, err)
 	}
 	o.Permissions = user.ParsePermissions(perms)
-	return ss, &o, nil
+	return v, &o, nil
+}
+
+// SessionOwner returns the session with the given id and its owner with their permissions.
+func (s *Store) SessionOwner(ctx context.Context, id string) (*auth.Session, *auth.Owner, error) {
+	return withOwner(ctx, s, "session", prefixed("ss", sessionColumns), "ss.user_id",
+		`sessions ss JOIN users u ON u.id = ss.user_id WHERE ss.id = $1`, id, scanSession)
 }
 
 // TouchSession records a session's use.
@@ -134,26 +131,10 @@ func (s *Store) tokenWhere(ctx context.Context, where string, arg any) (*auth.To
 	return t, nil
 }
 
-// TokenByHash finds a token by the hash of its secret.
-func (s *Store) TokenByHash(ctx context.Context, hash string) (*auth.Token, error) {
-	return s.tokenWhere(ctx, "hash = $1", hash)
-}
-
-// TokenOwner finds a token by the hash of its secret, with its owner and their permissions. A
-// token whose user is gone is not found.
+// TokenOwner finds a token by the hash of its secret, with its owner and their permissions.
 func (s *Store) TokenOwner(ctx context.Context, hash string) (*auth.Token, *auth.Owner, error) {
-	var o auth.Owner
-	var perms string
-	t, err := scanToken(scanExtra{s.queryRow(ctx, `SELECT `+prefixed("t", tokenColumns)+`, `+ownerColumns("t.user_id")+`
-		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash),
-		[]any{&o.ID, &o.Username, &o.Status, &perms}})
-	if err == sql.ErrNoRows {
-		return nil, nil, notFound("token")
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("store: token owner: %w", err)
-	}
-	o.Permissions = user.ParsePermissions(perms)
-	return t, &o, nil
+	return withOwner(ctx, s, "token", prefixed("t", tokenColumns), "t.user_id",
+		`api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash, scanToken)
 }
 
 // Token returns one token by id.

@@ -105,6 +105,30 @@ func (s *Store) refreshList(ctx context.Context, l userList, userIDs []string) e
 	return nil
 }
 
+// setUserRows replaces a user's rows of l's table (direct roles or memberships) with keys, and
+// the user's copy of them.
+func (s *Store) setUserRows(ctx context.Context, l userList, userID string, keys []string) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockParents(ctx, l, keys); err != nil {
+			return err
+		}
+		if err := s.lockUsers(ctx, []string{userID}); err != nil {
+			return err
+		}
+		w := s.writer(ctx)
+		if _, err := w.ExecContext(ctx, `DELETE FROM `+l.table+` WHERE user_id = $1`, userID); err != nil {
+			return fmt.Errorf("store: clear %s: %w", l.table, err)
+		}
+		for _, key := range keys {
+			_, err := w.ExecContext(ctx, `INSERT INTO `+l.table+` (user_id, `+l.key+`) VALUES ($1, $2) ON CONFLICT DO NOTHING`, userID, key)
+			if err != nil {
+				return fmt.Errorf("store: add to %s: %w", l.table, mapError(err))
+			}
+		}
+		return s.refreshList(ctx, l, []string{userID})
+	})
+}
+
 // dropFromList rewrites l's column of the users who have rows with the given key in l's table,
 // without those rows: called in the transaction that then deletes the key's role, group or field
 // (and its rows with it, by the foreign keys). It takes the parent's row, so that no change adds
