@@ -119,7 +119,7 @@ func (s *Store) SetUserRoles(ctx context.Context, userID string, roleIDs []strin
 }
 
 // permissionsOf is SQL for the permissions of every role a user holds, directly or through a
-// group, as one space-separated text (” for none), for the user whose id is the SQL userID.
+// group, as one space-separated text (empty for none), for the user whose id is the SQL userID.
 // userID must not be users.id on PostgreSQL: it has the C collation and the grant tables'
 // user_id the default one, and comparing them in C cannot use their indexes.
 func permissionsOf(userID string) string {
