@@ -129,7 +129,7 @@ func (s *Server) deleteGroup(ctx context.Context, in *deleteInput) (*struct{}, e
 type membersInput struct {
 	ID   string `path:"id"`
 	Body struct {
-		UserIDs []string `json:"user_ids" maxItems:"1000" doc:"The users, at most 1000."`
+		UserIDs []string `json:"user_ids" nullable:"false" maxItems:"1000" doc:"The users, at most 1000."`
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 
 	"github.com/usherhq/usher/internal/errs"
 )
@@ -60,6 +61,15 @@ func init() {
 	huma.NewError = func(status int, msg string, list ...error) huma.StatusError {
 		return newProblem(context.Background(), status, msg, list...)
 	}
+	// The schema checks a client meets most, in plain words (the problem names the field).
+	validation.MsgUnexpectedProperty = "There is no such field here: check its name against the API document."
+	validation.MsgExpectedRequiredProperty = "%s is required."
+	validation.MsgExpectedString = "Expected a string."
+	validation.MsgExpectedBoolean = "Expected true or false."
+	validation.MsgExpectedInteger = "Expected a whole number."
+	validation.MsgExpectedNumber = "Expected a number."
+	validation.MsgExpectedArray = "Expected an array."
+	validation.MsgExpectedObject = "Expected an object."
 }
 
 func newProblem(ctx context.Context, status int, msg string, list ...error) *Problem {

@@ -29,7 +29,7 @@ func toToken(t *auth.Token) TokenBody {
 type createTokenInput struct {
 	Body struct {
 		Name      string            `json:"name"`
-		Scopes    []user.Permission `json:"scopes,omitempty" doc:"Narrow the token to these permissions; only ones you hold."`
+		Scopes    []user.Permission `json:"scopes,omitempty" nullable:"false" doc:"Narrow the token to these permissions; only ones you hold."`
 		ExpiresAt *time.Time        `json:"expires_at,omitempty"`
 	}
 }

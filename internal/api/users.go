@@ -181,8 +181,8 @@ type createUserInput struct {
 		Email string `json:"email"`
 		ProfileFields
 		Password *string  `json:"password,omitempty" doc:"Without one, the user sets it through a password reset."`
-		Roles    []string `json:"roles,omitempty" doc:"Direct role ids; absent gives Viewer, [] gives none."`
-		Groups   []string `json:"groups,omitempty" doc:"Group ids."`
+		Roles    []string `json:"roles,omitempty" nullable:"false" doc:"Direct role ids; absent gives Viewer, [] gives none."`
+		Groups   []string `json:"groups,omitempty" nullable:"false" doc:"Group ids."`
 	}
 }
 
@@ -250,8 +250,8 @@ func (s *Server) changeStatus(ev user.Event) func(context.Context, *idPath) (*us
 type bulkInput struct {
 	Body struct {
 		Action string   `json:"action" enum:"set_roles,add_roles,remove_roles,disable,enable,lock,unlock,delete,reset_password"`
-		IDs    []string `json:"ids" maxItems:"1000" doc:"The users, at most 1000."`
-		Roles  []string `json:"roles,omitempty" doc:"Role ids, for set_roles, add_roles and remove_roles."`
+		IDs    []string `json:"ids" nullable:"false" maxItems:"1000" doc:"The users, at most 1000."`
+		Roles  []string `json:"roles,omitempty" nullable:"false" doc:"Role ids, for set_roles, add_roles and remove_roles."`
 	}
 }
 

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPlainDecodeErrors: whatever encoding/json still refuses after the strict reading and the
+// schema check reaches a client in plain words that name the field, never in the decoder's.
+func TestPlainDecodeErrors(t *testing.T) {
+	type inner struct {
+		Count int8 `json:"count"`
+	}
+	var target struct {
+		Limit  int               `json:"limit"`
+		Small  uint8             `json:"small"`
+		On     bool              `json:"on"`
+		When   time.Time         `json:"when"`
+		Inner  inner             `json:"inner"`
+		Custom map[string]string `json:"custom"`
+	}
+	tests := []struct {
+		body string
+		want string
+	}{
+		{`{"limit":1e30}`, "limit: expected a whole number from -9223372036854775808 to 9223372036854775807."},
+		{`{"small":300}`, "small: expected a whole number from 0 to 255."},
+		{`{"on":"yes"}`, "on: expected true or false."},
+		{`{"inner":{"count":[1]}}`, "inner.count: expected a whole number from -128 to 127."},
+		{`{"custom":{"a":1}}`, "custom: expected a string."},
+		{`{"custom":[]}`, "custom: expected an object."},
+		{`[]`, "The body does not fit: expected an object."},
+		{`{"when":"2026-01-01T00:00:00.Z"}`, "A value in the body cannot be read: check it against the API document."},
+		{`{"limit":1,}`, "The body is not valid JSON: see byte 12."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.body, func(t *testing.T) {
+			err := jsonFormat.Unmarshal([]byte(tc.body), &target)
+			if err == nil {
+				t.Fatal("decoded without an error")
+			}
+			if err.Error() != tc.want {
+				t.Errorf("got %q, want %q", err, tc.want)
+			}
+			for _, s := range []string{"Go ", "unmarshal", "json:", "invalid character", "parsing time"} {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("%q shows decoder text %q", err, s)
+				}
+			}
+		})
+	}
+}
