@@ -1,11 +1,16 @@
 # usher's developer commands. `make test` is what CI runs (through .ci/run).
 GO ?= go
 
-.PHONY: test test-sqlite build lint
+.PHONY: test test-sqlite build lint npm-tools
 
-# Every test on SQLite and on a throwaway PostgreSQL cluster (scripts/with-postgres.sh).
-test:
+# Every test on SQLite and on a throwaway PostgreSQL cluster (scripts/with-postgres.sh), with the
+# pinned npm tools some tests run (scripts/npm-tools.sh).
+test: npm-tools
 	scripts/with-postgres.sh $(GO) test -race -count=1 ./...
+
+# The pinned npm packages (the OpenAPI linter) in .tools/, installed once.
+npm-tools:
+	scripts/npm-tools.sh
 
 # Every test on SQLite only; no PostgreSQL needed.
 test-sqlite:

@@ -64,6 +64,7 @@ func New(deps Deps) *Server {
 	config.SchemasPath = ""
 	config.CreateHooks = nil // no "$schema" field in responses
 	config.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
+	config.Servers = []*huma.Server{{URL: "/", Description: "This usher: the paths below start at its public URL."}}
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":  {Type: "http", Scheme: "bearer", Description: "An API token made with POST /api/v1/tokens."},
 		"session": {Type: "apiKey", In: "cookie", Name: auth.SessionCookie, Description: "The session cookie that POST /api/v1/auth/login sets."},
@@ -71,6 +72,7 @@ func New(deps Deps) *Server {
 	s.api = humago.New(s.mux, config)
 	s.api.UseMiddleware(s.authenticate, s.strictJSON)
 	s.routes()
+	documentProblems(s.api.OpenAPI())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	if deps.Metrics != nil {

@@ -10,7 +10,8 @@ import (
 
 // routes lists every operation of the API with the permission it needs. "public" needs nothing;
 // "authenticated" needs a signed-in user and leaves the rest to the service (a user may read
-// themselves; a bulk action needs the permission of its action).
+// themselves; a bulk action needs the permission of its action). may names the problems an
+// operation answers with beyond those its shape implies (see documentProblems).
 func (s *Server) routes() {
 	a := s.api
 	const (
@@ -18,53 +19,53 @@ func (s *Server) routes() {
 	)
 	read, write := string(user.UsersRead), string(user.UsersWrite)
 
-	huma.Register(a, op("login", post, "/api/v1/auth/login", "Sign in with a password", public, "auth"), s.login)
+	huma.Register(a, may(op("login", post, "/api/v1/auth/login", "Sign in with a password", public, "auth"), http.StatusUnauthorized, http.StatusForbidden), s.login)
 	huma.Register(a, op("logout", post, "/api/v1/auth/logout", "Sign out (end this session)", authenticated, "auth"), s.logout)
 	huma.Register(a, op("me", get, "/api/v1/auth/me", "The signed-in user and their permissions", authenticated, "auth"), s.me)
 	huma.Register(a, accepted(op("request-password-reset", post, "/api/v1/auth/password-reset", "Email a password reset link (the same answer whether or not the account exists)", public, "auth")), s.requestReset)
 	huma.Register(a, noContent(op("confirm-password-reset", post, "/api/v1/auth/password-reset/confirm", "Set a new password with a reset link's token", public, "auth")), s.confirmReset)
-	huma.Register(a, noContent(op("change-password", post, "/api/v1/auth/password", "Change your own password (every session ends)", authenticated, "auth")), s.changePassword)
+	huma.Register(a, may(noContent(op("change-password", post, "/api/v1/auth/password", "Change your own password (every session ends)", authenticated, "auth")), http.StatusForbidden), s.changePassword)
 	huma.Register(a, op("list-sessions", get, "/api/v1/auth/sessions", "Your sessions", authenticated, "auth"), s.listSessions)
 	huma.Register(a, noContent(op("end-session", del, "/api/v1/auth/sessions/{id}", "End one of your sessions", authenticated, "auth")), s.endSession)
-	huma.Register(a, created(op("setup", post, "/api/v1/setup", "Create the Default Administrator with the one-time setup token", public, "auth")), s.setup)
+	huma.Register(a, may(created(op("setup", post, "/api/v1/setup", "Create the Default Administrator with the one-time setup token", public, "auth")), http.StatusForbidden, http.StatusConflict), s.setup)
 
-	huma.Register(a, created(op("create-token", post, "/api/v1/tokens", "Make an API token (shown once)", authenticated, "tokens")), s.createToken)
+	huma.Register(a, may(created(op("create-token", post, "/api/v1/tokens", "Make an API token (shown once)", authenticated, "tokens")), http.StatusForbidden), s.createToken)
 	huma.Register(a, op("list-tokens", get, "/api/v1/tokens", "Your API tokens", authenticated, "tokens"), s.listTokens)
 	huma.Register(a, noContent(op("revoke-token", del, "/api/v1/tokens/{id}", "Revoke an API token", authenticated, "tokens")), s.revokeToken)
 
 	huma.Register(a, op("list-users", get, "/api/v1/users", "Search, filter, sort and page through users", read, "users"), s.listUsers)
-	huma.Register(a, created(op("create-user", post, "/api/v1/users", "Create a local user", write, "users")), s.createUser)
+	huma.Register(a, may(created(op("create-user", post, "/api/v1/users", "Create a local user", write, "users")), http.StatusConflict), s.createUser)
 	huma.Register(a, op("count-users", get, "/api/v1/users/counts", "Number of users in each status", read, "users"), s.countUsers)
-	huma.Register(a, op("bulk-users", post, "/api/v1/users/bulk", "Apply one action to many users, with a result per user", authenticated, "users"), s.bulkUsers)
-	huma.Register(a, op("get-user", get, "/api/v1/users/{id}", "One user with effective roles and groups", authenticated, "users"), s.getUser)
-	huma.Register(a, op("update-user", patch, "/api/v1/users/{id}", "Change a user's profile, direct roles or groups", write, "users"), s.updateUser)
-	huma.Register(a, noContent(op("delete-user", del, "/api/v1/users/{id}", "Delete a user permanently", string(user.UsersDelete), "users")), s.deleteUser)
+	huma.Register(a, may(op("bulk-users", post, "/api/v1/users/bulk", "Apply one action to many users, with a result per user", authenticated, "users"), http.StatusForbidden), s.bulkUsers)
+	huma.Register(a, may(op("get-user", get, "/api/v1/users/{id}", "One user with effective roles and groups", authenticated, "users"), http.StatusForbidden), s.getUser)
+	huma.Register(a, may(op("update-user", patch, "/api/v1/users/{id}", "Change a user's profile, direct roles or groups", write, "users"), http.StatusConflict), s.updateUser)
+	huma.Register(a, may(noContent(op("delete-user", del, "/api/v1/users/{id}", "Delete a user permanently", string(user.UsersDelete), "users")), http.StatusConflict), s.deleteUser)
 	for _, ev := range []user.Event{user.Lock, user.Unlock, user.Disable, user.Enable} {
 		name := string(ev)
-		huma.Register(a, op(name+"-user", post, "/api/v1/users/{id}/"+name, statusSummary[ev], string(user.UsersLock), "users"), s.changeStatus(ev))
+		huma.Register(a, may(op(name+"-user", post, "/api/v1/users/{id}/"+name, statusSummary[ev], string(user.UsersLock), "users"), http.StatusConflict), s.changeStatus(ev))
 	}
-	huma.Register(a, noContent(op("send-password-reset", post, "/api/v1/users/{id}/reset-password", "Email a user a password reset link", string(user.UsersLock), "users")), s.sendReset)
+	huma.Register(a, may(noContent(op("send-password-reset", post, "/api/v1/users/{id}/reset-password", "Email a user a password reset link", string(user.UsersLock), "users")), http.StatusConflict), s.sendReset)
 	huma.Register(a, op("user-audit", get, "/api/v1/users/{id}/audit", "The audit trail of one user", string(user.AuditRead), "audit"), s.userAudit)
 
 	huma.Register(a, op("list-roles", get, "/api/v1/roles", "Built-in and custom roles", read, "roles"), s.listRoles)
-	huma.Register(a, created(op("create-role", post, "/api/v1/roles", "Create a custom role", string(user.RolesManage), "roles")), s.createRole)
+	huma.Register(a, may(created(op("create-role", post, "/api/v1/roles", "Create a custom role", string(user.RolesManage), "roles")), http.StatusConflict), s.createRole)
 	huma.Register(a, op("get-role", get, "/api/v1/roles/{id}", "One role", read, "roles"), s.getRole)
-	huma.Register(a, op("update-role", patch, "/api/v1/roles/{id}", "Change a custom role", string(user.RolesManage), "roles"), s.updateRole)
-	huma.Register(a, noContent(op("delete-role", del, "/api/v1/roles/{id}", "Delete a custom role", string(user.RolesManage), "roles")), s.deleteRole)
+	huma.Register(a, may(op("update-role", patch, "/api/v1/roles/{id}", "Change a custom role", string(user.RolesManage), "roles"), http.StatusConflict), s.updateRole)
+	huma.Register(a, may(noContent(op("delete-role", del, "/api/v1/roles/{id}", "Delete a custom role", string(user.RolesManage), "roles")), http.StatusConflict), s.deleteRole)
 	huma.Register(a, op("list-permissions", get, "/api/v1/permissions", "The permission catalogue", authenticated, "roles"), s.listPermissions)
 
 	huma.Register(a, op("list-groups", get, "/api/v1/groups", "Groups", read, "groups"), s.listGroups)
-	huma.Register(a, created(op("create-group", post, "/api/v1/groups", "Create a group", string(user.GroupsManage), "groups")), s.createGroup)
+	huma.Register(a, may(created(op("create-group", post, "/api/v1/groups", "Create a group", string(user.GroupsManage), "groups")), http.StatusConflict), s.createGroup)
 	huma.Register(a, op("get-group", get, "/api/v1/groups/{id}", "One group with its roles", read, "groups"), s.getGroup)
-	huma.Register(a, op("update-group", patch, "/api/v1/groups/{id}", "Change a group and its roles", string(user.GroupsManage), "groups"), s.updateGroup)
-	huma.Register(a, noContent(op("delete-group", del, "/api/v1/groups/{id}", "Delete a group (its members stay)", string(user.GroupsManage), "groups")), s.deleteGroup)
-	huma.Register(a, op("add-group-members", post, "/api/v1/groups/{id}/members/add", "Add users to a group", string(user.GroupsManage), "groups"), s.changeMembers(true))
-	huma.Register(a, op("remove-group-members", post, "/api/v1/groups/{id}/members/remove", "Remove users from a group", string(user.GroupsManage), "groups"), s.changeMembers(false))
+	huma.Register(a, may(op("update-group", patch, "/api/v1/groups/{id}", "Change a group and its roles", string(user.GroupsManage), "groups"), http.StatusConflict), s.updateGroup)
+	huma.Register(a, may(noContent(op("delete-group", del, "/api/v1/groups/{id}", "Delete a group (its members stay)", string(user.GroupsManage), "groups")), http.StatusConflict), s.deleteGroup)
+	huma.Register(a, may(op("add-group-members", post, "/api/v1/groups/{id}/members/add", "Add users to a group", string(user.GroupsManage), "groups"), http.StatusConflict), s.changeMembers(true))
+	huma.Register(a, may(op("remove-group-members", post, "/api/v1/groups/{id}/members/remove", "Remove users from a group", string(user.GroupsManage), "groups"), http.StatusConflict), s.changeMembers(false))
 
 	huma.Register(a, op("list-fields", get, "/api/v1/fields", "Custom profile fields", read, "fields"), s.listFields)
-	huma.Register(a, created(op("create-field", post, "/api/v1/fields", "Define a custom profile field", string(user.FieldsManage), "fields")), s.createField)
-	huma.Register(a, op("update-field", patch, "/api/v1/fields/{name}", "Change a custom field", string(user.FieldsManage), "fields"), s.updateField)
-	huma.Register(a, noContent(op("delete-field", del, "/api/v1/fields/{name}", "Delete a custom field and its values", string(user.FieldsManage), "fields")), s.deleteField)
+	huma.Register(a, may(created(op("create-field", post, "/api/v1/fields", "Define a custom profile field", string(user.FieldsManage), "fields")), http.StatusConflict), s.createField)
+	huma.Register(a, may(op("update-field", patch, "/api/v1/fields/{name}", "Change a custom field", string(user.FieldsManage), "fields"), http.StatusConflict), s.updateField)
+	huma.Register(a, may(noContent(op("delete-field", del, "/api/v1/fields/{name}", "Delete a custom field and its values", string(user.FieldsManage), "fields")), http.StatusConflict), s.deleteField)
 
 	huma.Register(a, op("list-outbox", get, "/api/v1/mail/outbox", "Emails usher sent, is retrying or gave up on (never their content)", string(user.SettingsManage), "mail"), s.listOutbox)
 	huma.Register(a, op("list-audit", get, "/api/v1/audit", "The audit log, newest first", string(user.AuditRead), "audit"), s.listAudit)
@@ -81,7 +82,9 @@ var statusSummary = map[user.Event]string{
 func op(id, method, path, summary, permission, tag string) huma.Operation {
 	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{tag},
 		Extensions: map[string]any{permissionExt: permission}}
-	if permission != public {
+	if permission == public {
+		o.Security = []map[string][]string{} // says "no credentials needed" rather than nothing
+	} else {
 		o.Security = []map[string][]string{{"bearer": {}}, {"session": {}}}
 	}
 	return o
