@@ -92,7 +92,7 @@ func newProblem(ctx context.Context, status int, msg string, list ...error) *Pro
 	for _, err := range list {
 		var d *huma.ErrorDetail
 		if errors.As(err, &d) {
-			p.Errors = append(p.Errors, errs.FieldError{Field: fieldName(d.Location), Code: "request.invalid", Message: d.Message})
+			p.Errors = append(p.Errors, errs.FieldError{Field: fieldName(d.Location), Code: "request.invalid", Message: plainMessage(d.Message)})
 		} else if err != nil {
 			p.Errors = append(p.Errors, errs.FieldError{Code: "request.invalid", Message: err.Error()})
 		}
@@ -101,6 +101,24 @@ func newProblem(ctx context.Context, status int, msg string, list ...error) *Pro
 		p.Detail = "The request does not match the API's schema: see errors."
 	}
 	return p
+}
+
+// plainMessage rewords what huma says about a parameter it cannot parse, which can quote Go's
+// time layout ("invalid date/time for format 2006-01-02T15:04:05…") or a parser's error.
+func plainMessage(msg string) string {
+	switch {
+	case msg == "invalid integer":
+		return "Expected a whole number."
+	case msg == "invalid float":
+		return "Expected a number."
+	case msg == "invalid boolean":
+		return "Expected true or false."
+	case strings.HasPrefix(msg, "invalid date/time"):
+		return "Expected a date and time in RFC 3339, e.g. 2026-01-31T09:00:00Z."
+	case strings.HasPrefix(msg, "invalid value: "):
+		return "This value cannot be read: check it against the API document."
+	}
+	return msg
 }
 
 // fieldName turns huma's "body.first_name" or "query.limit" into the field a client sent.

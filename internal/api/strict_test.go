@@ -177,3 +177,21 @@ func TestStrictJSON(t *testing.T) {
 		}
 	})
 }
+
+// TestParameterMessagesArePlain: a query parameter usher cannot parse is refused in plain words,
+// without Go's time layout.
+func TestParameterMessagesArePlain(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		tests := []struct{ query, field, message string }{
+			{"from=yesterday", "from", "Expected a date and time in RFC 3339, e.g. 2026-01-31T09:00:00Z."},
+			{"limit=many", "limit", "Expected a whole number."},
+			{"limit=99999999999999999999", "limit", "Expected a whole number."},
+		}
+		for _, tc := range tests {
+			p := e.admin.do("GET", "/api/v1/audit?"+tc.query, nil).problem(http.StatusUnprocessableEntity, "request.invalid")
+			if len(p.Errors) != 1 || p.Errors[0].Field != tc.field || p.Errors[0].Message != tc.message {
+				t.Errorf("%s: errors %+v, want %s: %q", tc.query, p.Errors, tc.field, tc.message)
+			}
+		}
+	})
+}
