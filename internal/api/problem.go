@@ -97,6 +97,9 @@ func newProblem(ctx context.Context, status int, msg string, list ...error) *Pro
 			p.Errors = append(p.Errors, errs.FieldError{Code: "request.invalid", Message: err.Error()})
 		}
 	}
+	if msg == "validation failed" { // huma's words for a request it could not read
+		p.Detail = "The request cannot be read: see errors."
+	}
 	if status == http.StatusUnprocessableEntity && len(p.Errors) > 0 {
 		p.Detail = "The request does not match the API's schema: see errors."
 	}

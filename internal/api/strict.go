@@ -129,7 +129,7 @@ func checkJSONType(header string) error {
 		return refuse
 	}
 	sub, ok := strings.CutPrefix(mt, "application/")
-	if !ok || sub != "json" && !strings.HasSuffix(sub, "+json") {
+	if !ok || (sub != "json" && !strings.HasSuffix(sub, "+json")) {
 		return refuse
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
@@ -190,6 +190,11 @@ func (r *bodyReader) value(s *huma.Schema, path string, depth int) error {
 	case nil:
 		if s != nil && !nullable(s) {
 			r.add(path, "request.null", nullMessage(s, path))
+		}
+	}
+	if n, ok := tok.(json.Number); ok {
+		if _, err := strconv.ParseFloat(string(n), 64); err != nil {
+			return r.malformed(r.dec.InputOffset(), "has a number too large to read")
 		}
 	}
 	return nil
@@ -324,10 +329,15 @@ func plainDecodeError(err error) error {
 		return nil
 	case errors.As(err, &se):
 		return plainError(fmt.Sprintf("The body is not valid JSON: see byte %d.", se.Offset))
-	case errors.As(err, &te) && te.Field != "":
-		return plainError(fmt.Sprintf("%s: expected %s.", te.Field, typeWords(te.Type)))
 	case errors.As(err, &te):
-		return plainError("The body does not fit: expected " + typeWords(te.Type) + ".")
+		msg := "expected " + typeWords(te.Type)
+		if numeric(te.Type) && strings.HasPrefix(te.Value, "number") {
+			msg = "the number does not fit: send " + typeWords(te.Type)
+		}
+		if te.Field == "" {
+			return plainError("A value in the body does not fit: " + msg + ".")
+		}
+		return plainError(te.Field + ": " + msg + ".")
 	}
 	return plainError("A value in the body cannot be read: check it against the API document.")
 }
@@ -336,6 +346,13 @@ func plainDecodeError(err error) error {
 type plainError string
 
 func (e plainError) Error() string { return string(e) }
+
+func numeric(t reflect.Type) bool {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t != nil && t.Kind() >= reflect.Int && t.Kind() <= reflect.Float64
+}
 
 // typeWords names a Go type the way the API document does, without Go's names.
 func typeWords(t reflect.Type) string {

@@ -24,13 +24,15 @@ func TestPlainDecodeErrors(t *testing.T) {
 		body string
 		want string
 	}{
-		{`{"limit":1e30}`, "limit: expected a whole number from -9223372036854775808 to 9223372036854775807."},
-		{`{"small":300}`, "small: expected a whole number from 0 to 255."},
+		{`{"limit":1e30}`, "limit: the number does not fit: send a whole number from -9223372036854775808 to 9223372036854775807."},
+		{`{"limit":"1"}`, "limit: expected a whole number from -9223372036854775808 to 9223372036854775807."},
+		{`{"small":300}`, "small: the number does not fit: send a whole number from 0 to 255."},
 		{`{"on":"yes"}`, "on: expected true or false."},
 		{`{"inner":{"count":[1]}}`, "inner.count: expected a whole number from -128 to 127."},
+		{`{"inner":{"count":1.5}}`, "inner.count: the number does not fit: send a whole number from -128 to 127."},
 		{`{"custom":{"a":1}}`, "custom: expected a string."},
 		{`{"custom":[]}`, "custom: expected an object."},
-		{`[]`, "The body does not fit: expected an object."},
+		{`[]`, "A value in the body does not fit: expected an object."},
 		{`{"when":"2026-01-01T00:00:00.Z"}`, "A value in the body cannot be read: check it against the API document."},
 		{`{"limit":1,}`, "The body is not valid JSON: see byte 12."},
 	}

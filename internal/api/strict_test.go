@@ -104,6 +104,8 @@ func TestStrictJSON(t *testing.T) {
 				body: `{"email":5,"first_name":"N","last_name":"U"}`, status: 422, code: "request.invalid", field: "email"},
 			{name: "wrong type nested", method: "PATCH", path: userPath, contentType: json, headers: anyVersion,
 				body: `{"custom":{"cost_center":7}}`, status: 422, code: "request.invalid", field: "custom.cost_center"},
+			{name: "number beyond any float", method: "POST", path: "/api/v1/users", contentType: json,
+				body: newUser(`,"phone":1e999999`), status: 400, code: "request.malformed", detail: "number too large"},
 			{name: "unknown key", method: "POST", path: "/api/v1/users", contentType: json,
 				body: newUser(`,"id":"mine"`), status: 422, code: "request.invalid", field: "id"},
 			{name: "truncated JSON", method: "POST", path: "/api/v1/users", contentType: json,
