@@ -69,6 +69,10 @@ type humaContext = huma.Context
 
 func (c bodyContext) BodyReader() io.Reader { return c.body }
 
+// SetReadDeadline does nothing: the body is read, and a deadline set now would fall on the read
+// net/http makes to notice a closed connection, cancelling the request when it passes.
+func (c bodyContext) SetReadDeadline(time.Time) error { return nil }
+
 // Unwrap gives adapters the context underneath, as huma's own wrappers do.
 func (c bodyContext) Unwrap() huma.Context { return c.humaContext }
 
@@ -113,6 +117,9 @@ func readBody(hctx huma.Context, op *huma.Operation) ([]byte, error) {
 		return nil, errs.E(errs.TooLarge, "request.too_large",
 			fmt.Sprintf("The body is too large: this operation takes less than %d bytes.", op.MaxBodyBytes))
 	}
+	// The whole body is read: end the deadline, as net/http does, so that it cannot fall on the
+	// read that watches for a closed connection and cancel the request.
+	hctx.SetReadDeadline(time.Time{})
 	return body, nil
 }
 

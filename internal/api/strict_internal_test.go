@@ -1,9 +1,17 @@
 package api
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/usherhq/usher/internal/errs"
 )
 
 // TestPlainDecodeErrors: whatever encoding/json still refuses after the strict reading and the
@@ -51,5 +59,36 @@ func TestPlainDecodeErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBodyDeadlineEndsWithTheBody: the read deadline that guards a slow body ends once the body
+// is read. Left set, net/http's read that watches for a closed connection times out and cancels
+// the request's context, so a handler that waits (a queued password hash) would fail.
+func TestBodyDeadlineEndsWithTheBody(t *testing.T) {
+	s := New(Deps{})
+	huma.Register(s.api, huma.Operation{OperationID: "slow", Method: http.MethodPost, Path: "/slow",
+		BodyReadTimeout: 100 * time.Millisecond, DefaultStatus: http.StatusNoContent, Extensions: map[string]any{permissionExt: public}},
+		func(ctx context.Context, in *struct {
+			Body struct {
+				A string `json:"a"`
+			}
+		}) (*struct{}, error) {
+			time.Sleep(400 * time.Millisecond)
+			if ctx.Err() != nil {
+				return nil, errs.E(errs.Unavailable, "test.canceled", "The request's context ended while the handler waited.")
+			}
+			return nil, nil
+		})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	res, err := http.Post(srv.URL+"/slow", "application/json", strings.NewReader(`{"a":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("status %d, want 204: %s", res.StatusCode, b)
 	}
 }
