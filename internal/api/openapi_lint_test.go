@@ -84,7 +84,7 @@ func redoclyCommand(t *testing.T, root string) []string {
 	t.Helper()
 	install := "run `make test` (scripts/npm-tools.sh) or `npm install --prefix .tools @redocly/cli@" + redoclyVersion + "`; Debian: apt-get install nodejs npm"
 	if _, err := exec.LookPath("node"); err != nil {
-		missing(t, "Node.js is missing: "+install)
+		toolMissing(t, "Node.js is missing: "+install)
 	}
 	dir := os.Getenv("USHER_NPM_TOOLS")
 	if dir == "" {
@@ -97,12 +97,12 @@ func redoclyCommand(t *testing.T, root string) []string {
 	if npx, err := exec.LookPath("npx"); err == nil {
 		return []string{npx, "--yes", "@redocly/cli@" + redoclyVersion}
 	}
-	missing(t, "Redocly CLI is not installed in "+dir+" and npx is missing: "+install)
+	toolMissing(t, "Redocly CLI is not installed in "+dir+" and npx is missing: "+install)
 	return nil
 }
 
-// missing skips a test whose tool is absent, or fails it in CI, where nothing may be skipped.
-func missing(t *testing.T, msg string) {
+// toolMissing skips a test whose tool is absent, or fails it in CI, where nothing may be skipped.
+func toolMissing(t *testing.T, msg string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)

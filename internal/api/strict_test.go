@@ -10,8 +10,8 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-// send makes a request with a raw body and content type, as a careless or hostile client would.
-func (c *client) send(method, path, contentType, body string, headers ...string) *response {
+// sendRaw makes a request with a raw body and content type, as a careless or hostile client would.
+func (c *client) sendRaw(method, path, contentType, body string, headers ...string) *response {
 	c.t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -143,7 +143,7 @@ func TestStrictJSON(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				c := *e.admin
 				c.t = t
-				r := c.send(tc.method, tc.path, tc.contentType, tc.body, tc.headers...)
+				r := c.sendRaw(tc.method, tc.path, tc.contentType, tc.body, tc.headers...)
 				for _, s := range goDecoderText {
 					if strings.Contains(string(r.body), s) {
 						t.Errorf("the answer shows decoder text %q: %s", s, r.body)
