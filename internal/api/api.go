@@ -36,8 +36,9 @@ type Deps struct {
 	Mail    *mail.Log
 	Logger  *slog.Logger
 	Metrics *prometheus.Registry // nil: no /metrics and no HTTP metrics
-	// SecureCookies sets the Secure flag on the session cookie; on whenever the public URL is https.
-	SecureCookies bool
+	// HTTPS is set when the public URL is https: every response then carries
+	// Strict-Transport-Security and the session cookie is the Secure __Host- one.
+	HTTPS bool
 	// Ready reports whether the server can take traffic (the database answers).
 	Ready func(ctx context.Context) error
 }
@@ -45,6 +46,7 @@ type Deps struct {
 // Server is the HTTP API.
 type Server struct {
 	deps    Deps
+	cookie  string // the session cookie's name
 	mux     *http.ServeMux
 	api     huma.API
 	handler http.Handler
@@ -56,7 +58,7 @@ func New(deps Deps) *Server {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{deps: deps, mux: http.NewServeMux()}
+	s := &Server{deps: deps, cookie: auth.SessionCookieName(deps.HTTPS), mux: http.NewServeMux()}
 	config := huma.DefaultConfig("usher", Version)
 	config.Info.Description = "User management: users, statuses, roles, groups, custom fields, API tokens and the audit log."
 	config.OpenAPIPath = "/api/v1/openapi"
@@ -65,7 +67,7 @@ func New(deps Deps) *Server {
 	config.CreateHooks = nil // no "$schema" field in responses
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":  {Type: "http", Scheme: "bearer", Description: "An API token made with POST /api/v1/tokens."},
-		"session": {Type: "apiKey", In: "cookie", Name: auth.SessionCookie, Description: "The session cookie that POST /api/v1/auth/login sets."},
+		"session": {Type: "apiKey", In: "cookie", Name: s.cookie, Description: "The session cookie that POST /api/v1/auth/login sets."},
 	}
 	s.api = humago.New(s.mux, config)
 	s.api.UseMiddleware(s.authenticate)
@@ -83,6 +85,9 @@ func New(deps Deps) *Server {
 // OpenAPI returns the API's OpenAPI document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
+// hsts tells browsers to reach usher, and every subdomain of its host, only over https for two years.
+const hsts = "max-age=63072000; includeSubDomains"
+
 // ServeHTTP serves the API, health checks and, when a registry was given, metrics.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -90,6 +95,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", info.id)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
+	if s.deps.HTTPS {
+		w.Header().Set("Strict-Transport-Security", hsts)
+	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, info))
 	s.handler.ServeHTTP(sw, r)

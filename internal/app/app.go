@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -133,7 +132,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Ready: st.Ping})
+		HTTPS: cfg.HTTPS(), Ready: st.Ping})
 	pages, err := web.New(a.Setup, a.Auth, logger)
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)

@@ -408,6 +408,12 @@ func (c *Config) validate() []Problem {
 	return out
 }
 
+// HTTPS reports whether people reach usher over https, as the public URL says.
+func (c *Config) HTTPS() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && u.Scheme == "https"
+}
+
 // Print writes the effective configuration, with secrets hidden, one setting per line.
 func (c *Config) Print(w interface{ Write([]byte) (int, error) }) {
 	for _, s := range settings() {
