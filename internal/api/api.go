@@ -18,7 +18,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/mail"
@@ -35,7 +34,7 @@ type Deps struct {
 	Setup   *auth.Setup
 	Mail    *mail.Log
 	Logger  *slog.Logger
-	Metrics *prometheus.Registry // nil: no /metrics and no HTTP metrics
+	Metrics *prometheus.Registry // where HTTP metrics go; nil for none. The app serves it apart.
 	// HTTPS is set when the public URL is https: every response then carries
 	// Strict-Transport-Security and the session cookie is the Secure __Host- one.
 	HTTPS bool
@@ -76,7 +75,6 @@ func New(deps Deps) *Server {
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	if deps.Metrics != nil {
 		s.metrics = newHTTPMetrics(deps.Metrics)
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Metrics, promhttp.HandlerOpts{}))
 	}
 	s.handler = http.NewCrossOriginProtection().Handler(s.mux)
 	return s
@@ -88,7 +86,7 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 // hsts tells browsers to reach usher, and every subdomain of its host, only over https for two years.
 const hsts = "max-age=63072000; includeSubDomains"
 
-// ServeHTTP serves the API, health checks and, when a registry was given, metrics.
+// ServeHTTP serves the API, the health checks and the pages added to Mux.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	info := &requestInfo{id: requestID(r), ip: clientIP(r), userAgent: r.UserAgent(), logger: s.deps.Logger}
@@ -120,7 +118,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-// Mux is the router, for adding non-API handlers (health, metrics) beside the API.
+// Mux is the router, for adding non-API handlers (the console's pages) beside the API.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 type requestKey struct{}
