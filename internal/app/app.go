@@ -215,6 +215,9 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	if a.Background, err = NewBackground(cfg, st, logger, job.Options{}); err != nil {
 		return err
 	}
+	// Page cursors are signed with a key from the secret key: they work on every replica that
+	// shares it and after a restart, and no one without it can make one.
+	st.SetCursorKey(a.Background.Secrets.DeriveKey("page cursors"))
 	a.Auth.SetNotifier(mailNotifier{outbox: a.Background.Outbox, users: a.Users})
 	jobs := a.Background.Jobs
 	if err := jobs.Start(ctx); err != nil {

@@ -82,3 +82,63 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestCursorsOutliveARestart: page cursors are signed with a key derived from the secret key,
+// so one made before a restart works after it, and one made under another secret key does not.
+func TestCursorsOutliveARestart(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(string(d), func(t *testing.T) {
+			args := dialectArgs(t, d)
+			addr, _, stop := serve(t, adminEnv, args...)
+			cookie := signIn(t, "http://"+addr)
+			var page struct {
+				Events     []struct{ ID int64 } `json:"events"`
+				NextCursor string               `json:"next_cursor"`
+			}
+			getJSON(t, "http://"+addr+"/api/v1/audit?limit=1", cookie, &page)
+			cursor := page.NextCursor
+			if cursor == "" {
+				t.Fatal("no next_cursor on the first page of the audit log")
+			}
+			getJSON(t, "http://"+addr+"/api/v1/audit?limit=1&cursor="+cursor, cookie, &page)
+			second := page.Events[0].ID
+			stop()
+
+			addr, _, stop = serve(t, adminEnv, args...)
+			cookie = signIn(t, "http://"+addr)
+			getJSON(t, "http://"+addr+"/api/v1/audit?limit=1&cursor="+cursor, cookie, &page)
+			if len(page.Events) != 1 || page.Events[0].ID != second {
+				t.Fatalf("after a restart the cursor shows %+v, want event %d", page.Events, second)
+			}
+			stop()
+
+			otherKey := "--secret-key=" + strings.Repeat("A", 43) + "="
+			addr, _, _ = serve(t, adminEnv, append(args, otherKey)...)
+			cookie = signIn(t, "http://"+addr)
+			req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/audit?limit=1&cursor="+cursor, nil)
+			req.AddCookie(&http.Cookie{Name: "usher_session", Value: cookie})
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(b), `"code":"filter.cursor_invalid"`) {
+				t.Fatalf("a cursor made under another secret key: %d %s", res.StatusCode, b)
+			}
+		})
+	}
+}
+
+// signIn signs the Default Administrator in and returns the session cookie's value.
+func signIn(t *testing.T, base string) string {
+	t.Helper()
+	code, body, cookies := post(t, base+"/api/v1/auth/login", "", map[string]string{"login": "admin@example.org", "password": adminPassword})
+	for _, c := range cookies {
+		if c.Name == "usher_session" && code == http.StatusOK {
+			return c.Value
+		}
+	}
+	t.Fatalf("sign in: %d %s", code, body)
+	return ""
+}

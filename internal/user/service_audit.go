@@ -9,10 +9,11 @@ import (
 // MaxAuditPage is the most audit events one read returns.
 const MaxAuditPage = 500
 
-// Audit reads the audit log, newest first. The per-user view is a Filter with TargetID set.
-func (s *Service) Audit(ctx context.Context, a Actor, f audit.Filter) ([]audit.Event, error) {
+// Audit reads a page of the audit log, newest first, and the cursor of the next page ("" on
+// the last).
+func (s *Service) Audit(ctx context.Context, a Actor, f audit.Filter) ([]audit.Event, string, error) {
 	if err := a.Require(AuditRead); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	switch {
 	case f.Limit <= 0:
