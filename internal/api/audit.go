@@ -60,9 +60,7 @@ type userAuditInput struct {
 }
 
 func (s *Server) userAudit(ctx context.Context, in *userAuditInput) (*auditPage, error) {
-	f := in.filter()
-	f.TargetID = in.ID
-	return auditOut(s.deps.Users.Audit(ctx, actorFrom(ctx), f))
+	return auditOut(s.deps.Users.UserAudit(ctx, actorFrom(ctx), in.ID, in.filter()))
 }
 
 func auditOut(events []audit.Event, next string, err error) (*auditPage, error) {
