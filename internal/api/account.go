@@ -70,24 +70,20 @@ type sessionBody struct {
 	Current    bool      `json:"current" doc:"The session this request came with."`
 }
 
-type sessionsInput struct {
-	Session string `cookie:"usher_session"`
-}
-
 type sessionList struct {
 	Body struct {
 		Sessions []sessionBody `json:"sessions"`
 	}
 }
 
-func (s *Server) listSessions(ctx context.Context, in *sessionsInput) (*sessionList, error) {
+func (s *Server) listSessions(ctx context.Context, _ *struct{}) (*sessionList, error) {
 	ss, err := s.deps.Auth.Sessions(ctx, actorFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
 	current := ""
-	if in.Session != "" {
-		current = auth.SessionID(in.Session)
+	if session := sessionFrom(ctx); session != "" {
+		current = auth.SessionID(session)
 	}
 	out := &sessionList{}
 	out.Body.Sessions = make([]sessionBody, 0, len(ss))

@@ -18,7 +18,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/mail"
@@ -35,9 +34,10 @@ type Deps struct {
 	Setup   *auth.Setup
 	Mail    *mail.Log
 	Logger  *slog.Logger
-	Metrics *prometheus.Registry // nil: no /metrics and no HTTP metrics
-	// SecureCookies sets the Secure flag on the session cookie; on whenever the public URL is https.
-	SecureCookies bool
+	Metrics *prometheus.Registry // where HTTP metrics go; nil for none. The app serves it apart.
+	// HTTPS is set when the public URL is https: every response then carries
+	// Strict-Transport-Security and the session cookie is the Secure __Host- one.
+	HTTPS bool
 	// Ready reports whether the server can take traffic (the database answers).
 	Ready func(ctx context.Context) error
 }
@@ -45,6 +45,7 @@ type Deps struct {
 // Server is the HTTP API.
 type Server struct {
 	deps    Deps
+	cookie  string // the session cookie's name
 	mux     *http.ServeMux
 	api     huma.API
 	handler http.Handler
@@ -56,7 +57,7 @@ func New(deps Deps) *Server {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{deps: deps, mux: http.NewServeMux()}
+	s := &Server{deps: deps, cookie: auth.SessionCookieName(deps.HTTPS), mux: http.NewServeMux()}
 	config := huma.DefaultConfig("usher", Version)
 	config.Info.Description = "User management: users, statuses, roles, groups, custom fields, API tokens and the audit log."
 	config.OpenAPIPath = "/api/v1/openapi"
@@ -67,7 +68,7 @@ func New(deps Deps) *Server {
 	config.Servers = []*huma.Server{{URL: "/", Description: "This usher: the paths below start at its public URL."}}
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":  {Type: "http", Scheme: "bearer", Description: "An API token made with POST /api/v1/tokens."},
-		"session": {Type: "apiKey", In: "cookie", Name: auth.SessionCookie, Description: "The session cookie that POST /api/v1/auth/login sets."},
+		"session": {Type: "apiKey", In: "cookie", Name: s.cookie, Description: "The session cookie that POST /api/v1/auth/login sets."},
 	}
 	s.api = humago.New(s.mux, config)
 	s.api.UseMiddleware(s.authenticate, s.strictJSON)
@@ -77,7 +78,6 @@ func New(deps Deps) *Server {
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	if deps.Metrics != nil {
 		s.metrics = newHTTPMetrics(deps.Metrics)
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Metrics, promhttp.HandlerOpts{}))
 	}
 	s.handler = http.NewCrossOriginProtection().Handler(s.mux)
 	return s
@@ -86,13 +86,19 @@ func New(deps Deps) *Server {
 // OpenAPI returns the API's OpenAPI document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
-// ServeHTTP serves the API, health checks and, when a registry was given, metrics.
+// hsts tells browsers to reach usher, and every subdomain of its host, only over https for two years.
+const hsts = "max-age=63072000; includeSubDomains"
+
+// ServeHTTP serves the API, the health checks and the pages added to Mux.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	info := &requestInfo{id: requestID(r), ip: clientIP(r), userAgent: r.UserAgent(), logger: s.deps.Logger}
 	w.Header().Set("X-Request-Id", info.id)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
+	if s.deps.HTTPS {
+		w.Header().Set("Strict-Transport-Security", hsts)
+	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, info))
 	s.handler.ServeHTTP(sw, r)
@@ -115,7 +121,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-// Mux is the router, for adding non-API handlers (health, metrics) beside the API.
+// Mux is the router, for adding non-API handlers (the console's pages) beside the API.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 type requestKey struct{}

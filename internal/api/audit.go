@@ -2,11 +2,9 @@ package api
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/usherhq/usher/internal/audit"
-	"github.com/usherhq/usher/internal/errs"
 )
 
 type auditBody struct {
@@ -36,16 +34,9 @@ type AuditFilter struct {
 	Cursor  string    `query:"cursor" doc:"The next_cursor of the previous page."`
 }
 
-func (f AuditFilter) filter() (audit.Filter, error) {
-	out := audit.Filter{ActorID: f.Actor, TargetID: f.Target, Action: f.Action, Outcome: f.Outcome, From: f.From, To: f.To, Limit: f.Limit}
-	if f.Cursor != "" {
-		n, err := strconv.ParseInt(f.Cursor, 10, 64)
-		if err != nil || n <= 0 {
-			return out, errs.Field("cursor", "filter.cursor_invalid", "The cursor is not one this API gave out.")
-		}
-		out.Cursor = n
-	}
-	return out, nil
+func (f AuditFilter) filter() audit.Filter {
+	return audit.Filter{ActorID: f.Actor, TargetID: f.Target, Action: f.Action, Outcome: f.Outcome, From: f.From, To: f.To,
+		Limit: f.Limit, Cursor: f.Cursor}
 }
 
 type auditPage struct {
@@ -60,11 +51,7 @@ type auditInput struct {
 }
 
 func (s *Server) listAudit(ctx context.Context, in *auditInput) (*auditPage, error) {
-	f, err := in.filter()
-	if err != nil {
-		return nil, err
-	}
-	return s.auditPage(ctx, f)
+	return auditOut(s.deps.Users.Audit(ctx, actorFrom(ctx), in.filter()))
 }
 
 type userAuditInput struct {
@@ -73,19 +60,10 @@ type userAuditInput struct {
 }
 
 func (s *Server) userAudit(ctx context.Context, in *userAuditInput) (*auditPage, error) {
-	f, err := in.filter()
-	if err != nil {
-		return nil, err
-	}
-	f.TargetID = in.ID
-	return s.auditPage(ctx, f)
+	return auditOut(s.deps.Users.UserAudit(ctx, actorFrom(ctx), in.ID, in.filter()))
 }
 
-func (s *Server) auditPage(ctx context.Context, f audit.Filter) (*auditPage, error) {
-	if f.Limit == 0 {
-		f.Limit = 100
-	}
-	events, err := s.deps.Users.Audit(ctx, actorFrom(ctx), f)
+func auditOut(events []audit.Event, next string, err error) (*auditPage, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +74,6 @@ func (s *Server) auditPage(ctx context.Context, f audit.Filter) (*auditPage, err
 			Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, TargetName: e.TargetName, Outcome: e.Outcome,
 			Details: e.Details, RequestID: e.RequestID, ClientIP: e.ClientIP})
 	}
-	if len(events) == f.Limit {
-		out.Body.NextCursor = strconv.FormatInt(events[len(events)-1].ID, 10)
-	}
+	out.Body.NextCursor = next
 	return out, nil
 }

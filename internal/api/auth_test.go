@@ -79,7 +79,7 @@ func TestSignInSessionsAndTokens(t *testing.T) {
 		e.anon.do("POST", "/api/v1/auth/login", map[string]string{"login": "victim", "password": testPassword}).problem(http.StatusUnauthorized, "auth.invalid_credentials")
 
 		// every sign-in attempt is audited, and no secret reaches the log
-		events, err := e.app.Users.Audit(context.Background(), allPowerful(), audit.Filter{Action: "auth.", Limit: 500})
+		events, _, err := e.app.Users.Audit(context.Background(), allPowerful(), audit.Filter{Action: "auth.", Limit: 500})
 		must(t, err)
 		var failures int
 		for _, ev := range events {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -22,12 +21,21 @@ const (
 // document itself says who may call what and the authorization test can walk it.
 const permissionExt = "x-permission"
 
-type actorKey struct{}
+type (
+	actorKey   struct{}
+	sessionKey struct{}
+)
 
 // actorFrom returns the actor the authentication middleware resolved.
 func actorFrom(ctx context.Context) user.Actor {
 	a, _ := ctx.Value(actorKey{}).(user.Actor)
 	return a
+}
+
+// sessionFrom returns the session cookie's value when the request was signed in with it.
+func sessionFrom(ctx context.Context) string {
+	v, _ := ctx.Value(sessionKey{}).(string)
+	return v
 }
 
 // authenticate resolves the session cookie or bearer token to an actor and refuses a request
@@ -41,7 +49,7 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	ctx := hctx.Context()
-	a, err := s.resolveActor(hctx)
+	a, session, err := s.resolveActor(hctx)
 	if err != nil && need != public {
 		s.writeErr(hctx, err)
 		return
@@ -52,6 +60,9 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 			a.RequestID, a.ClientIP = info.id, info.ip
 		}
 		ctx = context.WithValue(ctx, actorKey{}, a)
+		if session != "" {
+			ctx = context.WithValue(ctx, sessionKey{}, session)
+		}
 	}
 	if need != public && need != authenticated {
 		if err := a.Require(user.Permission(need)); err != nil {
@@ -64,19 +75,23 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 
 var errNoCredentials = errs.E(errs.Unauthenticated, "auth.unauthenticated", "Sign in first: send a session cookie or an Authorization: Bearer token.")
 
-func (s *Server) resolveActor(hctx huma.Context) (user.Actor, error) {
+// resolveActor reads the bearer token or, without one, the session cookie under the name this
+// server uses (the __Host- one over https). It returns the cookie's value when that signed in.
+func (s *Server) resolveActor(hctx huma.Context) (user.Actor, string, error) {
 	ctx := hctx.Context()
 	if h := hctx.Header("Authorization"); h != "" {
 		scheme, token, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			return user.Actor{}, errs.E(errs.Unauthenticated, "auth.bad_authorization", "The Authorization header must be \"Bearer <token>\".")
+			return user.Actor{}, "", errs.E(errs.Unauthenticated, "auth.bad_authorization", "The Authorization header must be \"Bearer <token>\".")
 		}
-		return s.deps.Auth.BearerActor(ctx, strings.TrimSpace(token))
+		a, err := s.deps.Auth.BearerActor(ctx, strings.TrimSpace(token))
+		return a, "", err
 	}
-	if c, err := huma.ReadCookie(hctx, auth.SessionCookie); err == nil && c.Value != "" {
-		return s.deps.Auth.SessionActor(ctx, c.Value)
+	if c, err := huma.ReadCookie(hctx, s.cookie); err == nil && c.Value != "" {
+		a, err := s.deps.Auth.SessionActor(ctx, c.Value)
+		return a, c.Value, err
 	}
-	return user.Actor{}, errNoCredentials
+	return user.Actor{}, "", errNoCredentials
 }
 
 func (s *Server) writeErr(hctx huma.Context, err error) {

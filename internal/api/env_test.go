@@ -18,6 +18,7 @@ import (
 
 	"github.com/usherhq/usher/internal/api"
 	"github.com/usherhq/usher/internal/app"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/config"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
@@ -36,6 +37,7 @@ type env struct {
 	admin   *client
 	manager *client
 	viewer  *client
+	cookie  string // the session cookie's name
 }
 
 // each runs fn on a fresh env per database.
@@ -45,11 +47,12 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 	})
 }
 
-func newEnv(t *testing.T, st *store.Store) *env {
+// newEnv starts the env; environ adds USHER_* settings.
+func newEnv(t *testing.T, st *store.Store, environ ...string) *env {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), []string{
-		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword})
+	cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), append([]string{
+		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword}, environ...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +68,9 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	}
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, app: a, srv: srv, mail: &recorder{links: map[string]string{}}}
+	e := &env{t: t, app: a, srv: srv, mail: &recorder{links: map[string]string{}}, cookie: auth.SessionCookieName(cfg.HTTPS())}
 	a.Auth.SetNotifier(e.mail)
-	e.anon = &client{t: t, base: srv.URL}
+	e.anon = &client{t: t, base: srv.URL, cookieName: e.cookie}
 	e.admin = e.login("admin@example.org")
 	e.manager = e.login(e.createUser("manager", user.UserManagerRole).Username)
 	e.viewer = e.login(e.createUser("viewer", user.ViewerRole).Username)
@@ -97,8 +100,8 @@ func (e *env) login(login string) *client {
 	r := e.anon.do("POST", "/api/v1/auth/login", map[string]string{"login": login, "password": testPassword})
 	r.want(http.StatusOK)
 	for _, c := range r.cookies {
-		if c.Name == "usher_session" {
-			return &client{t: e.t, base: e.srv.URL, cookie: c.Value}
+		if c.Name == e.cookie {
+			return &client{t: e.t, base: e.srv.URL, cookie: c.Value, cookieName: e.cookie}
 		}
 	}
 	e.t.Fatalf("login %s: no session cookie", login)
@@ -109,10 +112,11 @@ func strptr(s string) *string { return &s }
 
 // client talks to the server as one person (or nobody).
 type client struct {
-	t      *testing.T
-	base   string
-	cookie string
-	token  string
+	t          *testing.T
+	base       string
+	cookie     string
+	cookieName string // usher_session when empty
+	token      string
 }
 
 type response struct {
@@ -143,7 +147,11 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.cookie != "" {
-		req.AddCookie(&http.Cookie{Name: "usher_session", Value: c.cookie})
+		name := c.cookieName
+		if name == "" {
+			name = auth.SessionCookie
+		}
+		req.AddCookie(&http.Cookie{Name: name, Value: c.cookie})
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)

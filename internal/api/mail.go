@@ -41,7 +41,7 @@ func (s *Server) listOutbox(ctx context.Context, in *outboxInput) (*outboxPage, 
 	if limit == 0 {
 		limit = 100
 	}
-	entries, err := s.deps.Mail.List(ctx, actorFrom(ctx), mail.Filter{Status: mail.Status(in.Status), UserID: in.User,
+	entries, next, err := s.deps.Mail.List(ctx, actorFrom(ctx), mail.Filter{Status: mail.Status(in.Status), UserID: in.User,
 		Kind: in.Kind, Limit: limit, Cursor: in.Cursor})
 	if err != nil {
 		return nil, err
@@ -53,8 +53,6 @@ func (s *Server) listOutbox(ctx context.Context, in *outboxInput) (*outboxPage, 
 			Subject: e.Subject, Status: string(e.Status), Attempts: e.Attempts, LastError: e.LastError,
 			CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, SentAt: e.SentAt})
 	}
-	if len(entries) == limit {
-		out.Body.NextCursor = entries[len(entries)-1].ID
-	}
+	out.Body.NextCursor = next
 	return out, nil
 }

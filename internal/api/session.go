@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -46,21 +45,18 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 // sessionCookie is the cookie that carries a session: never readable by scripts, never sent on
 // cross-site subrequests, Secure whenever usher is served over https.
 func (s *Server) sessionCookie(value string, maxAge int) http.Cookie {
-	return http.Cookie{Name: auth.SessionCookie, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
-		Secure: s.deps.SecureCookies, SameSite: http.SameSiteLaxMode}
-}
-
-type logoutInput struct {
-	Session string `cookie:"usher_session"`
+	return http.Cookie{Name: s.cookie, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: s.deps.HTTPS, SameSite: http.SameSiteLaxMode}
 }
 
 type logoutOutput struct {
 	SetCookie http.Cookie `header:"Set-Cookie"`
 }
 
-func (s *Server) logout(ctx context.Context, in *logoutInput) (*logoutOutput, error) {
-	if in.Session != "" {
-		if err := s.deps.Auth.Logout(ctx, actorFrom(ctx), in.Session, client(ctx)); err != nil {
+// logout ends the session the request came with; a request signed in with a token ends nothing.
+func (s *Server) logout(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
+	if session := sessionFrom(ctx); session != "" {
+		if err := s.deps.Auth.Logout(ctx, actorFrom(ctx), session, client(ctx)); err != nil {
 			return nil, err
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -116,6 +115,8 @@ type App struct {
 	Auth    *auth.Service
 	Setup   *auth.Setup
 	Handler http.Handler
+	// Metrics is the registry of usher's metrics; Serve serves it on --metrics-listen.
+	Metrics *prometheus.Registry
 	// Background is set by Serve: jobs and the mail outbox.
 	Background *Background
 }
@@ -124,16 +125,16 @@ type App struct {
 func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error) {
 	passwords := auth.NewPasswords(auth.DefaultHashParams, auth.Policy{MinLength: cfg.PasswordMinLen, MaxLength: auth.DefaultPolicy.MaxLength})
 	users := user.NewService(st, passwords)
-	a := &App{Config: cfg, Logger: logger, Store: st, Users: users,
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &App{Config: cfg, Logger: logger, Store: st, Users: users, Metrics: reg,
 		Auth: auth.NewService(st, passwords, auth.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
 			PublicURL: cfg.PublicURL, MaxFailures: cfg.LockoutAfter, AutoUnlockAfter: cfg.AutoUnlockAfter,
 			ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid}),
 		Setup: auth.NewSetup(st, users)}
 	users.SetResetSender(a.Auth.SendReset) // the bulk reset_password action, for every surface
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Ready: st.Ping})
+		HTTPS: cfg.HTTPS(), Ready: st.Ping})
 	pages, err := web.New(a.Setup, a.Auth, logger)
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)
@@ -192,6 +193,13 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 		return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return fmt.Errorf("listen on %s (--metrics-listen): %w", cfg.MetricsListen, err)
+		}
+		defer metricsLn.Close()
+	}
 	if cfg.PublicURL == "http://"+cfg.Listen {
 		// The default public URL follows the address actually bound (--listen with port 0).
 		cfg.PublicURL = "http://" + ln.Addr().String()
@@ -207,6 +215,9 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	if a.Background, err = NewBackground(cfg, st, logger, job.Options{}); err != nil {
 		return err
 	}
+	// Page cursors are signed with a key from the secret key: they work on every replica that
+	// shares it and after a restart, and no one without it can make one.
+	st.SetCursorKey(a.Background.Secrets.DeriveKey("page cursors"))
 	a.Auth.SetNotifier(mailNotifier{outbox: a.Background.Outbox, users: a.Users})
 	jobs := a.Background.Jobs
 	if err := jobs.Start(ctx); err != nil {
@@ -222,10 +233,16 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 		}
 	}()
 	logger.Info("email goes to " + fmt.Sprint(a.Background.Outbox.Sender()))
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
-		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	errc := make(chan error, 1)
+	srv := publicServer(a.Handler, cfg, logger)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	servers := []*http.Server{srv}
+	if metricsLn != nil {
+		m := metricsServer(a.Metrics, logger)
+		go func() { errc <- m.Serve(metricsLn) }()
+		servers = append(servers, m)
+		logger.Info("metrics are served at http://" + metricsLn.Addr().String() + "/metrics")
+	}
 	db := "sqlite " + cfg.DataDir
 	if cfg.DatabaseURL != "" {
 		db = "postgres"
@@ -244,8 +261,10 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
 	if err := jobs.Stop(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

@@ -39,10 +39,11 @@ type Filter struct {
 	Outcome  string
 	From, To time.Time
 	Limit    int
-	Cursor   int64 // read events older than this id
+	Cursor   string // the next cursor of the page before; the store made it and checks it
 }
 
-// Reader is what the log is read from.
+// Reader is what the log is read from: a page of events, newest first, and the cursor of the
+// next page ("" on the last).
 type Reader interface {
-	AuditEvents(ctx context.Context, f Filter) ([]Event, error)
+	AuditEvents(ctx context.Context, f Filter) ([]Event, string, error)
 }

@@ -70,7 +70,7 @@ func (f *fixture) status(t *testing.T) user.Status {
 
 func (f *fixture) events(t *testing.T, action, outcome string) int {
 	t.Helper()
-	evs, err := f.st.AuditEvents(context.Background(), audit.Filter{TargetID: f.u.ID, Action: action, Outcome: outcome, Limit: 1000})
+	evs, _, err := f.st.AuditEvents(context.Background(), audit.Filter{TargetID: f.u.ID, Action: action, Outcome: outcome, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,21 @@ type Session struct {
 	UserAgent  string
 }
 
-// SessionCookie is the name of the cookie that carries a session's secret.
-const SessionCookie = "usher_session"
+// The cookie that carries a session's secret is SessionCookie when usher is served over http and
+// HostSessionCookie over https. Browsers accept a "__Host-" cookie only when it is Secure, has
+// Path=/ and names no Domain, so no other site under the same parent domain can set or shadow it.
+const (
+	SessionCookie     = "usher_session"
+	HostSessionCookie = "__Host-" + SessionCookie
+)
+
+// SessionCookieName is the session cookie's name when usher is, or is not, served over https.
+func SessionCookieName(https bool) string {
+	if https {
+		return HostSessionCookie
+	}
+	return SessionCookie
+}
 
 // touchEvery limits how often a session's or token's last use is written: once a minute is
 // enough for idle timeouts and for people reading "last used".

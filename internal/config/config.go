@@ -22,6 +22,8 @@ import (
 // Config is everything usher serve can be told.
 type Config struct {
 	Listen          string
+	MetricsListen   string        // empty: no metrics endpoint
+	WriteTimeout    time.Duration // how long one write of a response may wait for the client to read
 	DataDir         string
 	DatabaseURL     string
 	PublicURL       string
@@ -105,6 +107,12 @@ func settings() []setting {
 	return []setting{
 		mk("listen", "127.0.0.1:8080", "address to serve HTTP on", func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.Listen })
+		}),
+		mk("metrics-listen", "", "address to serve Prometheus metrics (/metrics) on, apart from --listen; empty: no metrics", func() (func(*Config) string, func(*Config, string) error) {
+			return str(func(c *Config) *string { return &c.MetricsListen })
+		}),
+		mk("write-timeout", "30s", "a client that takes none of a response for this long is cut off, so it cannot hold the server", func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.WriteTimeout })
 		}),
 		mk("data-dir", "./usher-data", "directory for the SQLite database, the secret key and the mail drop", func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.DataDir })
@@ -310,12 +318,18 @@ func readFile(path string, all []setting) (map[string]string, []Problem) {
 func (c *Config) validate() []Problem {
 	var out []Problem
 	bad := func(name, msg string) { out = append(out, Problem{Setting: name, Message: msg}) }
-	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
-		bad("listen", fmt.Sprintf("%q is not host:port (for example 127.0.0.1:8080 or :8080)", c.Listen))
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		bad("listen", fmt.Sprintf("the port %q is not a number from 0 to 65535", port))
-	} else if host != "" && net.ParseIP(host) == nil && host != "localhost" {
-		bad("listen", fmt.Sprintf("the host %q must be an IP address or localhost", host))
+	if msg := checkAddress(c.Listen); msg != "" {
+		bad("listen", msg)
+	}
+	if c.MetricsListen != "" {
+		if msg := checkAddress(c.MetricsListen); msg != "" {
+			bad("metrics-listen", msg)
+		} else if c.MetricsListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+			bad("metrics-listen", "must differ from --listen: metrics are kept off the public address")
+		}
+	}
+	if c.WriteTimeout < time.Second {
+		bad("write-timeout", "must be at least 1s")
 	}
 	if c.DatabaseURL == "" && strings.TrimSpace(c.DataDir) == "" {
 		bad("data-dir", "must not be empty when no database URL is given")
@@ -406,6 +420,27 @@ func (c *Config) validate() []Problem {
 		}
 	}
 	return out
+}
+
+// HTTPS reports whether people reach usher over https, as the public URL says.
+func (c *Config) HTTPS() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && u.Scheme == "https"
+}
+
+// checkAddress says what is wrong with a listen address, or returns "".
+func checkAddress(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf("%q is not host:port (for example 127.0.0.1:8080 or :8080)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("the port %q is not a number from 0 to 65535", port)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		return fmt.Sprintf("the host %q must be an IP address or localhost", host)
+	}
+	return ""
 }
 
 // Print writes the effective configuration, with secrets hidden, one setting per line.

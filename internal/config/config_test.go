@@ -26,7 +26,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != "127.0.0.1:8080" || c.DataDir != "./usher-data" || c.PublicURL != "http://127.0.0.1:8080" ||
-		c.SessionIdle != 2*time.Hour || c.PasswordMinLen != 12 {
+		c.SessionIdle != 2*time.Hour || c.PasswordMinLen != 12 || c.MetricsListen != "" || c.WriteTimeout != 30*time.Second {
 		t.Fatalf("defaults %+v", c)
 	}
 }
@@ -49,7 +49,8 @@ func TestEveryProblemIsNamed(t *testing.T) {
 	os.WriteFile(file, []byte("colour = blue\nnot a setting line\n"), 0o600)
 	_, err := load(t, []string{"USHER_SESSION_ABSOLUTE=1h", "USHER_PASSWORD_MIN_LENGTH=four"},
 		"--config", file, "--listen", "8080", "--public-url", "ftp://x", "--session-idle", "3h", "--log-format", "xml",
-		"--admin-password", "short", "--lockout-threshold", "0", "--lockout-auto-unlock", "5s", "--reset-unlocks", "maybe")
+		"--admin-password", "short", "--lockout-threshold", "0", "--lockout-auto-unlock", "5s", "--reset-unlocks", "maybe",
+		"--metrics-listen", "9090", "--write-timeout", "0s")
 	ce, ok := err.(*Error)
 	if !ok {
 		t.Fatalf("error %v is not a config error", err)
@@ -57,9 +58,34 @@ func TestEveryProblemIsNamed(t *testing.T) {
 	msg := ce.Error()
 	for _, want := range []string{`there is no setting called "colour"`, "line 2 is not name = value", "--listen (USHER_LISTEN, from flag)",
 		"--public-url", "--session-idle", "--log-format", "--admin-email (USHER_ADMIN_EMAIL", "--password-min-length (USHER_PASSWORD_MIN_LENGTH, from env)",
-		"--lockout-threshold", "--lockout-auto-unlock", `--reset-unlocks (USHER_RESET_UNLOCKS, from flag): "maybe" is not true or false`} {
+		"--lockout-threshold", "--lockout-auto-unlock", `--reset-unlocks (USHER_RESET_UNLOCKS, from flag): "maybe" is not true or false`,
+		`--metrics-listen (USHER_METRICS_LISTEN, from flag): "9090" is not host:port`, "--write-timeout (USHER_WRITE_TIMEOUT, from flag): must be at least 1s"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the error does not say %q:\n%s", want, msg)
+		}
+	}
+}
+
+// TestMetricsListen: metrics are off unless an address apart from --listen is given.
+func TestMetricsListen(t *testing.T) {
+	for _, tc := range []struct {
+		environ []string
+		want    string // "" when valid
+	}{
+		{[]string{"USHER_METRICS_LISTEN=127.0.0.1:9090"}, ""},
+		{[]string{"USHER_METRICS_LISTEN=:9090"}, ""},
+		{[]string{"USHER_METRICS_LISTEN=127.0.0.1"}, `"127.0.0.1" is not host:port`},
+		{[]string{"USHER_METRICS_LISTEN=metrics.example.org:9090"}, `the host "metrics.example.org" must be an IP address or localhost`},
+		{[]string{"USHER_LISTEN=127.0.0.1:8080", "USHER_METRICS_LISTEN=127.0.0.1:8080"}, "must differ from --listen"},
+	} {
+		c, err := load(t, tc.environ)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v", tc.environ, err)
+		case tc.want == "" && c.MetricsListen != strings.TrimPrefix(tc.environ[0], "USHER_METRICS_LISTEN="):
+			t.Errorf("%v: metrics-listen %q", tc.environ, c.MetricsListen)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), "--metrics-listen (USHER_METRICS_LISTEN, from env): ") || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: error %v, want one about --metrics-listen saying %q", tc.environ, err, tc.want)
 		}
 	}
 }

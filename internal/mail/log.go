@@ -7,9 +7,10 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-// LogStore reads the outbox.
+// LogStore reads the outbox: a page of entries, newest first, and the cursor of the next page
+// ("" on the last).
 type LogStore interface {
-	Outbox(ctx context.Context, f Filter) ([]Entry, error)
+	Outbox(ctx context.Context, f Filter) ([]Entry, string, error)
 }
 
 // Log shows administrators what usher sent and what it could not send, so failures stay
@@ -19,18 +20,18 @@ type Log struct{ store LogStore }
 // NewLog returns the outbox log on st.
 func NewLog(st LogStore) *Log { return &Log{store: st} }
 
-// List returns outbox entries, newest first. It needs settings.manage: the list names every
-// recipient.
-func (l *Log) List(ctx context.Context, a user.Actor, f Filter) ([]Entry, error) {
+// List returns a page of outbox entries, newest first, and the cursor of the next page. It
+// needs settings.manage: the list names every recipient.
+func (l *Log) List(ctx context.Context, a user.Actor, f Filter) ([]Entry, string, error) {
 	if err := a.Require(user.SettingsManage); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if f.Status != "" && f.Status != Queued && f.Status != Sent && f.Status != Failed {
-		return nil, errs.Field("status", "mail.status_invalid", "The status must be queued, sent or failed.")
+		return nil, "", errs.Field("status", "mail.status_invalid", "The status must be queued, sent or failed.")
 	}
-	entries, err := l.store.Outbox(ctx, f)
+	entries, next, err := l.store.Outbox(ctx, f)
 	for i := range entries {
 		entries[i].Body = ""
 	}
-	return entries, err
+	return entries, next, err
 }

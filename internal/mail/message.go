@@ -60,7 +60,7 @@ type Filter struct {
 	UserID string
 	Kind   string
 	Limit  int    // at most this many; 0 for 100
-	Cursor string // entries older than this id
+	Cursor string // the next cursor of the page before; the store made it and checks it
 }
 
 // Attempt is the outcome of one try at sending an entry.

@@ -256,7 +256,7 @@ func TestOutboxSMTP(t *testing.T) {
 			t.Errorf("sent entry %+v: want 1 attempt, no error, a sent time and no body kept", e)
 		}
 		// the rolled-back message: no entry, no job, no delivery
-		entries, err := st.Outbox(ctx, mail.Filter{})
+		entries, _, err := st.Outbox(ctx, mail.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,7 +301,7 @@ func TestOutboxSMTPDown(t *testing.T) {
 		if strings.Contains(e.LastError, smtpPassword) {
 			t.Fatal("the last error shows the SMTP password")
 		}
-		queued, err := st.Outbox(ctx, mail.Filter{Status: mail.Queued})
+		queued, _, err := st.Outbox(ctx, mail.Filter{Status: mail.Queued})
 		if err != nil || len(queued) != 1 || queued[0].ID != id {
 			t.Fatalf("the listing of queued messages: %+v, %v", queued, err)
 		}
@@ -401,7 +401,7 @@ func TestEnqueueRefusesBadMessages(t *testing.T) {
 			t.Errorf("%s: enqueued", name)
 		}
 	}
-	if entries, _ := st.Outbox(context.Background(), mail.Filter{}); len(entries) != 0 {
+	if entries, _, _ := st.Outbox(context.Background(), mail.Filter{}); len(entries) != 0 {
 		t.Fatalf("bad messages reached the outbox: %+v", entries)
 	}
 }

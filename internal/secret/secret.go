@@ -6,6 +6,7 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -68,13 +69,14 @@ var ErrUnknownKey = errors.New("secret: sealed with an unknown key")
 
 // Box seals with its current key and opens values sealed with any of its keys.
 type Box struct {
-	current string
-	aeads   map[string]cipher.AEAD
+	current    string
+	currentKey []byte // for DeriveKey
+	aeads      map[string]cipher.AEAD
 }
 
 // NewBox returns a Box that seals with current and also opens values sealed with the older keys.
 func NewBox(current Key, older ...Key) (*Box, error) {
-	b := &Box{current: current.ID, aeads: map[string]cipher.AEAD{}}
+	b := &Box{current: current.ID, currentKey: current.bytes, aeads: map[string]cipher.AEAD{}}
 	for _, k := range append([]Key{current}, older...) {
 		if len(k.bytes) != KeySize {
 			return nil, errors.New("secret: a key of the box is not set")
@@ -90,6 +92,15 @@ func NewBox(current Key, older ...Key) (*Box, error) {
 		b.aeads[k.ID] = aead
 	}
 	return b, nil
+}
+
+// DeriveKey returns a 32-byte key for one purpose (signing page cursors), HMAC-SHA256 of the
+// purpose under the current key: each use of the secret key gets a key of its own, the same on
+// every replica that has the same secret key, and none reveals the secret key or another.
+func (b *Box) DeriveKey(purpose string) []byte {
+	m := hmac.New(sha256.New, b.currentKey)
+	m.Write([]byte("usher derived key\x00" + purpose))
+	return m.Sum(nil)
 }
 
 // KeyID is the id of the key the Box seals with.

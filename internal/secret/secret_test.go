@@ -250,3 +250,26 @@ func TestLoadDamagedKeyFile(t *testing.T) {
 		t.Fatalf("damaged key file: %v", err)
 	}
 }
+
+// TestDeriveKey: a derived key depends on the current key and the purpose only, so replicas with
+// the same secret key agree, and it is neither the secret key nor another purpose's key.
+func TestDeriveKey(t *testing.T) {
+	t.Parallel()
+	k1, k2 := mustKey(t), mustKey(t)
+	a := mustBox(t, k1).DeriveKey("page cursors")
+	if len(a) != KeySize {
+		t.Fatalf("derived key of %d bytes, want %d", len(a), KeySize)
+	}
+	if !bytes.Equal(a, mustBox(t, k1, k2).DeriveKey("page cursors")) {
+		t.Error("two boxes with the same current key derive different keys")
+	}
+	for name, other := range map[string][]byte{
+		"another purpose":     mustBox(t, k1).DeriveKey("something else"),
+		"another current key": mustBox(t, k2, k1).DeriveKey("page cursors"),
+		"the secret key":      k1.bytes,
+	} {
+		if bytes.Equal(a, other) {
+			t.Errorf("the derived key equals %s", name)
+		}
+	}
+}

@@ -34,8 +34,9 @@ func (s *Store) AppendAudit(ctx context.Context, e audit.Event) error {
 	return nil
 }
 
-// AuditEvents reads the log, newest first.
-func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+// AuditEvents reads a page of the log, newest first, and the cursor of the next page ("" on
+// the last).
+func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, string, error) {
 	f.Limit = pageSize(f.Limit)
 	var where []string
 	var args []any
@@ -65,18 +66,22 @@ func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event,
 	if !f.To.IsZero() {
 		where = append(where, "time < "+arg(f.To.UTC()))
 	}
-	if f.Cursor > 0 {
-		where = append(where, "id < "+arg(f.Cursor))
+	if f.Cursor != "" {
+		var before int64
+		if err := s.openCursor(auditList, f.Cursor, &before); err != nil {
+			return nil, "", err
+		}
+		where = append(where, "id < "+arg(before))
 	}
 	q := `SELECT id, time, actor_id, actor_name, action, target_type, target_id, target_name, outcome, details,
 		request_id, client_ip FROM audit_events`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", f.Limit)
+	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", f.Limit+1)
 	rows, err := s.reader(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: audit events: %w", err)
+		return nil, "", fmt.Errorf("store: audit events: %w", err)
 	}
 	defer rows.Close()
 	var out []audit.Event
@@ -85,15 +90,23 @@ func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event,
 		var details string
 		if err := rows.Scan(&e.ID, &e.Time, &e.ActorID, &e.ActorName, &e.Action, &e.TargetType, &e.TargetID,
 			&e.TargetName, &e.Outcome, &details, &e.RequestID, &e.ClientIP); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		e.Time = e.Time.UTC()
 		if details != "" && details != "{}" {
 			if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
-				return nil, fmt.Errorf("store: audit event %d details: %w", e.ID, err)
+				return nil, "", fmt.Errorf("store: audit event %d details: %w", e.ID, err)
 			}
 		}
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("store: audit events: %w", err)
+	}
+	var next string
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		next = s.sealCursor(auditList, out[f.Limit-1].ID)
+	}
+	return out, next, nil
 }

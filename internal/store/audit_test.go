@@ -107,7 +107,7 @@ func TestAuditEvents(t *testing.T) {
 						if pages > len(log) {
 							t.Fatal("paging does not end")
 						}
-						events, err := s.AuditEvents(ctx, f)
+						events, next, err := s.AuditEvents(ctx, f)
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -121,10 +121,13 @@ func TestAuditEvents(t *testing.T) {
 							}
 							checkEvent(t, e, byReq[e.RequestID])
 						}
-						if len(events) < limit {
+						if next == "" {
 							break
 						}
-						f.Cursor = events[len(events)-1].ID
+						if len(events) != limit {
+							t.Fatalf("a page of %d events with a next one, limit %d", len(events), limit)
+						}
+						f.Cursor = next
 					}
 					if !slices.Equal(got, want) {
 						t.Errorf("limit %d: got %v\nwant %v", limit, got, want)
@@ -171,7 +174,7 @@ func TestAuditInTransaction(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		events, err := s.AuditEvents(ctx, audit.Filter{Limit: 10})
+		events, _, err := s.AuditEvents(ctx, audit.Filter{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +209,7 @@ func TestAuditAppendOnly(t *testing.T) {
 			}
 		}
 		// Nothing changed.
-		events, err := s.AuditEvents(ctx, audit.Filter{Limit: 1000})
+		events, _, err := s.AuditEvents(ctx, audit.Filter{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

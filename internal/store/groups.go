@@ -31,8 +31,8 @@ func (s *Store) ListGroups(ctx context.Context, f user.GroupFilter) ([]user.Grou
 		where = append(where, "name_lower >= $1 AND name_lower < $2")
 	}
 	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
-		if err != nil {
+		var c cursor
+		if err := s.openCursor(groupsList, f.Cursor, &c); err != nil {
 			return nil, "", err
 		}
 		args = append(args, c.V, c.ID)
@@ -68,7 +68,7 @@ func (s *Store) ListGroups(ctx context.Context, f user.GroupFilter) ([]user.Grou
 	var next string
 	if len(out) > f.Limit {
 		out = out[:f.Limit]
-		next = encodeCursor(cursor{V: keys[f.Limit-1], ID: out[f.Limit-1].ID})
+		next = s.sealCursor(groupsList, cursor{V: keys[f.Limit-1], ID: out[f.Limit-1].ID})
 	}
 	for i := range out {
 		if out[i].Roles, err = s.groupRoles(ctx, out[i].ID); err != nil {

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,6 +28,7 @@ var searchColumns = []string{"name_lower", "last_lower", "email_lower", "usernam
 // username or phone starts with q" by another column.
 const MaxSortedMatches = 1000
 
+// cursor is the position a page of users or groups ended at: the sort key and id of its last row.
 type cursor struct {
 	V  string `json:"v"`
 	ID string `json:"id"`
@@ -79,12 +78,12 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.Detail, s
 	}
 	var c *cursor
 	if f.Cursor != "" {
-		cur, err := decodeCursor(f.Cursor)
-		if err != nil {
+		var cur cursor
+		if err := s.openCursor(usersList, f.Cursor, &cur); err != nil {
 			return nil, "", err
 		}
-		if cur.S != "" && cur.S != sort {
-			return nil, "", errs.Field("cursor", "filter.cursor_invalid", "The cursor belongs to another sort order; start again from the first page.")
+		if cur.S != sort {
+			return nil, "", errs.Field("cursor", "filter.cursor_invalid", "This page link belongs to another sort order; start from the first page.")
 		}
 		c = &cur
 	}
@@ -168,7 +167,7 @@ func (s *Store) listSorted(ctx context.Context, sort string, where []string, arg
 		if isTime {
 			t, err := time.Parse(time.RFC3339Nano, c.V)
 			if err != nil {
-				return nil, "", errs.Field("cursor", "filter.cursor_invalid", "The cursor is not valid; start again from the first page.")
+				return nil, "", invalidCursor()
 			}
 			v = t
 		}
@@ -192,7 +191,7 @@ func (s *Store) listSorted(ctx context.Context, sort string, where []string, arg
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		next = encodeCursor(cursor{V: last.key(col), ID: last.ID, S: sort})
+		next = s.sealCursor(usersList, cursor{V: last.key(col), ID: last.ID, S: sort})
 	}
 	return rows, next, nil
 }
@@ -431,7 +430,7 @@ func (s *Store) listByMatch(ctx context.Context, q string, where []string, args 
 			if len(page) > limit {
 				page = page[:limit]
 				last := page[limit-1]
-				nextCursor = encodeCursor(cursor{V: keys[last.ID], ID: last.ID, S: "match"})
+				nextCursor = s.sealCursor(usersList, cursor{V: keys[last.ID], ID: last.ID, S: "match"})
 			}
 			return page, nextCursor, nil
 		}
@@ -554,7 +553,7 @@ func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []st
 		if strings.HasSuffix(col, "_at") {
 			t, err := time.Parse(time.RFC3339Nano, c.V)
 			if err != nil {
-				return nil, "", errs.Field("cursor", "filter.cursor_invalid", "The cursor is not valid; start again from the first page.")
+				return nil, "", invalidCursor()
 			}
 			at.CreatedAt, at.UpdatedAt = t, t
 		}
@@ -568,7 +567,7 @@ func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []st
 	if len(found) > limit {
 		found = found[:limit]
 		last := found[limit-1]
-		next = encodeCursor(cursor{V: last.key(col), ID: last.ID, S: sort})
+		next = s.sealCursor(usersList, cursor{V: last.key(col), ID: last.ID, S: sort})
 	}
 	return found, next, nil
 }
@@ -576,20 +575,3 @@ func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []st
 // textOK reports whether s is text PostgreSQL accepts: valid UTF-8 without NUL. Such input
 // cannot match anything stored, and checking it here makes both databases answer the same.
 func textOK(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil || c.ID == "" {
-		return c, errs.Field("cursor", "filter.cursor_invalid", "The cursor is not valid; start again from the first page.")
-	}
-	return c, nil
-}

@@ -85,8 +85,9 @@ func (s *Store) RecordOutboxAttempt(ctx context.Context, id string, a mail.Attem
 	return nil
 }
 
-// Outbox lists outbox entries, newest first.
-func (s *Store) Outbox(ctx context.Context, f mail.Filter) ([]mail.Entry, error) {
+// Outbox lists a page of outbox entries, newest first, and the cursor of the next page ("" on
+// the last).
+func (s *Store) Outbox(ctx context.Context, f mail.Filter) ([]mail.Entry, string, error) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -103,7 +104,11 @@ func (s *Store) Outbox(ctx context.Context, f mail.Filter) ([]mail.Entry, error)
 		where = append(where, "kind = "+arg(f.Kind))
 	}
 	if f.Cursor != "" {
-		where = append(where, "id < "+arg(f.Cursor))
+		var before string
+		if err := s.openCursor(outboxList, f.Cursor, &before); err != nil {
+			return nil, "", err
+		}
+		where = append(where, "id < "+arg(before))
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -113,19 +118,27 @@ func (s *Store) Outbox(ctx context.Context, f mail.Filter) ([]mail.Entry, error)
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit)
+	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit+1)
 	rows, err := s.reader(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: outbox: %w", err)
+		return nil, "", fmt.Errorf("store: outbox: %w", err)
 	}
 	defer rows.Close()
 	var out []mail.Entry
 	for rows.Next() {
 		e, err := scanOutbox(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: outbox: %w", err)
+			return nil, "", fmt.Errorf("store: outbox: %w", err)
 		}
 		out = append(out, *e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("store: outbox: %w", err)
+	}
+	var next string
+	if len(out) > limit {
+		out = out[:limit]
+		next = s.sealCursor(outboxList, out[limit-1].ID)
+	}
+	return out, next, nil
 }

@@ -71,9 +71,9 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("after sending: %+v", e2)
 		}
 
-		list := func(f mail.Filter) []string {
+		page := func(f mail.Filter) ([]string, string) {
 			t.Helper()
-			es, err := s.Outbox(ctx, f)
+			es, next, err := s.Outbox(ctx, f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,12 @@ func TestOutbox(t *testing.T) {
 			for _, e := range es {
 				out = append(out, e.ID)
 			}
-			return out
+			return out, next
+		}
+		list := func(f mail.Filter) []string {
+			t.Helper()
+			ids, _ := page(f)
+			return ids
 		}
 		same := func(name string, got []string, want ...string) {
 			t.Helper()
@@ -94,8 +99,17 @@ func TestOutbox(t *testing.T) {
 		same("failed", list(mail.Filter{Status: mail.Failed}), ids[3])
 		same("by user", list(mail.Filter{UserID: u.ID}), ids[4], ids[2], ids[0])
 		same("by kind", list(mail.Filter{Kind: mail.KindTest}), ids[4])
-		same("page 1", list(mail.Filter{Limit: 2}), ids[4], ids[3])
-		same("page 2", list(mail.Filter{Limit: 2, Cursor: ids[3]}), ids[2], ids[1])
+		got, next := page(mail.Filter{Limit: 2})
+		same("page 1", got, ids[4], ids[3])
+		got, next = page(mail.Filter{Limit: 2, Cursor: next})
+		same("page 2", got, ids[2], ids[1])
+		got, next = page(mail.Filter{Limit: 2, Cursor: next})
+		same("page 3", got, ids[0])
+		if next != "" {
+			t.Errorf("the last page has a next cursor %q", next)
+		}
+		_, _, err = s.Outbox(ctx, mail.Filter{Limit: 2, Cursor: ids[3]})
+		wantErr(t, err, errs.Invalid, "filter.cursor_invalid", "cursor")
 		same("user and status", list(mail.Filter{UserID: u.ID, Status: mail.Queued}), ids[4], ids[0])
 
 		// deleting the user keeps the messages, without the reference

@@ -44,6 +44,8 @@ type Store struct {
 	stmts   stmtCache     // SQLite only: the hot statements, prepared
 	catalog catalogCache  // the roles and groups that lists name
 	lists   chan struct{} // the slots of list pages running at once: see ListUsers
+	// cursorKey signs page cursors: see SetCursorKey.
+	cursorKey []byte
 
 	maxSortedMatches int // MaxSortedMatches when 0; lowered by tests
 }
@@ -58,10 +60,18 @@ type Options struct {
 // Open connects to the database. With SQLite it takes the data directory's lock first, so that
 // a second process on the same directory fails at once with a clear message.
 func Open(ctx context.Context, o Options) (*Store, error) {
+	var s *Store
+	var err error
 	if o.DatabaseURL != "" {
-		return openPostgres(ctx, o.DatabaseURL)
+		s, err = openPostgres(ctx, o.DatabaseURL)
+	} else {
+		s, err = openSQLite(ctx, o)
 	}
-	return openSQLite(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	s.cursorKey = newCursorKey() // until SetCursorKey
+	return s, nil
 }
 
 func openSQLite(ctx context.Context, o Options) (*Store, error) {

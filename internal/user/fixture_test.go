@@ -130,7 +130,7 @@ func (f *fixture) exists(t *testing.T, id string) bool {
 func (f *fixture) audit(t *testing.T, af audit.Filter) []audit.Event {
 	t.Helper()
 	af.Limit = 10000
-	evs, err := f.st.AuditEvents(context.Background(), af)
+	evs, _, err := f.st.AuditEvents(context.Background(), af)
 	if err != nil {
 		t.Fatalf("audit events: %v", err)
 	}

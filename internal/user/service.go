@@ -54,7 +54,7 @@ type Store interface {
 	DeleteField(ctx context.Context, name string) error
 
 	AppendAudit(ctx context.Context, e audit.Event) error
-	AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, error)
+	AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, string, error)
 }
 
 // Passwords checks a new password against the policy and hashes it. The auth package provides it.

@@ -4,15 +4,17 @@ import (
 	"context"
 
 	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/errs"
 )
 
 // MaxAuditPage is the most audit events one read returns.
 const MaxAuditPage = 500
 
-// Audit reads the audit log, newest first. The per-user view is a Filter with TargetID set.
-func (s *Service) Audit(ctx context.Context, a Actor, f audit.Filter) ([]audit.Event, error) {
+// Audit reads a page of the audit log, newest first, and the cursor of the next page ("" on
+// the last).
+func (s *Service) Audit(ctx context.Context, a Actor, f audit.Filter) ([]audit.Event, string, error) {
 	if err := a.Require(AuditRead); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	switch {
 	case f.Limit <= 0:
@@ -21,4 +23,26 @@ func (s *Service) Audit(ctx context.Context, a Actor, f audit.Filter) ([]audit.E
 		f.Limit = MaxAuditPage
 	}
 	return s.store.AuditEvents(ctx, f)
+}
+
+// UserAudit reads a page of the events about one user, as Audit does. An id that is no user's
+// and that the log never saw is not found, as when reading the user, rather than a user without
+// events; a deleted user's trail outlives them.
+func (s *Service) UserAudit(ctx context.Context, a Actor, userID string, f audit.Filter) ([]audit.Event, string, error) {
+	if err := a.Require(AuditRead); err != nil {
+		return nil, "", err
+	}
+	if _, err := s.store.User(ctx, userID); errs.Is(errs.NotFound, err) {
+		seen, _, lerr := s.store.AuditEvents(ctx, audit.Filter{TargetID: userID, Limit: 1})
+		if lerr != nil {
+			return nil, "", lerr
+		}
+		if len(seen) == 0 {
+			return nil, "", err
+		}
+	} else if err != nil {
+		return nil, "", err
+	}
+	f.TargetID = userID
+	return s.Audit(ctx, a, f)
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -92,6 +95,45 @@ func TestOneAuditEventPerChange(t *testing.T) {
 		trail := f.audit(t, audit.Filter{TargetID: uid})
 		if len(trail) != 7 || trail[0].Action != "user.delete" || trail[0].Details["email"] != "audited@example.com" {
 			t.Errorf("the deleted user's trail has %d events, newest %+v", len(trail), trail[0])
+		}
+	})
+}
+
+// TestUserAudit: the per-user trail holds the events about that user only, and outlives them;
+// for an id that is no user's and that the log never saw it is NotFound, as reading the user
+// is; it needs audit.read before anything.
+func TestUserAudit(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		d := f.create(t, f.admin, "trail@example.com")
+		if _, err := f.svc.ChangeStatus(ctx, f.admin, d.ID, user.Lock); err != nil {
+			t.Fatal(err)
+		}
+		f.create(t, f.admin, "other@example.com")
+		events, next, err := f.svc.UserAudit(ctx, f.admin, d.ID, audit.Filter{TargetID: "someone else"})
+		if err != nil || next != "" || len(events) != 2 || events[0].Action != "user.lock" || events[1].Action != "user.create" {
+			t.Fatalf("trail: %+v, next %q, %v; want user.lock then user.create", events, next, err)
+		}
+		for _, e := range events {
+			if e.TargetID != d.ID {
+				t.Errorf("event %s about %s in the trail of %s", e.Action, e.TargetID, d.ID)
+			}
+		}
+		for _, id := range []string{uuid.NewString(), "not-an-id"} {
+			_, _, err := f.svc.UserAudit(ctx, f.admin, id, audit.Filter{})
+			wantErr(t, err, errs.NotFound, "user.not_found")
+			_, _, err = f.svc.UserAudit(ctx, f.viewer, id, audit.Filter{})
+			wantErr(t, err, errs.Forbidden, "")
+		}
+		_, _, err = f.svc.UserAudit(ctx, f.viewer, d.ID, audit.Filter{})
+		wantErr(t, err, errs.Forbidden, "")
+
+		if err := f.svc.DeleteUser(ctx, f.admin, d.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		events, _, err = f.svc.UserAudit(ctx, f.admin, d.ID, audit.Filter{Action: "user.create"})
+		if err != nil || len(events) != 1 {
+			t.Fatalf("the deleted user's trail, user.create only: %+v, %v", events, err)
 		}
 	})
 }
