@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -54,11 +56,22 @@ func init() {
 		var ctx context.Context
 		if hctx != nil {
 			ctx = hctx.Context()
+			setRetryAfter(hctx, list)
 		}
 		return newProblem(ctx, status, msg, list...)
 	}
 	huma.NewError = func(status int, msg string, list ...error) huma.StatusError {
 		return newProblem(context.Background(), status, msg, list...)
+	}
+}
+
+// setRetryAfter tells a client whose request the server shed when to try again.
+func setRetryAfter(hctx huma.Context, list []error) {
+	for _, err := range list {
+		if e, ok := errs.As(err); ok && e.Kind == errs.TooMany {
+			hctx.SetHeader("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds())))))
+			return
+		}
 	}
 }
 

@@ -127,7 +127,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	a := &App{Config: cfg, Logger: logger, Store: st, Users: users,
 		Auth: auth.NewService(st, passwords, auth.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
 			PublicURL: cfg.PublicURL, MaxFailures: cfg.LockoutAfter, AutoUnlockAfter: cfg.AutoUnlockAfter,
-			ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid}),
+			ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid, Limits: &cfg.SignInLimits}),
 		Setup: auth.NewSetup(st, users)}
 	users.SetResetSender(a.Auth.SendReset) // the bulk reset_password action, for every surface
 	reg := prometheus.NewRegistry()
@@ -139,7 +139,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 		return nil, fmt.Errorf("console templates: %w", err)
 	}
 	pages.Routes(srv.Mux())
-	a.Handler = srv
+	a.Handler = clientAddress(cfg.TrustedProxies, srv)
 	return a, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/usherhq/usher/internal/audit"
@@ -21,6 +23,9 @@ type Store interface {
 	UserByLogin(ctx context.Context, login string) (*user.User, error)
 	RecordLogin(ctx context.Context, userID string, at time.Time, rehash string) error
 	ReserveLoginAttempt(ctx context.Context, userID string, max int) (n int, ok bool, err error)
+	ReserveUnknownLoginAttempt(ctx context.Context, login string, max int, now, expireBefore, unlockBefore time.Time) (n int, ok bool, err error)
+	PruneLoginFailures(ctx context.Context, cutoff time.Time, keep int) error
+	ClaimResetEmail(ctx context.Context, userID string, now, since time.Time) (bool, error)
 	ResetLoginAttempts(ctx context.Context, userID string) error
 	LockUser(ctx context.Context, userID string, at time.Time) (bool, error)
 	UnlockUserLockedBefore(ctx context.Context, userID string, cutoff, at time.Time) (bool, error)
@@ -59,6 +64,7 @@ type Options struct {
 	PublicURL       string        // links in emails are built from it, never from request headers
 	SessionIdle     time.Duration // a session unused this long ends
 	SessionAbsolute time.Duration // a session ends this long after sign-in, used or not
+	Limits          *Limits       // DefaultLimits when nil
 }
 
 // Service signs people in and resolves credentials to actors.
@@ -68,6 +74,9 @@ type Service struct {
 	opts      Options
 	notify    Notifier
 	now       func() time.Time
+
+	signInAddress, signInLogin, resetAddress *limiter
+	unknownFailures                          atomic.Int64 // for pruning now and then
 }
 
 // NewService returns the sign-in service.
@@ -84,7 +93,12 @@ func NewService(store Store, passwords *Passwords, opts Options) *Service {
 	if opts.SessionAbsolute == 0 {
 		opts.SessionAbsolute = 12 * time.Hour
 	}
-	return &Service{store: store, passwords: passwords, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	if opts.Limits == nil {
+		opts.Limits = &DefaultLimits
+	}
+	return &Service{store: store, passwords: passwords, opts: opts, now: func() time.Time { return time.Now().UTC() },
+		signInAddress: newLimiter(opts.Limits.SignInPerAddress), signInLogin: newLimiter(opts.Limits.SignInPerLogin),
+		resetAddress: newLimiter(opts.Limits.ResetPerAddress)}
 }
 
 // SessionLifetime is how long a new session's cookie lives, in seconds.
@@ -115,20 +129,26 @@ type Client struct {
 
 var errInvalidCredentials = errs.E(errs.Unauthenticated, "auth.invalid_credentials", "The username or password is not correct.")
 
-// Login checks a password and opens a session. The answer for an unknown login, a wrong
-// password and a user who may not sign in is the same and takes the same time, with one
-// exception people need: a locked account says so.
+// Login checks a password and opens a session.
 //
-// Lockout is decided in the database: each attempt on an active user first reserves one of the
-// MaxFailures attempts with a conditional UPDATE, and only an attempt holding a reservation has
-// its password checked. However many attempts race, on however many replicas, at most
-// MaxFailures hashes are checked, and the one that fails last locks the account.
+// Every attempt, for an account or for a login that names none, first passes the rate limits
+// of its client address and of its login, then reserves one of MaxFailures attempts on the
+// login's counter: an account's own (users.failed_logins), or one kept for the made-up login.
+// Only an attempt holding a reservation has its password checked, against the account's hash
+// or a dummy one, so however many attempts race, on however many replicas, at most MaxFailures
+// hashes are checked, and the one that fails last locks the account. The answers for an unknown
+// login, a wrong password and a user who may not sign in are the same at every attempt, in
+// status, body and time, up to "locked"; only the right password tells a locked or disabled
+// person what is the matter.
 func (s *Service) Login(ctx context.Context, login, password string, c Client) (string, *user.User, error) {
+	login = strings.TrimSpace(login)
+	if err := s.limitSignIn(c, login); err != nil {
+		return "", nil, err
+	}
+	ctx = withClient(ctx, addressKey(c.IP))
 	u, err := s.store.UserByLogin(ctx, login)
 	if errs.Is(errs.NotFound, err) {
-		s.passwords.Dummy(ctx, password)
-		s.auditLogin(ctx, "", login, audit.Failure, c, "unknown login")
-		return "", nil, errInvalidCredentials
+		return "", nil, s.failUnknown(ctx, login, password, c)
 	} else if err != nil {
 		return "", nil, err
 	}
@@ -137,27 +157,19 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 			return "", nil, err
 		}
 	}
-	if u.Status != user.Active {
-		// Never check the real hash of a user who may not sign in: that would be a free
-		// password oracle with no lockout.
-		s.passwords.Dummy(ctx, password)
-		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "account "+string(u.Status))
-		if u.Status == user.Locked {
-			return "", nil, errLocked
-		}
-		return "", nil, errInvalidCredentials
-	}
 	n, ok, err := s.store.ReserveLoginAttempt(ctx, u.ID, s.opts.MaxFailures)
 	if err != nil {
 		return "", nil, err
 	}
 	if !ok {
-		// Another attempt locked the account (or disabled it) since we read it, or as many
-		// attempts as the threshold are being checked right now.
-		s.passwords.Dummy(ctx, password)
+		// The account locked (or used up its attempts) since we read it, or as many attempts as
+		// the threshold are being checked right now.
+		if err := s.passwords.Dummy(ctx, password); err != nil {
+			return "", nil, err
+		}
 		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "no attempts left")
 		if cur, err := s.store.User(ctx, u.ID); err == nil && cur.Status == user.Active {
-			return "", nil, errBusy
+			return "", nil, errAttemptsInFlight
 		}
 		return "", nil, errLocked
 	}
@@ -166,12 +178,27 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 		return "", nil, err
 	}
 	if !match {
-		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, fmt.Sprintf("wrong password (attempt %d of %d)", n, s.opts.MaxFailures))
+		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, fmt.Sprintf("wrong password (attempt %d of %d, account %s)", n, s.opts.MaxFailures, u.Status))
 		if n >= s.opts.MaxFailures {
-			if err := s.lockOut(ctx, u, n, c); err != nil {
-				return "", nil, err
+			if u.Status == user.Active {
+				if err := s.lockOut(ctx, u, n, c); err != nil {
+					return "", nil, err
+				}
 			}
 			return "", nil, errLockedNow
+		}
+		return "", nil, errInvalidCredentials
+	}
+	if u.Status != user.Active {
+		// The right password: the person may learn why they cannot sign in, and need not spend
+		// their attempts to learn it again.
+		_ = s.store.ResetLoginAttempts(ctx, u.ID)
+		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "account "+string(u.Status))
+		if u.Status == user.Locked {
+			return "", nil, errLocked
+		}
+		if u.Status == user.Disabled {
+			return "", nil, errDisabled
 		}
 		return "", nil, errInvalidCredentials
 	}
@@ -205,13 +232,67 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 	return token, u, nil
 }
 
+// UnknownLoginRetention is how long the failures of a login that names no account are kept
+// after its last one, and UnknownLoginCap how many such logins are kept at most.
+const (
+	UnknownLoginRetention = 30 * 24 * time.Hour
+	UnknownLoginCap       = 100_000
+)
+
+// failUnknown answers an attempt for a login that names no account exactly as a wrong password
+// for a real one is answered: the same hash time, and "locked" at the same attempt.
+func (s *Service) failUnknown(ctx context.Context, login, password string, c Client) error {
+	now := s.now()
+	var unlockBefore time.Time
+	if s.opts.AutoUnlockAfter > 0 {
+		unlockBefore = now.Add(-s.opts.AutoUnlockAfter)
+	}
+	n, ok, err := s.store.ReserveUnknownLoginAttempt(ctx, loginKey(login), s.opts.MaxFailures, now, now.Add(-UnknownLoginRetention), unlockBefore)
+	if err != nil {
+		return err
+	}
+	if s.unknownFailures.Add(1)%256 == 0 {
+		if err := s.store.PruneLoginFailures(ctx, now.Add(-UnknownLoginRetention), UnknownLoginCap); err != nil {
+			return err
+		}
+	}
+	if err := s.passwords.Dummy(ctx, password); err != nil {
+		return err
+	}
+	s.auditLogin(ctx, "", login, audit.Failure, c, "unknown login")
+	switch {
+	case !ok:
+		return errLocked
+	case n >= s.opts.MaxFailures:
+		return errLockedNow
+	}
+	return errInvalidCredentials
+}
+
+// limitSignIn spends one sign-in of the client's address and of the login, or says when to
+// come back. Shed attempts are not audited one by one: a flood would bury the log.
+func (s *Service) limitSignIn(c Client, login string) error {
+	now := time.Now()
+	if wait, ok := s.signInAddress.take(addressKey(c.IP), now); !ok {
+		return errs.Later("auth.too_many_attempts",
+			"Too many sign-in attempts from your network. Wait a moment, then try again.", wait)
+	}
+	if wait, ok := s.signInLogin.take(loginKey(login), now); !ok {
+		return errs.Later("auth.too_many_attempts",
+			"Too many sign-in attempts for this account. Wait a moment, then try again.", wait)
+	}
+	return nil
+}
+
 var (
-	errBusy = errs.E(errs.Unavailable, "auth.busy",
-		"Too many sign-in attempts for this account at once. Try again in a moment.")
+	errAttemptsInFlight = errs.Later("auth.busy",
+		"Too many sign-in attempts for this account at once. Try again in a moment.", time.Second)
 	errLocked = errs.E(errs.Forbidden, "auth.account_locked",
 		"This account is locked after too many failed sign-ins. Ask an administrator to unlock it.")
 	errLockedNow = errs.E(errs.Forbidden, "auth.account_locked",
 		"Too many failed sign-ins: this account is now locked. Ask an administrator to unlock it.")
+	errDisabled = errs.E(errs.Forbidden, "auth.account_disabled",
+		"This account is disabled. Ask an administrator to enable it.")
 )
 
 func (s *Service) auditLogin(ctx context.Context, userID, name, outcome string, c Client, reason string) {

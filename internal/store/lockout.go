@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-// ReserveLoginAttempt counts a sign-in attempt against an active user before the password is
-// checked, in one conditional UPDATE: however many attempts race, at most max of them get a
-// reservation, so at most max password hashes are checked before the account locks. It returns
-// the attempt's number, or ok=false when the user is not active or has no attempts left.
+// ReserveLoginAttempt counts a sign-in attempt against a user before the password is checked,
+// in one conditional UPDATE: however many attempts race, at most max of them get a reservation,
+// so at most max password hashes are checked before the account locks. It returns the attempt's
+// number, or ok=false when the user has no attempts left.
 func (s *Store) ReserveLoginAttempt(ctx context.Context, userID string, max int) (n int, ok bool, err error) {
 	err = s.writer(ctx).QueryRowContext(ctx, `UPDATE users SET failed_logins = failed_logins + 1
-		WHERE id = $1 AND status = 'active' AND failed_logins < $2 RETURNING failed_logins`, userID, max).Scan(&n)
+		WHERE id = $1 AND failed_logins < $2 RETURNING failed_logins`, userID, max).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}

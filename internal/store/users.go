@@ -128,9 +128,9 @@ func (s *Store) writeCustom(ctx context.Context, u *user.User, replace bool) err
 	return nil
 }
 
-// UpdateUser writes u if its stored version is still prevVersion. Leaving the locked status
-// clears the failed sign-in counter and the lockout time (an administrator's lock has none, so
-// the auto-unlock delay never ends it).
+// UpdateUser writes u if its stored version is still prevVersion. A change of status clears the
+// failed sign-in counter, and leaving the locked status clears the lockout time (an
+// administrator's lock has none, so the auto-unlock delay never ends it).
 func (s *Store) UpdateUser(ctx context.Context, u *user.User, prevVersion int64) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
 		if err := s.lockParents(ctx, customList, slices.Collect(maps.Keys(u.Custom))); err != nil {
@@ -145,7 +145,7 @@ func (s *Store) updateUser(ctx context.Context, u *user.User, prevVersion int64)
 		email_lower = $4, first_name = $5, last_name = $6, name_lower = $7, last_lower = $8, phone = $9,
 		department = $10, manager_id = $11, manager_name = $12, status = $13, source = $14, external_id = $15,
 		password_hash = $16, updated_at = $17, last_login_at = $18, activated_at = $19, version = $20,
-		failed_logins = CASE WHEN status = 'locked' AND $13 <> 'locked' THEN 0 ELSE failed_logins END,
+		failed_logins = CASE WHEN status <> $13 THEN 0 ELSE failed_logins END,
 		locked_at = CASE WHEN $13 <> 'locked' THEN NULL ELSE locked_at END, custom_values = $23
 		WHERE id = $21 AND version = $22`,
 		u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
