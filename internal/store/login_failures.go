@@ -48,7 +48,7 @@ func (s *Store) PruneLoginFailures(ctx context.Context, cutoff time.Time, keep i
 		return fmt.Errorf("store: prune sign-in failures: %w", err)
 	}
 	_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM login_failures WHERE last_at <
-		(SELECT last_at FROM login_failures ORDER BY last_at DESC LIMIT 1 OFFSET $1)`, keep)
+		(SELECT last_at FROM login_failures ORDER BY last_at DESC LIMIT 1 OFFSET $1)`, max(keep-1, 0))
 	if err != nil {
 		return fmt.Errorf("store: cap sign-in failures: %w", err)
 	}
