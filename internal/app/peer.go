@@ -33,7 +33,7 @@ func clientAddress(trusted []netip.Prefix, next http.Handler) http.Handler {
 		client := peer
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			a, err := hopAddr(strings.TrimSpace(hops[i]))
 			if err != nil {
 				break // a garbled entry: trust nothing to its left
 			}
@@ -46,4 +46,13 @@ func clientAddress(trusted []netip.Prefix, next http.Handler) http.Handler {
 		r2.RemoteAddr = net.JoinHostPort(client.String(), port)
 		next.ServeHTTP(w, &r2)
 	})
+}
+
+// hopAddr reads one X-Forwarded-For entry: an address, or one with a port as some proxies send.
+func hopAddr(s string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a, nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	return ap.Addr(), err
 }

@@ -24,6 +24,7 @@ func TestClientAddress(t *testing.T) {
 		{"a garbled hop stops the walk", proxies, "10.1.2.3:5000", []string{"198.51.100.1, garbage"}, "10.1.2.3"},
 		{"a trusted proxy without the header is the client", proxies, "10.1.2.3:5000", nil, "10.1.2.3"},
 		{"IPv6 proxies", proxies, "[::1]:5000", []string{"2001:db8::7"}, "2001:db8::7"},
+		{"hops with ports", proxies, "10.1.2.3:5000", []string{"198.51.100.1:4711, [2001:db8::8]:443"}, "2001:db8::8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got string

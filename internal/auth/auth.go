@@ -22,8 +22,8 @@ type Store interface {
 	User(ctx context.Context, id string) (*user.User, error)
 	UserByLogin(ctx context.Context, login string) (*user.User, error)
 	RecordLogin(ctx context.Context, userID string, at time.Time, rehash string) error
-	ReserveLoginAttempt(ctx context.Context, userID string, max int) (n int, ok bool, err error)
-	ReserveUnknownLoginAttempt(ctx context.Context, login string, max int, now, expireBefore, unlockBefore time.Time) (n int, ok bool, err error)
+	ReserveLoginAttempt(ctx context.Context, userID string, max int, now, staleBefore time.Time) (n int, ok bool, err error)
+	ReserveLoginFailure(ctx context.Context, login string, max int, now, expireBefore, unlockBefore time.Time) (n int, ok bool, err error)
 	PruneLoginFailures(ctx context.Context, cutoff time.Time, keep int) error
 	ClaimResetEmail(ctx context.Context, userID string, now, since time.Time) (bool, error)
 	ResetLoginAttempts(ctx context.Context, userID string) error
@@ -76,7 +76,8 @@ type Service struct {
 	now       func() time.Time
 
 	signInAddress, signInLogin, resetAddress *limiter
-	unknownFailures                          atomic.Int64 // for pruning now and then
+	attempts                                 atomic.Int64 // for pruning now and then
+	pruning                                  atomic.Bool
 }
 
 // NewService returns the sign-in service.
@@ -131,69 +132,63 @@ var errInvalidCredentials = errs.E(errs.Unauthenticated, "auth.invalid_credentia
 
 // Login checks a password and opens a session.
 //
-// Every attempt, for an account or for a login that names none, first passes the rate limits
-// of its client address and of its login, then reserves one of MaxFailures attempts on the
-// login's counter: an account's own (users.failed_logins), or one kept for the made-up login.
-// Only an attempt holding a reservation has its password checked, against the account's hash
-// or a dummy one, so however many attempts race, on however many replicas, at most MaxFailures
-// hashes are checked, and the one that fails last locks the account. The answers for an unknown
-// login, a wrong password and a user who may not sign in are the same at every attempt, in
-// status, body and time, up to "locked"; only the right password tells a locked or disabled
-// person what is the matter.
+// Every attempt first passes the rate limits of its client address and of its login, then waits
+// for a hashing slot, and only then counts: one of MaxFailures attempts on the login as typed,
+// whether or not it names an account, and, for an account, one of MaxFailures on the account.
+// Only an attempt holding both has the account's hash checked; the others check a dummy hash in
+// the same time. However many attempts race, on however many replicas, at most MaxFailures
+// hashes of an account are checked, and the one that fails last locks it. The answer to a wrong
+// password depends only on the count of the login as typed, so a made-up login, an active, a
+// disabled and a locked account answer alike at every attempt, in status, body and time, up to
+// "locked"; only the right password tells a disabled or locked person what is the matter.
 func (s *Service) Login(ctx context.Context, login, password string, c Client) (string, *user.User, error) {
 	login = strings.TrimSpace(login)
-	if err := s.limitSignIn(c, login); err != nil {
+	key := loginKey(login)
+	if err := s.limitSignIn(c, key); err != nil {
 		return "", nil, err
 	}
 	ctx = withClient(ctx, addressKey(c.IP))
 	u, err := s.store.UserByLogin(ctx, login)
 	if errs.Is(errs.NotFound, err) {
-		return "", nil, s.failUnknown(ctx, login, password, c)
+		u = nil
 	} else if err != nil {
 		return "", nil, err
 	}
-	if u.Status == user.Locked {
+	if u != nil && u.Status == user.Locked {
 		if err := s.autoUnlock(ctx, u, c); err != nil {
 			return "", nil, err
 		}
 	}
-	n, ok, err := s.store.ReserveLoginAttempt(ctx, u.ID, s.opts.MaxFailures)
+	// The slot first: an attempt the server sheds, or whose client leaves while it waits, must
+	// not count against anyone.
+	release, err := s.passwords.hold(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	if !ok {
-		// The account locked (or used up its attempts) since we read it, or as many attempts as
-		// the threshold are being checked right now.
-		if err := s.passwords.Dummy(ctx, password); err != nil {
-			return "", nil, err
-		}
-		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "no attempts left")
-		if cur, err := s.store.User(ctx, u.ID); err == nil && cur.Status == user.Active {
-			return "", nil, errAttemptsInFlight
-		}
-		return "", nil, errLocked
-	}
-	match, rehash, err := s.passwords.Verify(ctx, u.PasswordHash, password)
+	a, err := s.attempt(ctx, key, u, password)
+	release()
 	if err != nil {
 		return "", nil, err
 	}
-	if !match {
-		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, fmt.Sprintf("wrong password (attempt %d of %d, account %s)", n, s.opts.MaxFailures, u.Status))
-		if n >= s.opts.MaxFailures {
-			if u.Status == user.Active {
-				if err := s.lockOut(ctx, u, n, c); err != nil {
-					return "", nil, err
-				}
+	s.pruneNowAndThen()
+	if u == nil {
+		s.auditLogin(ctx, "", login, audit.Failure, c, a.reason)
+		return "", nil, a.answer
+	}
+	if !a.match {
+		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, a.reason)
+		if a.lock {
+			if err := s.lockOut(ctx, u, s.opts.MaxFailures, c); err != nil {
+				return "", nil, err
 			}
-			return "", nil, errLockedNow
 		}
-		return "", nil, errInvalidCredentials
+		return "", nil, a.answer
 	}
 	if u.Status != user.Active {
 		// The right password: the person may learn why they cannot sign in, and need not spend
 		// their attempts to learn it again.
 		_ = s.store.ResetLoginAttempts(ctx, u.ID)
-		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "account "+string(u.Status))
+		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "right password, account "+string(u.Status))
 		if u.Status == user.Locked {
 			return "", nil, errLocked
 		}
@@ -203,7 +198,7 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 		return "", nil, errInvalidCredentials
 	}
 	var newHash string
-	if rehash {
+	if a.rehash {
 		if newHash, err = s.passwords.Hash(ctx, password); err != nil {
 			newHash = ""
 		}
@@ -213,9 +208,6 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 	sess := &Session{ID: digest(token), UserID: u.ID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.opts.SessionAbsolute), ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.ResetLoginAttempts(ctx, u.ID); err != nil {
-			return err
-		}
 		if err := s.store.InsertSession(ctx, sess); err != nil {
 			return err
 		}
@@ -232,52 +224,87 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 	return token, u, nil
 }
 
-// UnknownLoginRetention is how long the failures of a login that names no account are kept
-// after its last one, and UnknownLoginCap how many such logins are kept at most.
+// LoginRetention is how long the count of a login as typed is kept after its last attempt,
+// LoginCap how many such counts are kept at most, and StaleAttemptAfter how long an account's
+// counter may stand at the threshold without locking it before it starts again.
 const (
-	UnknownLoginRetention = 30 * 24 * time.Hour
-	UnknownLoginCap       = 100_000
+	LoginRetention    = 30 * 24 * time.Hour
+	LoginCap          = 100_000
+	StaleAttemptAfter = 15 * time.Minute
 )
 
-// failUnknown answers an attempt for a login that names no account exactly as a wrong password
-// for a real one is answered: the same hash time, and "locked" at the same attempt.
-func (s *Service) failUnknown(ctx context.Context, login, password string, c Client) error {
+// attempt is what one sign-in attempt found, holding a hashing slot.
+type attempt struct {
+	match, rehash bool
+	lock          bool  // this failure used the account's last attempt
+	answer        error // for a wrong password: what the login as typed has earned
+	reason        string
+}
+
+// attempt counts the attempt and checks the password: the account's hash when the login and the
+// account both have attempts left, a dummy hash otherwise. The caller holds a hashing slot.
+func (s *Service) attempt(ctx context.Context, key string, u *user.User, password string) (attempt, error) {
 	now := s.now()
 	var unlockBefore time.Time
 	if s.opts.AutoUnlockAfter > 0 {
 		unlockBefore = now.Add(-s.opts.AutoUnlockAfter)
 	}
-	n, ok, err := s.store.ReserveUnknownLoginAttempt(ctx, loginKey(login), s.opts.MaxFailures, now, now.Add(-UnknownLoginRetention), unlockBefore)
+	max := s.opts.MaxFailures
+	n, ok, err := s.store.ReserveLoginFailure(ctx, key, max, now, now.Add(-LoginRetention), unlockBefore)
 	if err != nil {
-		return err
+		return attempt{}, err
 	}
-	if s.unknownFailures.Add(1)%256 == 0 {
-		if err := s.store.PruneLoginFailures(ctx, now.Add(-UnknownLoginRetention), UnknownLoginCap); err != nil {
-			return err
-		}
-	}
-	if err := s.passwords.Dummy(ctx, password); err != nil {
-		return err
-	}
-	s.auditLogin(ctx, "", login, audit.Failure, c, "unknown login")
+	a := attempt{answer: errInvalidCredentials}
 	switch {
 	case !ok:
-		return errLocked
-	case n >= s.opts.MaxFailures:
-		return errLockedNow
+		a.answer, a.reason = errLocked, "no attempts left for this login"
+	case n >= max:
+		a.answer = errLockedNow
 	}
-	return errInvalidCredentials
+	if !ok || u == nil {
+		s.passwords.verifyHeld("", password)
+		if a.reason == "" {
+			a.reason = "unknown login"
+		}
+		return a, nil
+	}
+	an, aok, err := s.store.ReserveLoginAttempt(ctx, u.ID, max, now, now.Add(-StaleAttemptAfter))
+	if err != nil {
+		return attempt{}, err
+	}
+	if !aok {
+		s.passwords.verifyHeld("", password)
+		a.reason = "no attempts left for this account"
+		return a, nil
+	}
+	a.match, a.rehash = s.passwords.verifyHeld(u.PasswordHash, password)
+	a.lock = !a.match && an >= max && u.Status == user.Active
+	a.reason = fmt.Sprintf("wrong password (attempt %d of %d, account %s)", an, max, u.Status)
+	return a, nil
+}
+
+// pruneNowAndThen forgets old and surplus counts of logins as typed, off the request path.
+func (s *Service) pruneNowAndThen() {
+	if s.attempts.Add(1)%1024 != 0 || !s.pruning.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.pruning.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = s.store.PruneLoginFailures(ctx, s.now().Add(-LoginRetention), LoginCap)
+	}()
 }
 
 // limitSignIn spends one sign-in of the client's address and of the login, or says when to
 // come back. Shed attempts are not audited one by one: a flood would bury the log.
-func (s *Service) limitSignIn(c Client, login string) error {
+func (s *Service) limitSignIn(c Client, key string) error {
 	now := time.Now()
 	if wait, ok := s.signInAddress.take(addressKey(c.IP), now); !ok {
 		return errs.Later("auth.too_many_attempts",
 			"Too many sign-in attempts from your network. Wait a moment, then try again.", wait)
 	}
-	if wait, ok := s.signInLogin.take(loginKey(login), now); !ok {
+	if wait, ok := s.signInLogin.take(key, now); !ok {
 		return errs.Later("auth.too_many_attempts",
 			"Too many sign-in attempts for this account. Wait a moment, then try again.", wait)
 	}
@@ -285,8 +312,6 @@ func (s *Service) limitSignIn(c Client, login string) error {
 }
 
 var (
-	errAttemptsInFlight = errs.Later("auth.busy",
-		"Too many sign-in attempts for this account at once. Try again in a moment.", time.Second)
 	errLocked = errs.E(errs.Forbidden, "auth.account_locked",
 		"This account is locked after too many failed sign-ins. Ask an administrator to unlock it.")
 	errLockedNow = errs.E(errs.Forbidden, "auth.account_locked",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,6 +82,76 @@ func TestENUMLockedAnswersLikeMissing(t *testing.T) {
 		if c := f.login(t, password); c != "auth.account_locked" {
 			t.Fatalf("ada after five failures, right password: %s", c)
 		}
+		// a disabled and a locked account's hashes were checked at most five times each, however often guessed
+		if n := f.pw.Checked(); n > 4*5+2 {
+			t.Fatalf("%d hashes checked for four accounts guessed seven times each and two right passwords", n)
+		}
+	})
+}
+
+// TestENUMLoginsCountAsTyped: failures count per login as typed, so a username and the email of
+// one account cannot be told to belong together from the answers; the account still locks after
+// five failures in all.
+func TestENUMLoginsCountAsTyped(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st, auth.Options{Limits: noLimits})
+		try := func(login string) string {
+			_, _, err := f.auth.Login(ctx, login, "wrong password!", auth.Client{})
+			return answer(err)
+		}
+		var real, madeUp []string
+		for range 4 {
+			real = append(real, try("ada"))
+			madeUp = append(madeUp, try("bob"))
+		}
+		real = append(real, try("ada@example.org"))
+		madeUp = append(madeUp, try("bob@example.org"))
+		if strings.Join(real, "|") != strings.Join(madeUp, "|") || !strings.Contains(real[4], "invalid_credentials") {
+			t.Fatalf("username then email: account %v, made up %v", real, madeUp)
+		}
+		if f.status(t) != user.Locked {
+			t.Fatalf("five failures across the username and the email left the account %s", f.status(t))
+		}
+		// an administrator's unlock forgets what was typed, so the person signs in at once
+		if _, err := f.users.ChangeStatus(ctx, user.System("test"), f.u.ID, user.Unlock); err != nil {
+			t.Fatal(err)
+		}
+		if c := f.login(t, password); c != "" {
+			t.Fatalf("right password after an unlock: %s", c)
+		}
+	})
+}
+
+// TestENUMAttemptsAtOnce: many wrong attempts at once for an account and for a made-up login get
+// the same answers, and no more than five hashes of the account are checked.
+func TestENUMAttemptsAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st, auth.Options{Limits: noLimits})
+		count := func(login string) map[string]int {
+			var mu sync.Mutex
+			got := map[string]int{}
+			var wg sync.WaitGroup
+			for i := range 12 {
+				wg.Go(func() {
+					_, _, err := f.auth.Login(ctx, login, "wrong password!", auth.Client{IP: fmt.Sprintf("10.0.0.%d", i)})
+					mu.Lock()
+					got[code(err)]++
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			return got
+		}
+		before := f.pw.Checked()
+		real, madeUp := count("ada"), count("nobody")
+		if fmt.Sprint(real) != fmt.Sprint(madeUp) {
+			t.Fatalf("12 attempts at once: account %v, made-up login %v", real, madeUp)
+		}
+		if n := f.pw.Checked() - before; n > 5 {
+			t.Fatalf("%d hashes of the account checked", n)
+		}
 	})
 }
 
@@ -88,8 +159,8 @@ func containsAt(seq []string, i int, code string) bool {
 	return i < len(seq) && strings.Contains(seq[i], code)
 }
 
-// TestENUMUnknownLoginUnlocksLikeAccount: with an auto-unlock delay, a made-up login's "lock"
-// ends when an account's would.
+// TestENUMUnknownLoginUnlocksLikeAccount: with an auto-unlock delay, the "lock" of a made-up
+// login, of a disabled and of an administrator-locked account ends when a locked-out account's would.
 func TestENUMUnknownLoginUnlocksLikeAccount(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -98,16 +169,24 @@ func TestENUMUnknownLoginUnlocksLikeAccount(t *testing.T) {
 			_, _, err := f.auth.Login(ctx, login, "wrong password!", auth.Client{})
 			return code(err)
 		}
+		f.addUser(t, "dora", user.Disable)
+		f.addUser(t, "lena", user.Lock)
+		logins := []string{"nobody", "ada", "dora", "lena"}
 		for range 5 {
-			try("nobody")
-			try("ada")
+			for _, l := range logins {
+				try(l)
+			}
 		}
-		if a, b := try("nobody"), try("ada"); a != "auth.account_locked" || b != a {
-			t.Fatalf("before the delay: missing %s, account %s", a, b)
+		for _, l := range logins {
+			if c := try(l); c != "auth.account_locked" {
+				t.Fatalf("before the delay: %s answers %s", l, c)
+			}
 		}
 		time.Sleep(400 * time.Millisecond)
-		if a, b := try("nobody"), try("ada"); a != "auth.invalid_credentials" || b != a {
-			t.Fatalf("after the delay: missing %s, account %s", a, b)
+		for _, l := range logins {
+			if c := try(l); c != "auth.invalid_credentials" {
+				t.Fatalf("after the delay: %s answers %s", l, c)
+			}
 		}
 	})
 }

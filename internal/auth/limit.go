@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 )
@@ -98,6 +99,13 @@ func addressKey(ip string) string {
 	return a.String()
 }
 
-// loginKey is the form of a login that rate limits and the failures of unknown logins count
-// under: the way the store matches logins, case-insensitively.
-func loginKey(login string) string { return strings.ToLower(login) }
+// loginKey is the form of a login that rate limits and failure counts go by: lower case, as the
+// store matches logins. A login no account can have (too long, not text) is counted under its
+// digest, so that no key is larger than an email address or unstorable.
+func loginKey(login string) string {
+	k := strings.ToLower(login)
+	if len(k) > 320 || !utf8.ValidString(k) || strings.ContainsRune(k, 0) {
+		return "#" + digest(k)
+	}
+	return k
+}

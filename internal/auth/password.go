@@ -109,21 +109,36 @@ func (p *Passwords) hash(password string) string {
 // its parameters are not the current ones. An empty hash (no password) never matches but costs
 // the same time as one that does not.
 func (p *Passwords) Verify(ctx context.Context, hash, password string) (ok, rehash bool, err error) {
-	if len(password) > p.policy.MaxLength {
-		return false, false, nil
-	}
 	if err := p.acquire(ctx); err != nil {
 		return false, false, err
 	}
 	defer p.release()
+	ok, rehash = p.verifyHeld(hash, password)
+	return ok, rehash, nil
+}
+
+// hold waits for a hashing slot for the sign-in paths that must count an attempt only once it
+// is sure to be checked; the caller calls verifyHeld, then release.
+func (p *Passwords) hold(ctx context.Context) (release func(), err error) {
+	if err := p.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return p.release, nil
+}
+
+// verifyHeld is Verify for a caller that holds a slot.
+func (p *Passwords) verifyHeld(hash, password string) (ok, rehash bool) {
+	if len(password) > p.policy.MaxLength {
+		return false, false
+	}
 	if hash == "" {
 		p.dummyOnce.Do(func() { p.dummy = p.hash("usher dummy password, never a real one") })
 		verify(p.dummy, password)
-		return false, false, nil
+		return false, false
 	}
 	p.checked.Add(1)
 	ok, params := verify(hash, password)
-	return ok, ok && params != p.params, nil
+	return ok, ok && params != p.params
 }
 
 func verify(hash, password string) (bool, HashParams) {

@@ -11,7 +11,8 @@ import (
 // hashQueue lets at most slots password hashes run at once. When more wait, it serves the
 // waiting clients in turn, one hash each, so a flood from one address delays another client by
 // at most one hash per other waiting client, not by the whole flood. It is bounded: past
-// perClient waiting hashes for one client, or total for all, a request is shed at once.
+// perClient waiting hashes for one client a request is shed at once; past total for all, the
+// newest waiter of the client with the most waiting makes room, or the request is shed.
 type hashQueue struct {
 	perClient, total int
 
@@ -24,7 +25,8 @@ type hashQueue struct {
 
 type waiter struct {
 	ready   chan struct{}
-	granted bool
+	granted bool // it holds a slot
+	shed    bool // it was sent away to make room for a client with fewer waiting
 }
 
 func newHashQueue(slots, perClient, total int) *hashQueue {
@@ -35,13 +37,16 @@ var errBusy = errs.Later("auth.busy", "The server is handling too many sign-ins 
 
 // acquire waits for a slot for client, in turn with the other waiting clients.
 func (q *hashQueue) acquire(ctx context.Context, client string) error {
+	if ctx.Err() != nil {
+		return errBusy // the client is gone: start nothing for it
+	}
 	q.mu.Lock()
 	if q.free > 0 && q.waiting == 0 {
 		q.free--
 		q.mu.Unlock()
 		return nil
 	}
-	if q.waiting >= q.total || len(q.queues[client]) >= q.perClient {
+	if len(q.queues[client]) >= q.perClient || q.waiting >= q.total && !q.makeRoom(client) {
 		q.mu.Unlock()
 		return errBusy
 	}
@@ -55,18 +60,44 @@ func (q *hashQueue) acquire(ctx context.Context, client string) error {
 
 	select {
 	case <-w.ready:
+		if w.shed {
+			return errBusy
+		}
 		return nil
 	case <-ctx.Done():
 	}
 	q.mu.Lock()
-	if w.granted {
+	switch {
+	case w.granted:
 		q.mu.Unlock()
 		q.release()
-		return errBusy
+	case w.shed:
+		q.mu.Unlock()
+	default:
+		q.remove(client, w)
+		q.mu.Unlock()
 	}
-	q.remove(client, w)
-	q.mu.Unlock()
 	return errBusy
+}
+
+// makeRoom sends away the newest waiter of the client with the most waiting, when that is more
+// than client has, so that a full queue still takes a newcomer: a flood cannot hold all the
+// places. It reports whether there is room now; q.mu is held.
+func (q *hashQueue) makeRoom(client string) bool {
+	longest, most := "", 0
+	for c, ws := range q.queues {
+		if len(ws) > most {
+			longest, most = c, len(ws)
+		}
+	}
+	if most <= len(q.queues[client])+1 {
+		return false
+	}
+	w := q.queues[longest][most-1]
+	q.remove(longest, w)
+	w.shed = true
+	close(w.ready)
+	return true
 }
 
 // remove takes a waiter that gave up out of its client's queue; q.mu is held.

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,23 +49,28 @@ func TestHashingIsBounded(t *testing.T) {
 	}
 }
 
-// TestHashQueueSheds: past the per-client or the total bound a request is refused at once with
-// a 429-kind error that says when to come back, and a request that ends while waiting leaves.
+// TestHashQueueSheds: past the per-client bound a request is refused at once with a 429-kind
+// error that says when to come back; past the total bound the client with the most waiting
+// gives up its newest place to a newcomer, or the newcomer is refused; a request that ends
+// while waiting leaves.
 func TestHashQueueSheds(t *testing.T) {
 	q := newHashQueue(1, 2, 3)
 	bg := context.Background()
 	if err := q.acquire(bg, "a"); err != nil { // holds the one slot
 		t.Fatal(err)
 	}
-	granted := make(chan string, 10)
+	results := make(chan string, 10)
 	wait := func(client string) {
 		go func() {
 			if err := q.acquire(bg, client); err == nil {
-				granted <- client
+				results <- client
+			} else {
+				results <- client + " shed"
 			}
 		}()
 	}
 	wait("a")
+	waitFor(t, func() bool { return q.count() == 1 })
 	wait("a")
 	waitFor(t, func() bool { return q.count() == 2 })
 	start := time.Now()
@@ -75,29 +81,40 @@ func TestHashQueueSheds(t *testing.T) {
 	if time.Since(start) > 100*time.Millisecond {
 		t.Fatal("a shed request waited")
 	}
-	wait("b") // another client still gets in line
+	wait("b")
 	waitFor(t, func() bool { return q.count() == 3 })
-	if err := q.acquire(bg, "c"); !errs.Is(errs.TooMany, err) {
-		t.Fatalf("past the total bound: %v", err)
+	// full: c takes a's newest place
+	wait("c")
+	if got := <-results; got != "a shed" {
+		t.Fatalf("a full queue let %q go, want a's newest waiter", got)
 	}
-	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
-	defer cancel()
+	waitFor(t, func() bool { return q.count() == 3 })
+	// full with one each: nobody has more to give, d is refused
+	if err := q.acquire(bg, "d"); !errs.Is(errs.TooMany, err) {
+		t.Fatalf("past the total bound with no client ahead: %v", err)
+	}
 	q.mu.Lock()
 	q.total = 4
 	q.mu.Unlock()
-	if err := q.acquire(ctx, "d"); !errs.Is(errs.TooMany, err) {
+	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
+	defer cancel()
+	if err := q.acquire(ctx, "e"); !errs.Is(errs.TooMany, err) {
 		t.Fatalf("a waiter whose request ended: %v", err)
 	}
 	if q.count() != 3 {
 		t.Fatalf("%d waiting after one gave up, want 3", q.count())
 	}
+	var served []string
 	for range 3 {
 		q.release()
-		<-granted
+		served = append(served, <-results)
+	}
+	if strings.Join(served, " ") != "a b c" {
+		t.Fatalf("served %v, want a b c in turn", served)
 	}
 	q.release()
-	if q.free != 1 || q.count() != 0 {
-		t.Fatalf("free %d, waiting %d after all released", q.free, q.count())
+	if q.free != 1 || q.count() != 0 || len(q.queues) != 0 || len(q.turn) != 0 {
+		t.Fatalf("free %d, waiting %d, queues %v, turn %v after all released", q.free, q.count(), q.queues, q.turn)
 	}
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"time"
@@ -93,7 +94,7 @@ func (s *Service) sendReset(ctx context.Context, u *user.User, a user.Actor, act
 		}
 		return nil
 	})
-	if err == errResetRecent {
+	if errors.Is(err, errResetRecent) {
 		_ = s.store.AppendAudit(ctx, audit.Event{Time: now, ActorName: a.Name, Action: action, TargetType: "user",
 			TargetID: u.ID, TargetName: u.Username, Outcome: audit.Failure,
 			Details:   map[string]any{"reason": "a reset email was sent within " + s.opts.Limits.ResetInterval.String()},

@@ -10,16 +10,17 @@ import (
 	"github.com/usherhq/usher/internal/store/storetest"
 )
 
-// TestFLOODUnknownLoginCounters: a made-up login's failures count to the limit like an
-// account's, end with the unlock delay or the retention, and their number stays capped.
-func TestFLOODUnknownLoginCounters(t *testing.T) {
+// TestFLOODLoginCounters: a login's failures count to the limit like an account's, end with
+// the unlock delay or the retention, and their number stays capped, the counts at the limit
+// kept longest.
+func TestFLOODLoginCounters(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		t0 := time.Now().UTC().Truncate(time.Second)
 		long := t0.Add(-time.Hour)
 		reserve := func(login string, now, unlockBefore time.Time) (int, bool) {
 			t.Helper()
-			n, ok, err := st.ReserveUnknownLoginAttempt(ctx, login, 3, now, now.Add(-time.Hour), unlockBefore)
+			n, ok, err := st.ReserveLoginFailure(ctx, login, 3, now, now.Add(-time.Hour), unlockBefore)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,7 +42,10 @@ func TestFLOODUnknownLoginCounters(t *testing.T) {
 		if n, ok := reserve("ghost", t0.Add(2*time.Hour), time.Time{}); !ok || n != 1 {
 			t.Fatalf("after the retention: %d %v", n, ok)
 		}
-		// the number kept is capped, newest first
+		// the number kept is capped, newest first, and a count at the limit outlives newer ones below it
+		for range 3 {
+			reserve("locked-early", t0.Add(-30*time.Minute), time.Time{})
+		}
 		for i := range 20 {
 			reserve(fmt.Sprintf("flood-%02d", i), t0.Add(time.Duration(i)*time.Minute), time.Time{})
 		}
@@ -50,6 +54,9 @@ func TestFLOODUnknownLoginCounters(t *testing.T) {
 		}
 		if n, err := st.CountLoginFailures(ctx); err != nil || n != 5 {
 			t.Fatalf("%d counters kept, want 5 (%v)", n, err)
+		}
+		if _, ok := reserve("locked-early", t0.Add(20*time.Minute), time.Time{}); ok {
+			t.Fatal("the count at the limit was pruned before newer ones below it")
 		}
 		if n, ok := reserve("flood-19", t0.Add(19*time.Minute), time.Time{}); !ok || n != 2 {
 			t.Fatalf("the newest counter was not kept: %d %v", n, ok)

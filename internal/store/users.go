@@ -158,6 +158,12 @@ func (s *Store) updateUser(ctx context.Context, u *user.User, prevVersion int64)
 	if n, _ := res.RowsAffected(); n == 0 {
 		return stale("user")
 	}
+	if u.Status == user.Active {
+		// An unlocked or enabled user may sign in at once, whatever was typed at their logins.
+		if err := s.clearLoginFailures(ctx, u.ID); err != nil {
+			return err
+		}
+	}
 	return s.writeCustom(ctx, u, true)
 }
 
@@ -181,16 +187,17 @@ func (s *Store) DefaultAdmin(ctx context.Context) (*user.User, error) {
 	return s.User(ctx, id)
 }
 
-// RecordLogin notes a successful sign-in and, when the hash parameters changed, the new hash.
+// RecordLogin notes a successful sign-in, which clears the failed sign-in counters, and, when
+// the hash parameters changed, the new hash.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, rehash string) error {
-	q := `UPDATE users SET last_login_at = $1 WHERE id = $2`
+	q := `UPDATE users SET last_login_at = $1, failed_logins = 0 WHERE id = $2`
 	args := []any{at, userID}
 	if rehash != "" {
-		q = `UPDATE users SET last_login_at = $1, password_hash = $3 WHERE id = $2`
+		q = `UPDATE users SET last_login_at = $1, failed_logins = 0, password_hash = $3 WHERE id = $2`
 		args = append(args, rehash)
 	}
 	if _, err := s.writer(ctx).ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("store: record login: %w", err)
 	}
-	return nil
+	return s.clearLoginFailures(ctx, userID)
 }
