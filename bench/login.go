@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -29,6 +30,7 @@ func runLogin(ctx context.Context, args []string) error {
 	db.register(fs)
 	clients := fs.Int("clients", 500, "concurrent sign-in attempts")
 	duration := fs.Duration("duration", 10*time.Second, "how long to measure each part")
+	flood := fs.Int("flood", 1000, "concurrent made-up sign-ins of the flood part (0: skip it)")
 	users := fs.Int("users", 0, "users to sign in as, with correct passwords (default clients/4: fewer than the lockout threshold of attempts per account at once)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,7 +45,9 @@ func runLogin(ctx context.Context, args []string) error {
 	raw := rawHashRate(ctx, *duration)
 	fmt.Printf("raw argon2id: %.1f hashes/s on %d goroutines\n", raw, runtime.GOMAXPROCS(0))
 
-	a, server, stop, err := serve(ctx, db)
+	// The clients come from 250 loopback addresses, as many people would, and the rate limits
+	// are off: this part measures how many sign-ins the server can do, not what it refuses.
+	a, server, stop, err := serve(ctx, db, "USHER_SIGNIN_RATE_ADDRESS=0", "USHER_SIGNIN_RATE_LOGIN=0")
 	if err != nil {
 		return err
 	}
@@ -62,8 +66,7 @@ func runLogin(ctx context.Context, args []string) error {
 		logins = append(logins, name)
 	}
 	url := server + "/api/v1/auth/login"
-	transport := &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}
-	client := &http.Client{Transport: transport, Timeout: time.Minute}
+	client := fromAddresses(*clients, 250)
 
 	var ok, failed atomic.Int64
 	var statusMu sync.Mutex
@@ -117,6 +120,79 @@ func runLogin(ctx context.Context, args []string) error {
 		ok.Load(), failed.Load(), statuses, elapsed.Round(time.Millisecond), rate, 100*rate/raw)
 	fmt.Printf("peak RSS with %d concurrent attempts: %.1f MiB (unbounded hashing would need %d × %d MiB)\n",
 		*clients, mib(peak), *clients, p.Memory/1024)
+	stop()
+	return loginFlood(ctx, db, *flood)
+}
+
+// fromAddresses is an HTTP client for n concurrent requests whose connections come from
+// 127.0.0.1 … 127.0.0.addrs in turn.
+func fromAddresses(n, addrs int) *http.Client {
+	var next atomic.Int64
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		i := next.Add(1) % int64(addrs)
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}}
+		return d.DialContext(ctx, network, addr)
+	}
+	return &http.Client{Timeout: time.Minute,
+		Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: n, MaxConnsPerHost: n}}
+}
+
+// loginFlood measures what FLOOD promises, with the default limits: n concurrent sign-ins for
+// made-up logins from 127.0.0.2, and the time of a valid sign-in from 127.0.0.1 meanwhile.
+func loginFlood(ctx context.Context, db dbFlags, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	a, server, stop, err := serve(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	name := "flood-bench-" + rand.Text()[:6]
+	const password = "benchmark passphrase 2026"
+	pw := password
+	if _, err := a.Users.CreateUser(ctx, user.System("bench"), user.CreateInput{Profile: user.Profile{
+		Email: ptr(name + "@bench.example"), Username: &name, FirstName: ptr("Flood"), LastName: ptr("Bench")}, Password: &pw}); err != nil {
+		return err
+	}
+	url := server + "/api/v1/auth/login"
+	post := func(c *http.Client, login, password string) (int, time.Duration) {
+		body, _ := json.Marshal(map[string]string{"login": login, "password": password})
+		t0 := time.Now()
+		res, err := c.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return -1, time.Since(t0)
+		}
+		res.Body.Close()
+		return res.StatusCode, time.Since(t0)
+	}
+	person := fromAddresses(1, 1)
+	_, alone := post(person, name, password)
+	floodClient := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: n,
+		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}}
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	peak := peakRSS()
+	stopWatch := watchRSS(&peak)
+	begin := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-begin
+			code, _ := post(floodClient, fmt.Sprintf("made-up-%d@bench.example", i), "a guess")
+			mu.Lock()
+			statuses[code]++
+			mu.Unlock()
+		})
+	}
+	close(begin)
+	time.Sleep(100 * time.Millisecond)
+	code, during := post(person, name, password)
+	wg.Wait()
+	stopWatch()
+	fmt.Printf("\nflood: %d concurrent made-up sign-ins from 127.0.0.2 answered %v\n", n, statuses)
+	fmt.Printf("valid sign-in from 127.0.0.1: %d in %v during the flood (%v alone; target < 1 s); peak RSS %.1f MiB\n",
+		code, during.Round(time.Millisecond), alone.Round(time.Millisecond), mib(peak))
 	return nil
 }
 

@@ -123,8 +123,8 @@ func (d *dbFlags) config(extra ...string) (*config.Config, error) {
 }
 
 // open opens, migrates and prepares the store as usher serve does (app.OpenStore).
-func (d *dbFlags) open(ctx context.Context) (*store.Store, *config.Config, error) {
-	cfg, err := d.config()
+func (d *dbFlags) open(ctx context.Context, env ...string) (*store.Store, *config.Config, error) {
+	cfg, err := d.config(env...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,10 +10,11 @@ import (
 )
 
 // serve opens the database db names and serves the real server (app.New) on it on a loopback
-// port, for the benchmarks that talk HTTP. It returns the app, the server's base URL
-// (http://127.0.0.1:port) and stop, which closes the server and then the database.
-func serve(ctx context.Context, db dbFlags) (a *app.App, base string, stop func(), err error) {
-	st, cfg, err := db.open(ctx)
+// port, for the benchmarks that talk HTTP; env are extra USHER_* settings. It returns the app,
+// the server's base URL (http://127.0.0.1:port) and stop, which closes the server and then the
+// database.
+func serve(ctx context.Context, db dbFlags, env ...string) (a *app.App, base string, stop func(), err error) {
+	st, cfg, err := db.open(ctx, env...)
 	if err != nil {
 		return nil, "", nil, err
 	}

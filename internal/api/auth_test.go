@@ -76,7 +76,8 @@ func TestSignInSessionsAndTokens(t *testing.T) {
 		vs = e.login("victim")
 		e.manager.do("POST", "/api/v1/users/"+victim.ID+"/disable", nil).want(http.StatusOK)
 		vs.do("GET", "/api/v1/auth/me", nil).problem(http.StatusUnauthorized, "auth.unauthenticated")
-		e.anon.do("POST", "/api/v1/auth/login", map[string]string{"login": "victim", "password": testPassword}).problem(http.StatusUnauthorized, "auth.invalid_credentials")
+		e.anon.do("POST", "/api/v1/auth/login", map[string]string{"login": "victim", "password": testPassword}).problem(http.StatusForbidden, "auth.account_disabled")
+		e.anon.do("POST", "/api/v1/auth/login", map[string]string{"login": "victim", "password": "not the password"}).problem(http.StatusUnauthorized, "auth.invalid_credentials")
 
 		// every sign-in attempt is audited, and no secret reaches the log
 		events, _, err := e.app.Users.Audit(context.Background(), allPowerful(), audit.Filter{Action: "auth.", Limit: 500})
@@ -92,8 +93,8 @@ func TestSignInSessionsAndTokens(t *testing.T) {
 				}
 			}
 		}
-		if failures != 4 {
-			t.Fatalf("%d failed sign-ins audited, want 4", failures)
+		if failures != 5 {
+			t.Fatalf("%d failed sign-ins audited, want 5", failures)
 		}
 	})
 }

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -55,6 +57,7 @@ func init() {
 		var ctx context.Context
 		if hctx != nil {
 			ctx = hctx.Context()
+			setRetryAfter(hctx, list)
 		}
 		return newProblem(ctx, status, msg, list...)
 	}
@@ -70,6 +73,16 @@ func init() {
 	validation.MsgExpectedNumber = "Expected a number."
 	validation.MsgExpectedArray = "Expected an array."
 	validation.MsgExpectedObject = "Expected an object."
+}
+
+// setRetryAfter tells a client whose request the server shed when to try again.
+func setRetryAfter(hctx huma.Context, list []error) {
+	for _, err := range list {
+		if e, ok := errs.As(err); ok && e.Kind == errs.TooMany {
+			hctx.SetHeader("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds())))))
+			return
+		}
+	}
 }
 
 func newProblem(ctx context.Context, status int, msg string, list ...error) *Problem {

@@ -130,7 +130,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	a := &App{Config: cfg, Logger: logger, Store: st, Users: users, Metrics: reg,
 		Auth: auth.NewService(st, passwords, auth.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
 			PublicURL: cfg.PublicURL, MaxFailures: cfg.LockoutAfter, AutoUnlockAfter: cfg.AutoUnlockAfter,
-			ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid}),
+			ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid, Limits: &cfg.SignInLimits}),
 		Setup: auth.NewSetup(st, users)}
 	users.SetResetSender(a.Auth.SendReset) // the bulk reset_password action, for every surface
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,
@@ -140,7 +140,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 		return nil, fmt.Errorf("console templates: %w", err)
 	}
 	pages.Routes(srv.Mux())
-	a.Handler = srv
+	a.Handler = clientAddress(cfg.TrustedProxies, srv)
 	return a, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/usherhq/usher/internal/audit"
@@ -20,7 +22,10 @@ type Store interface {
 	User(ctx context.Context, id string) (*user.User, error)
 	UserByLogin(ctx context.Context, login string) (*user.User, error)
 	RecordLogin(ctx context.Context, userID string, at time.Time, rehash string) error
-	ReserveLoginAttempt(ctx context.Context, userID string, max int) (n int, ok bool, err error)
+	ReserveLoginAttempt(ctx context.Context, userID string, max int, now, staleBefore time.Time) (n int, ok bool, err error)
+	ReserveLoginFailure(ctx context.Context, login string, max int, now, expireBefore, unlockBefore time.Time) (n int, ok bool, err error)
+	PruneLoginFailures(ctx context.Context, cutoff time.Time, keep int) error
+	ClaimResetEmail(ctx context.Context, userID string, now, since time.Time) (bool, error)
 	ResetLoginAttempts(ctx context.Context, userID string) error
 	LockUser(ctx context.Context, userID string, at time.Time) (bool, error)
 	UnlockUserLockedBefore(ctx context.Context, userID string, cutoff, at time.Time) (bool, error)
@@ -59,6 +64,7 @@ type Options struct {
 	PublicURL       string        // links in emails are built from it, never from request headers
 	SessionIdle     time.Duration // a session unused this long ends
 	SessionAbsolute time.Duration // a session ends this long after sign-in, used or not
+	Limits          *Limits       // DefaultLimits when nil
 }
 
 // Service signs people in and resolves credentials to actors.
@@ -68,6 +74,10 @@ type Service struct {
 	opts      Options
 	notify    Notifier
 	now       func() time.Time
+
+	signInAddress, signInLogin, resetAddress *limiter
+	attempts                                 atomic.Int64 // for pruning now and then
+	pruning                                  atomic.Bool
 }
 
 // NewService returns the sign-in service.
@@ -84,7 +94,12 @@ func NewService(store Store, passwords *Passwords, opts Options) *Service {
 	if opts.SessionAbsolute == 0 {
 		opts.SessionAbsolute = 12 * time.Hour
 	}
-	return &Service{store: store, passwords: passwords, opts: opts, now: func() time.Time { return time.Now().UTC() }}
+	if opts.Limits == nil {
+		opts.Limits = &DefaultLimits
+	}
+	return &Service{store: store, passwords: passwords, opts: opts, now: func() time.Time { return time.Now().UTC() },
+		signInAddress: newLimiter(opts.Limits.SignInPerAddress), signInLogin: newLimiter(opts.Limits.SignInPerLogin),
+		resetAddress: newLimiter(opts.Limits.ResetPerAddress)}
 }
 
 // SessionLifetime is how long a new session's cookie lives, in seconds.
@@ -115,68 +130,75 @@ type Client struct {
 
 var errInvalidCredentials = errs.E(errs.Unauthenticated, "auth.invalid_credentials", "The username or password is not correct.")
 
-// Login checks a password and opens a session. The answer for an unknown login, a wrong
-// password and a user who may not sign in is the same and takes the same time, with one
-// exception people need: a locked account says so.
+// Login checks a password and opens a session.
 //
-// Lockout is decided in the database: each attempt on an active user first reserves one of the
-// MaxFailures attempts with a conditional UPDATE, and only an attempt holding a reservation has
-// its password checked. However many attempts race, on however many replicas, at most
-// MaxFailures hashes are checked, and the one that fails last locks the account.
+// Every attempt first passes the rate limits of its client address and of its login, then waits
+// for a hashing slot, and only then counts: one of MaxFailures attempts on the login as typed,
+// whether or not it names an account, and, for an account, one of MaxFailures on the account.
+// Only an attempt holding both has the account's hash checked; the others check a dummy hash in
+// the same time. However many attempts race, on however many replicas, at most MaxFailures
+// hashes of an account are checked, and the one that fails last locks it. The answer to a wrong
+// password depends only on the count of the login as typed, so a made-up login, an active, a
+// disabled and a locked account answer alike at every attempt, in status, body and time, up to
+// "locked"; only the right password tells a disabled or locked person what is the matter.
 func (s *Service) Login(ctx context.Context, login, password string, c Client) (string, *user.User, error) {
+	login = strings.TrimSpace(login)
+	key := loginKey(login)
+	if err := s.limitSignIn(c, key); err != nil {
+		return "", nil, err
+	}
+	ctx = withClient(ctx, addressKey(c.IP))
 	u, err := s.store.UserByLogin(ctx, login)
 	if errs.Is(errs.NotFound, err) {
-		s.passwords.Dummy(ctx, password)
-		s.auditLogin(ctx, "", login, audit.Failure, c, "unknown login")
-		return "", nil, errInvalidCredentials
+		u = nil
 	} else if err != nil {
 		return "", nil, err
 	}
-	if u.Status == user.Locked {
+	if u != nil && u.Status == user.Locked {
 		if err := s.autoUnlock(ctx, u, c); err != nil {
 			return "", nil, err
 		}
 	}
+	// The slot first: an attempt the server sheds, or whose client leaves while it waits, must
+	// not count against anyone.
+	release, err := s.passwords.hold(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	a, err := s.attempt(ctx, key, u, password)
+	release()
+	if err != nil {
+		return "", nil, err
+	}
+	s.pruneNowAndThen()
+	if u == nil {
+		s.auditLogin(ctx, "", login, audit.Failure, c, a.reason)
+		return "", nil, a.answer
+	}
+	if !a.match {
+		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, a.reason)
+		if a.lock {
+			if err := s.lockOut(ctx, u, s.opts.MaxFailures, c); err != nil {
+				return "", nil, err
+			}
+		}
+		return "", nil, a.answer
+	}
 	if u.Status != user.Active {
-		// Never check the real hash of a user who may not sign in: that would be a free
-		// password oracle with no lockout.
-		s.passwords.Dummy(ctx, password)
-		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "account "+string(u.Status))
+		// The right password: the person may learn why they cannot sign in, and need not spend
+		// their attempts to learn it again.
+		_ = s.store.ResetLoginAttempts(ctx, u.ID)
+		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "right password, account "+string(u.Status))
 		if u.Status == user.Locked {
 			return "", nil, errLocked
 		}
-		return "", nil, errInvalidCredentials
-	}
-	n, ok, err := s.store.ReserveLoginAttempt(ctx, u.ID, s.opts.MaxFailures)
-	if err != nil {
-		return "", nil, err
-	}
-	if !ok {
-		// Another attempt locked the account (or disabled it) since we read it, or as many
-		// attempts as the threshold are being checked right now.
-		s.passwords.Dummy(ctx, password)
-		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, "no attempts left")
-		if cur, err := s.store.User(ctx, u.ID); err == nil && cur.Status == user.Active {
-			return "", nil, errBusy
-		}
-		return "", nil, errLocked
-	}
-	match, rehash, err := s.passwords.Verify(ctx, u.PasswordHash, password)
-	if err != nil {
-		return "", nil, err
-	}
-	if !match {
-		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, fmt.Sprintf("wrong password (attempt %d of %d)", n, s.opts.MaxFailures))
-		if n >= s.opts.MaxFailures {
-			if err := s.lockOut(ctx, u, n, c); err != nil {
-				return "", nil, err
-			}
-			return "", nil, errLockedNow
+		if u.Status == user.Disabled {
+			return "", nil, errDisabled
 		}
 		return "", nil, errInvalidCredentials
 	}
 	var newHash string
-	if rehash {
+	if a.rehash {
 		if newHash, err = s.passwords.Hash(ctx, password); err != nil {
 			newHash = ""
 		}
@@ -186,9 +208,6 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 	sess := &Session{ID: digest(token), UserID: u.ID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.opts.SessionAbsolute), ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.ResetLoginAttempts(ctx, u.ID); err != nil {
-			return err
-		}
 		if err := s.store.InsertSession(ctx, sess); err != nil {
 			return err
 		}
@@ -205,13 +224,100 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 	return token, u, nil
 }
 
+// LoginRetention is how long the count of a login as typed is kept after its last attempt,
+// LoginCap how many such counts are kept at most, and StaleAttemptAfter how long an account's
+// counter may stand at the threshold without locking it before it starts again.
+const (
+	LoginRetention    = 30 * 24 * time.Hour
+	LoginCap          = 100_000
+	StaleAttemptAfter = 15 * time.Minute
+)
+
+// attempt is what one sign-in attempt found, holding a hashing slot.
+type attempt struct {
+	match, rehash bool
+	lock          bool  // this failure used the account's last attempt
+	answer        error // for a wrong password: what the login as typed has earned
+	reason        string
+}
+
+// attempt counts the attempt and checks the password: the account's hash when the login and the
+// account both have attempts left, a dummy hash otherwise. The caller holds a hashing slot.
+func (s *Service) attempt(ctx context.Context, key string, u *user.User, password string) (attempt, error) {
+	now := s.now()
+	var unlockBefore time.Time
+	if s.opts.AutoUnlockAfter > 0 {
+		unlockBefore = now.Add(-s.opts.AutoUnlockAfter)
+	}
+	max := s.opts.MaxFailures
+	n, ok, err := s.store.ReserveLoginFailure(ctx, key, max, now, now.Add(-LoginRetention), unlockBefore)
+	if err != nil {
+		return attempt{}, err
+	}
+	a := attempt{answer: errInvalidCredentials}
+	switch {
+	case !ok:
+		a.answer, a.reason = errLocked, "no attempts left for this login"
+	case n >= max:
+		a.answer = errLockedNow
+	}
+	if !ok || u == nil {
+		s.passwords.verifyHeld("", password)
+		if a.reason == "" {
+			a.reason = "unknown login"
+		}
+		return a, nil
+	}
+	an, aok, err := s.store.ReserveLoginAttempt(ctx, u.ID, max, now, now.Add(-StaleAttemptAfter))
+	if err != nil {
+		return attempt{}, err
+	}
+	if !aok {
+		s.passwords.verifyHeld("", password)
+		a.reason = "no attempts left for this account"
+		return a, nil
+	}
+	a.match, a.rehash = s.passwords.verifyHeld(u.PasswordHash, password)
+	a.lock = !a.match && an >= max && u.Status == user.Active
+	a.reason = fmt.Sprintf("wrong password (attempt %d of %d, account %s)", an, max, u.Status)
+	return a, nil
+}
+
+// pruneNowAndThen forgets old and surplus counts of logins as typed, off the request path.
+func (s *Service) pruneNowAndThen() {
+	if s.attempts.Add(1)%1024 != 0 || !s.pruning.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.pruning.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = s.store.PruneLoginFailures(ctx, s.now().Add(-LoginRetention), LoginCap)
+	}()
+}
+
+// limitSignIn spends one sign-in of the client's address and of the login, or says when to
+// come back. Shed attempts are not audited one by one: a flood would bury the log.
+func (s *Service) limitSignIn(c Client, key string) error {
+	now := time.Now()
+	if wait, ok := s.signInAddress.take(addressKey(c.IP), now); !ok {
+		return errs.Later("auth.too_many_attempts",
+			"Too many sign-in attempts from your network. Wait a moment, then try again.", wait)
+	}
+	if wait, ok := s.signInLogin.take(key, now); !ok {
+		return errs.Later("auth.too_many_attempts",
+			"Too many sign-in attempts for this account. Wait a moment, then try again.", wait)
+	}
+	return nil
+}
+
 var (
-	errBusy = errs.E(errs.Unavailable, "auth.busy",
-		"Too many sign-in attempts for this account at once. Try again in a moment.")
 	errLocked = errs.E(errs.Forbidden, "auth.account_locked",
 		"This account is locked after too many failed sign-ins. Ask an administrator to unlock it.")
 	errLockedNow = errs.E(errs.Forbidden, "auth.account_locked",
 		"Too many failed sign-ins: this account is now locked. Ask an administrator to unlock it.")
+	errDisabled = errs.E(errs.Forbidden, "auth.account_disabled",
+		"This account is disabled. Ask an administrator to enable it.")
 )
 
 func (s *Service) auditLogin(ctx context.Context, userID, name, outcome string, c Client, reason string) {

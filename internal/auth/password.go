@@ -41,11 +41,11 @@ type Policy struct {
 var DefaultPolicy = Policy{MinLength: 12, MaxLength: 256}
 
 // Passwords hashes and verifies passwords with a bound on how many hashes run at once, so a
-// flood of sign-ins queues instead of exhausting memory.
+// flood of sign-ins queues (fairly, and only so far) instead of exhausting memory.
 type Passwords struct {
 	params HashParams
 	policy Policy
-	slots  chan struct{}
+	queue  *hashQueue
 	// dummy is a hash to verify against when there is no user, so both cases take as long. It is
 	// made on first use: an idle server need not hold argon2's memory.
 	dummy     string
@@ -56,7 +56,7 @@ type Passwords struct {
 // NewPasswords returns a hasher with the given parameters and policy.
 func NewPasswords(params HashParams, policy Policy) *Passwords {
 	n := max(2, runtime.GOMAXPROCS(0))
-	return &Passwords{params: params, policy: policy, slots: make(chan struct{}, n)}
+	return &Passwords{params: params, policy: policy, queue: newHashQueue(n, QueuePerClient, QueueTotal)}
 }
 
 // Check applies the policy to a new password.
@@ -86,16 +86,16 @@ func (p *Passwords) Hash(ctx context.Context, password string) (string, error) {
 	return p.hash(password), nil
 }
 
-func (p *Passwords) acquire(ctx context.Context) error {
-	select {
-	case p.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return errs.E(errs.Unavailable, "auth.busy", "Too many sign-ins at once; try again.")
-	}
-}
+// QueuePerClient and QueueTotal bound the hashes waiting for a slot, for one client and for all:
+// waiting costs a request's memory, so beyond them a request is shed with a 429 at once.
+const (
+	QueuePerClient = 64
+	QueueTotal     = 512
+)
 
-func (p *Passwords) release() { <-p.slots }
+func (p *Passwords) acquire(ctx context.Context) error { return p.queue.acquire(ctx, clientOf(ctx)) }
+
+func (p *Passwords) release() { p.queue.release() }
 
 func (p *Passwords) hash(password string) string {
 	salt := make([]byte, 16)
@@ -109,21 +109,36 @@ func (p *Passwords) hash(password string) string {
 // its parameters are not the current ones. An empty hash (no password) never matches but costs
 // the same time as one that does not.
 func (p *Passwords) Verify(ctx context.Context, hash, password string) (ok, rehash bool, err error) {
-	if len(password) > p.policy.MaxLength {
-		return false, false, nil
-	}
 	if err := p.acquire(ctx); err != nil {
 		return false, false, err
 	}
 	defer p.release()
+	ok, rehash = p.verifyHeld(hash, password)
+	return ok, rehash, nil
+}
+
+// hold waits for a hashing slot for the sign-in paths that must count an attempt only once it
+// is sure to be checked; the caller calls verifyHeld, then release.
+func (p *Passwords) hold(ctx context.Context) (release func(), err error) {
+	if err := p.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return p.release, nil
+}
+
+// verifyHeld is Verify for a caller that holds a slot.
+func (p *Passwords) verifyHeld(hash, password string) (ok, rehash bool) {
+	if len(password) > p.policy.MaxLength {
+		return false, false
+	}
 	if hash == "" {
 		p.dummyOnce.Do(func() { p.dummy = p.hash("usher dummy password, never a real one") })
 		verify(p.dummy, password)
-		return false, false, nil
+		return false, false
 	}
 	p.checked.Add(1)
 	ok, params := verify(hash, password)
-	return ok, ok && params != p.params, nil
+	return ok, ok && params != p.params
 }
 
 func verify(hash, password string) (bool, HashParams) {
@@ -150,6 +165,8 @@ func verify(hash, password string) (bool, HashParams) {
 func (p *Passwords) Checked() int64 { return p.checked.Load() }
 
 // Dummy spends one verification's time, for paths that must not reveal that no account exists.
-func (p *Passwords) Dummy(ctx context.Context, password string) {
-	p.Verify(ctx, "", password)
+// It fails only when the server sheds the request.
+func (p *Passwords) Dummy(ctx context.Context, password string) error {
+	_, _, err := p.Verify(ctx, "", password)
+	return err
 }

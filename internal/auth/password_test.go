@@ -3,10 +3,7 @@ package auth
 import (
 	"context"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/usherhq/usher/internal/errs"
 )
@@ -85,47 +82,5 @@ func TestPolicy(t *testing.T) {
 				t.Fatalf("error %v, want %s on field password", err, tc.code)
 			}
 		})
-	}
-}
-
-// TestHashingIsBounded shows that a flood of hashes runs at most as many at once as there are
-// slots, so memory stays bounded; the rest wait or give up when their request ends.
-func TestHashingIsBounded(t *testing.T) {
-	p := NewPasswords(cheap, DefaultPolicy)
-	slots := cap(p.slots)
-	var running, peak atomic.Int64
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := p.acquire(context.Background()); err != nil {
-				t.Error(err)
-				return
-			}
-			n := running.Add(1)
-			for {
-				old := peak.Load()
-				if n <= old || peak.CompareAndSwap(old, n) {
-					break
-				}
-			}
-			time.Sleep(time.Millisecond)
-			running.Add(-1)
-			p.release()
-		}()
-	}
-	wg.Wait()
-	if peak.Load() > int64(slots) {
-		t.Fatalf("%d hashes ran at once, the bound is %d", peak.Load(), slots)
-	}
-	// with every slot taken, a request that ends gives up with a clear error
-	for range slots {
-		p.slots <- struct{}{}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel()
-	if _, err := p.Hash(ctx, "correct horse battery staple"); !errs.Is(errs.Unavailable, err) {
-		t.Fatalf("hash with every slot busy: %v", err)
 	}
 }

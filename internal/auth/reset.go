@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"time"
@@ -24,8 +25,14 @@ var errResetInvalid = errs.E(errs.Invalid, "auth.reset_invalid",
 	"This password reset link is not valid: it was used already, it expired, or a newer one was sent. Ask for a new one.")
 
 // RequestReset emails a single-use reset link to the account with this email, if there is one
-// that may reset its password. The caller learns nothing either way: no error, the same time.
+// that may reset its password and none was sent on request within the reset interval. The
+// caller learns nothing either way: no error, the same time. A client address that asks too
+// often is refused before anything is looked up.
 func (s *Service) RequestReset(ctx context.Context, email string, c Client) error {
+	if wait, ok := s.resetAddress.take(addressKey(c.IP), time.Now()); !ok {
+		return errs.Later("auth.too_many_resets",
+			"Too many password reset requests from your network. Wait a moment, then try again.", wait)
+	}
 	start := time.Now()
 	defer func() {
 		if d := ResetAnswerFloor - time.Since(start); d > 0 {
@@ -49,6 +56,10 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 	return s.sendReset(ctx, u, user.Actor{Name: "anonymous", RequestID: c.RequestID, ClientIP: c.IP}, "auth.reset_request")
 }
 
+// errResetRecent ends an anonymous request's transaction when the account was sent a link
+// within the interval; the requester is answered as usual.
+var errResetRecent = errs.E(errs.Conflict, "auth.reset_recent", "A reset email was sent to this account moments ago.")
+
 // mayReset says whether a user can reset their password: active users, and locked ones when the
 // policy lets a completed reset clear the lock.
 func (s *Service) mayReset(u *user.User) bool {
@@ -60,7 +71,16 @@ func (s *Service) sendReset(ctx context.Context, u *user.User, a user.Actor, act
 	token := newSecret(resetPrefix)
 	now := s.now()
 	link := s.opts.PublicURL + "/reset-password?" + url.Values{"token": {token}}.Encode()
-	return s.store.InTx(ctx, func(ctx context.Context) error {
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if action == "auth.reset_request" && s.opts.Limits.ResetInterval > 0 {
+			ok, err := s.store.ClaimResetEmail(ctx, u.ID, now, now.Add(-s.opts.Limits.ResetInterval))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errResetRecent
+			}
+		}
 		if err := s.store.InsertOneTimeToken(ctx, digest(token), PurposeReset, u.ID, now, now.Add(s.opts.ResetValidFor)); err != nil {
 			return err
 		}
@@ -74,6 +94,14 @@ func (s *Service) sendReset(ctx context.Context, u *user.User, a user.Actor, act
 		}
 		return nil
 	})
+	if errors.Is(err, errResetRecent) {
+		_ = s.store.AppendAudit(ctx, audit.Event{Time: now, ActorName: a.Name, Action: action, TargetType: "user",
+			TargetID: u.ID, TargetName: u.Username, Outcome: audit.Failure,
+			Details:   map[string]any{"reason": "a reset email was sent within " + s.opts.Limits.ResetInterval.String()},
+			RequestID: a.RequestID, ClientIP: a.ClientIP})
+		return nil
+	}
+	return err
 }
 
 // SendReset is an administrator sending a user a password reset email.
@@ -95,7 +123,7 @@ func (s *Service) SendReset(ctx context.Context, a user.Actor, userID string) er
 // ConfirmReset sets a new password with a reset token. The token is used up, every session of
 // the user ends, and, when the policy says so, a lock is cleared.
 func (s *Service) ConfirmReset(ctx context.Context, token, password string, c Client) error {
-	hash, err := s.passwords.Hash(ctx, password)
+	hash, err := s.passwords.Hash(withClient(ctx, addressKey(c.IP)), password)
 	if err != nil {
 		return err
 	}

@@ -53,17 +53,21 @@ func (s *Service) ChangePassword(ctx context.Context, a user.Actor, current, nex
 		return err
 	}
 	c := Client{IP: a.ClientIP, RequestID: a.RequestID}
-	n, ok, err := s.store.ReserveLoginAttempt(ctx, u.ID, s.opts.MaxFailures)
+	release, err := s.passwords.hold(withClient(ctx, addressKey(c.IP)))
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return errLocked
-	}
-	match, _, err := s.passwords.Verify(ctx, u.PasswordHash, current)
-	if err != nil {
+	now := s.now()
+	n, ok, err := s.store.ReserveLoginAttempt(ctx, u.ID, s.opts.MaxFailures, now, now.Add(-StaleAttemptAfter))
+	if err != nil || !ok {
+		release()
+		if err == nil {
+			err = errLocked
+		}
 		return err
 	}
+	match, _ := s.passwords.verifyHeld(u.PasswordHash, current)
+	release()
 	if !match {
 		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, fmt.Sprintf("wrong current password on change (attempt %d of %d)", n, s.opts.MaxFailures))
 		if n >= s.opts.MaxFailures {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/secret"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -44,8 +46,10 @@ type Config struct {
 	SMTPTLS         string // starttls, tls or none
 	SMTPUsername    string
 	SMTPPassword    string
-	MailFrom        string // default usher@<host of public-url>
-	SecretKey       string // base64 of 32 bytes; empty: a key file in the data directory
+	MailFrom        string         // default usher@<host of public-url>
+	SecretKey       string         // base64 of 32 bytes; empty: a key file in the data directory
+	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-For names the client
+	SignInLimits    auth.Limits
 	File            string // the configuration file read, if any
 }
 
@@ -86,6 +90,60 @@ func integer(f func(c *Config) *int) (func(*Config) string, func(*Config, string
 		*f(c) = n
 		return nil
 	}
+}
+
+// rate reads "N/DURATION" (120/1m: 120 per minute, all of which may come at once) or 0 for no limit.
+func rate(f func(c *Config) *auth.Limit) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string {
+			l := f(c)
+			if l.Count <= 0 {
+				return "0"
+			}
+			return fmt.Sprintf("%d/%s", l.Count, l.Per)
+		}, func(c *Config, v string) error {
+			if strings.TrimSpace(v) == "0" {
+				*f(c) = auth.Limit{}
+				return nil
+			}
+			n, per, ok := strings.Cut(v, "/")
+			count, err1 := strconv.Atoi(strings.TrimSpace(n))
+			d, err2 := time.ParseDuration(strings.TrimSpace(per))
+			if !ok || err1 != nil || err2 != nil || count <= 0 || d <= 0 {
+				return fmt.Errorf("%q is not a rate: write how many per how long, like 120/1m, or 0 for no limit", v)
+			}
+			*f(c) = auth.Limit{Count: count, Per: d}
+			return nil
+		}
+}
+
+// prefixes reads a comma-separated list of CIDRs or single addresses.
+func prefixes(f func(c *Config) *[]netip.Prefix) (func(*Config) string, func(*Config, string) error) {
+	return func(c *Config) string {
+			var out []string
+			for _, p := range *f(c) {
+				out = append(out, p.String())
+			}
+			return strings.Join(out, ",")
+		}, func(c *Config, v string) error {
+			var ps []netip.Prefix
+			for _, item := range strings.Split(v, ",") {
+				item = strings.TrimSpace(item)
+				if item == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(item)
+				if err != nil {
+					a, err2 := netip.ParseAddr(item)
+					if err2 != nil {
+						return fmt.Errorf("%q is not an address or a CIDR range like 10.0.0.0/8", item)
+					}
+					p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+				}
+				ps = append(ps, p.Masked())
+			}
+			*f(c) = ps
+			return nil
+		}
 }
 
 func boolean(f func(c *Config) *bool) (func(*Config) string, func(*Config, string) error) {
@@ -155,6 +213,21 @@ func settings() []setting {
 		}),
 		mk("reset-link-lifetime", "60m", "how long an emailed password reset link works", func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.ResetLinkValid })
+		}),
+		mk("signin-rate-address", "120/1m", "sign-in attempts taken from one client address (an IPv6 /64); more are refused with 429; 0 for no limit", func() (func(*Config) string, func(*Config, string) error) {
+			return rate(func(c *Config) *auth.Limit { return &c.SignInLimits.SignInPerAddress })
+		}),
+		mk("signin-rate-login", "10/1m", "sign-in attempts taken for one username or email, from anywhere; 0 for no limit", func() (func(*Config) string, func(*Config, string) error) {
+			return rate(func(c *Config) *auth.Limit { return &c.SignInLimits.SignInPerLogin })
+		}),
+		mk("reset-rate-address", "10/1m", "password reset requests taken from one client address; 0 for no limit", func() (func(*Config) string, func(*Config, string) error) {
+			return rate(func(c *Config) *auth.Limit { return &c.SignInLimits.ResetPerAddress })
+		}),
+		mk("reset-interval", "60s", "least time between two reset emails to one account on requests from the sign-in page", func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.SignInLimits.ResetInterval })
+		}),
+		mk("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client; empty trusts none", func() (func(*Config) string, func(*Config, string) error) {
+			return prefixes(func(c *Config) *[]netip.Prefix { return &c.TrustedProxies })
 		}),
 		mk("shutdown-timeout", "15s", "how long to let requests finish on shutdown", func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })
@@ -391,6 +464,9 @@ func (c *Config) validate() []Problem {
 	}
 	if c.ResetLinkValid < 5*time.Minute || c.ResetLinkValid > 24*time.Hour {
 		bad("reset-link-lifetime", "must be between 5m and 24h")
+	}
+	if c.SignInLimits.ResetInterval < 0 || c.SignInLimits.ResetInterval > 24*time.Hour {
+		bad("reset-interval", "must be between 0 (no interval) and 24h")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Kind classifies an error. It is append-only: values are never reordered.
@@ -24,10 +25,11 @@ const (
 	PreconditionFailed               // If-Match names a version that is no longer current
 	PreconditionRequired             // an update came without If-Match
 	TooLarge                         // the request body is over the limit
+	TooMany                          // the server sheds this request: too many at once or too often; see RetryAfter
 )
 
 var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "forbidden",
-	"unauthenticated", "unavailable", "precondition_failed", "precondition_required", "too_large"}
+	"unauthenticated", "unavailable", "precondition_failed", "precondition_required", "too_large", "too_many"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -48,6 +50,7 @@ var httpStatus = [...]int{
 	PreconditionFailed:   http.StatusPreconditionFailed,
 	PreconditionRequired: http.StatusPreconditionRequired,
 	TooLarge:             http.StatusRequestEntityTooLarge,
+	TooMany:              http.StatusTooManyRequests,
 }
 
 // HTTPStatus is the status an error of this kind answers with; false for an unknown kind.
@@ -72,6 +75,9 @@ type Error struct {
 	Message string // for a person
 	Fields  []FieldError
 	Err     error // the cause, for logs; never shown
+	// RetryAfter is when a request the server shed may be tried again (TooMany); the API sends
+	// it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -87,6 +93,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // E builds an error of the given kind.
 func E(kind Kind, code, message string) *Error {
 	return &Error{Kind: kind, Code: code, Message: message}
+}
+
+// Later builds a TooMany error that says when to try again.
+func Later(code, message string, after time.Duration) *Error {
+	return &Error{Kind: TooMany, Code: code, Message: message, RetryAfter: after}
 }
 
 // Field builds an Invalid error about one field.

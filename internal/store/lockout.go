@@ -8,13 +8,17 @@ import (
 	"time"
 )
 
-// ReserveLoginAttempt counts a sign-in attempt against an active user before the password is
-// checked, in one conditional UPDATE: however many attempts race, at most max of them get a
-// reservation, so at most max password hashes are checked before the account locks. It returns
-// the attempt's number, or ok=false when the user is not active or has no attempts left.
-func (s *Store) ReserveLoginAttempt(ctx context.Context, userID string, max int) (n int, ok bool, err error) {
-	err = s.writer(ctx).QueryRowContext(ctx, `UPDATE users SET failed_logins = failed_logins + 1
-		WHERE id = $1 AND status = 'active' AND failed_logins < $2 RETURNING failed_logins`, userID, max).Scan(&n)
+// ReserveLoginAttempt counts a sign-in attempt against a user before the password is checked,
+// in one conditional UPDATE: however many attempts race, at most max of them get a reservation,
+// so at most max password hashes are checked before the account locks. It returns the attempt's
+// number, or ok=false when the user has no attempts left. A counter that has stood at the
+// threshold since before staleBefore without locking the account (an attempt that never
+// finished, or a disabled or administrator-locked account) starts again from one.
+func (s *Store) ReserveLoginAttempt(ctx context.Context, userID string, max int, now, staleBefore time.Time) (n int, ok bool, err error) {
+	err = s.writer(ctx).QueryRowContext(ctx, `UPDATE users
+		SET failed_logins = CASE WHEN failed_logins < $2 THEN failed_logins + 1 ELSE 1 END, login_attempt_at = $3
+		WHERE id = $1 AND (failed_logins < $2 OR login_attempt_at < $4 AND locked_at IS NULL)
+		RETURNING failed_logins`, userID, max, now, staleBefore).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -53,8 +57,10 @@ func (s *Store) UnlockUserLockedBefore(ctx context.Context, userID string, cutof
 	if err != nil {
 		return false, fmt.Errorf("store: unlock user: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	return true, s.clearLoginFailures(ctx, userID)
 }
 
 // LockedAt returns when a locked user was locked; nil when they are not locked.

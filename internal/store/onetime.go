@@ -46,7 +46,7 @@ func (s *Store) DeleteOneTimeTokens(ctx context.Context, userID, purpose string,
 	return nil
 }
 
-// SetPassword replaces a user's password hash.
+// SetPassword replaces a user's password hash; what was typed at their logins before is forgotten.
 func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Time) error {
 	res, err := s.writer(ctx).ExecContext(ctx, `UPDATE users SET password_hash = $2, updated_at = $3, version = version + 1
 		WHERE id = $1`, userID, hash, at)
@@ -56,5 +56,5 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash string, at time.Ti
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound("user")
 	}
-	return nil
+	return s.clearLoginFailures(ctx, userID)
 }

@@ -128,9 +128,9 @@ func (s *Store) writeCustom(ctx context.Context, u *user.User, replace bool) err
 	return nil
 }
 
-// UpdateUser writes u if its stored version is still prevVersion. Leaving the locked status
-// clears the failed sign-in counter and the lockout time (an administrator's lock has none, so
-// the auto-unlock delay never ends it).
+// UpdateUser writes u if its stored version is still prevVersion. A change of status clears the
+// failed sign-in counter, and leaving the locked status clears the lockout time (an
+// administrator's lock has none, so the auto-unlock delay never ends it).
 func (s *Store) UpdateUser(ctx context.Context, u *user.User, prevVersion int64) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
 		if err := s.lockParents(ctx, customList, slices.Collect(maps.Keys(u.Custom))); err != nil {
@@ -145,7 +145,7 @@ func (s *Store) updateUser(ctx context.Context, u *user.User, prevVersion int64)
 		email_lower = $4, first_name = $5, last_name = $6, name_lower = $7, last_lower = $8, phone = $9,
 		department = $10, manager_id = $11, manager_name = $12, status = $13, source = $14, external_id = $15,
 		password_hash = $16, updated_at = $17, last_login_at = $18, activated_at = $19, version = $20,
-		failed_logins = CASE WHEN status = 'locked' AND $13 <> 'locked' THEN 0 ELSE failed_logins END,
+		failed_logins = CASE WHEN status <> $13 THEN 0 ELSE failed_logins END,
 		locked_at = CASE WHEN $13 <> 'locked' THEN NULL ELSE locked_at END, custom_values = $23
 		WHERE id = $21 AND version = $22`,
 		u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
@@ -157,6 +157,12 @@ func (s *Store) updateUser(ctx context.Context, u *user.User, prevVersion int64)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return stale("user")
+	}
+	if u.Status == user.Active {
+		// An unlocked or enabled user may sign in at once, whatever was typed at their logins.
+		if err := s.clearLoginFailures(ctx, u.ID); err != nil {
+			return err
+		}
 	}
 	return s.writeCustom(ctx, u, true)
 }
@@ -181,16 +187,17 @@ func (s *Store) DefaultAdmin(ctx context.Context) (*user.User, error) {
 	return s.User(ctx, id)
 }
 
-// RecordLogin notes a successful sign-in and, when the hash parameters changed, the new hash.
+// RecordLogin notes a successful sign-in, which clears the failed sign-in counters, and, when
+// the hash parameters changed, the new hash.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, rehash string) error {
-	q := `UPDATE users SET last_login_at = $1 WHERE id = $2`
+	q := `UPDATE users SET last_login_at = $1, failed_logins = 0 WHERE id = $2`
 	args := []any{at, userID}
 	if rehash != "" {
-		q = `UPDATE users SET last_login_at = $1, password_hash = $3 WHERE id = $2`
+		q = `UPDATE users SET last_login_at = $1, failed_logins = 0, password_hash = $3 WHERE id = $2`
 		args = append(args, rehash)
 	}
 	if _, err := s.writer(ctx).ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("store: record login: %w", err)
 	}
-	return nil
+	return s.clearLoginFailures(ctx, userID)
 }
