@@ -68,9 +68,11 @@ func TestFLOODSignIn(t *testing.T) {
 		})
 
 		statuses := make(map[int]int)
+		var checked []time.Duration // when each attempt that reached a password check was answered
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		start := make(chan struct{})
+		var t0 time.Time
 		for i := range 1000 {
 			wg.Go(func() {
 				<-start
@@ -82,24 +84,30 @@ func TestFLOODSignIn(t *testing.T) {
 					return
 				}
 				statuses[res.StatusCode]++
-				if res.StatusCode == http.StatusTooManyRequests {
+				switch res.StatusCode {
+				case http.StatusUnauthorized:
+					checked = append(checked, time.Since(t0))
+				case http.StatusTooManyRequests:
 					if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || s < 1 {
 						t.Errorf("429 with Retry-After %q", res.Header.Get("Retry-After"))
 					}
 				}
 			})
 		}
+		t0 = time.Now()
 		close(start)
 		time.Sleep(100 * time.Millisecond) // the flood is in
 		res, during, err := signIn(person, "viewer", testPassword)
+		done := time.Since(t0)
 		wg.Wait()
 		close(stop)
 		sampler.Wait()
 		if err != nil || res.StatusCode != http.StatusOK {
 			t.Fatalf("valid sign-in during the flood: %v %v", res, err)
 		}
-		t.Logf("valid sign-in: %v alone, %v during the flood; flood answers %v; heap in use peaked %d MiB above the start",
-			alone, during, statuses, (int64(peak)-int64(before.HeapInuse))>>20)
+		slices.Sort(checked)
+		t.Logf("valid sign-in: %v alone, %v during the flood; flood answers %v, the last checked one at %v; heap in use peaked %d MiB above the start",
+			alone, during, statuses, checked[len(checked)-1], (int64(peak)-int64(before.HeapInuse))>>20)
 		for code, n := range statuses {
 			if code != http.StatusUnauthorized && code != http.StatusTooManyRequests {
 				t.Errorf("%d flood requests answered %d", n, code)
@@ -108,13 +116,13 @@ func TestFLOODSignIn(t *testing.T) {
 		if statuses[http.StatusTooManyRequests] == 0 {
 			t.Error("nothing was shed")
 		}
-		// The bar of one second holds on a quiet machine (bench/README.md). A test shares its
-		// machine, and the race detector slows argon2id several times, so here the bar also
-		// allows a few sign-ins' time: an unfair queue would make the person wait for the
-		// dozens of hashes queued before them.
-		limit := time.Second + 6*alone
-		if during > limit {
-			t.Errorf("a valid sign-in took %v during the flood (alone %v); the bar is %v", during, alone, limit)
+		// Under one second on a quiet machine (bench/README.md records it). A test shares its
+		// machine and may run under the race detector, so here the bar is one that load does not
+		// move: the person's sign-in, which joined the hash queue after the flood had filled it,
+		// is answered before most of the flood's checked attempts. A first-come queue would
+		// answer it after all of them.
+		if median := checked[len(checked)/2]; done > median {
+			t.Errorf("the valid sign-in was answered at %v, after half the flood's checked attempts (%v)", done, median)
 		}
 		if grown := int64(peak) - int64(before.HeapInuse); grown > 256<<20 {
 			t.Errorf("heap in use grew by %d MiB under the flood", grown>>20)
