@@ -14,7 +14,7 @@ import (
 )
 
 // Each user's row holds the look-alike keys (user.Skeleton) of their username and email, in
-// unique columns (migration 00008): two users cannot hold look-alike identities, whatever path
+// unique columns (migration 00009): two users cannot hold look-alike identities, whatever path
 // writes them. user.Service checks first, to tell a taken name from a look-alike and to compare
 // usernames with emails; the unique indexes are the guard when two changes race.
 
@@ -62,7 +62,7 @@ func (s *Store) UsersLike(ctx context.Context, skeletons []string) ([]*user.User
 const fillBatch = 1000
 
 // fillIdentities gives every user without look-alike keys theirs: those from before migration
-// 00008, and any an older usher wrote since. An email or username stored in another form than
+// 00009, and any an older usher wrote since. An email or username stored in another form than
 // NFC (before usher normalised them) is stored in NFC too, so that it signs in as typed today.
 // Users come oldest first (by id: usher's ids are UUIDv7, in creation order): when a key, or
 // the NFC form, is another user's already, this user keeps NULL (and the form they had), so

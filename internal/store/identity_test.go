@@ -16,7 +16,7 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-// rawUser writes a user with plain SQL, as an usher from before migration 00008 did (or one
+// rawUser writes a user with plain SQL, as an usher from before migration 00009 did (or one
 // still running beside a newer one): no look-alike keys, the text exactly as given.
 func rawUser(t *testing.T, s *store.Store, id, username, email string) {
 	t.Helper()
@@ -49,7 +49,7 @@ func readIdentity(t *testing.T, s *store.Store, id string) identityOf {
 // seqID is the i-th of a series of UUIDv7-shaped ids in creation order.
 func seqID(i int) string { return fmt.Sprintf("01900000-0000-7000-8000-%012d", i) }
 
-// TestIdentitySkeletonMigration runs migration 00008 on users written before it: each gets the
+// TestIdentitySkeletonMigration runs migration 00009 on users written before it: each gets the
 // look-alike keys of their username and email, oldest first; a later look-alike keeps none, so
 // that existing look-alikes do not stop the migration, and stays writable; emails stored in NFD
 // become NFC unless that form is another user's. Every start fills in what is still missing.
@@ -58,7 +58,7 @@ func TestIdentitySkeletonMigration(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		t.Parallel()
 		ctx := context.Background()
-		if err := s.MigrateDownTo(ctx, 7); err != nil {
+		if err := s.MigrateDownTo(ctx, 8); err != nil {
 			t.Fatal(err)
 		}
 		const (
@@ -84,8 +84,8 @@ func TestIdentitySkeletonMigration(t *testing.T) {
 		}
 
 		applied, err := s.Migrate(ctx)
-		if err != nil || len(applied) == 0 || !strings.HasSuffix(applied[0], "00008_identity_skeleton.sql") {
-			t.Fatalf("Migrate = %v, %v; want 00008_identity_skeleton.sql applied first", applied, err)
+		if err != nil || len(applied) == 0 || !strings.HasSuffix(applied[0], "00009_identity_skeleton.sql") {
+			t.Fatalf("Migrate = %v, %v; want 00009_identity_skeleton.sql applied first", applied, err)
 		}
 		key := func(s string) sql.NullString { return sql.NullString{String: user.Skeleton(s), Valid: true} }
 		none := sql.NullString{}
