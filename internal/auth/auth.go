@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -142,7 +141,7 @@ var errInvalidCredentials = errs.E(errs.Unauthenticated, "auth.invalid_credentia
 // disabled and a locked account answer alike at every attempt, in status, body and time, up to
 // "locked"; only the right password tells a disabled or locked person what is the matter.
 func (s *Service) Login(ctx context.Context, login, password string, c Client) (string, *user.User, error) {
-	login = strings.TrimSpace(login)
+	login = user.CanonicalLogin(login)
 	key := loginKey(login)
 	if err := s.limitSignIn(c, key); err != nil {
 		return "", nil, err

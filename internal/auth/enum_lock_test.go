@@ -190,3 +190,22 @@ func TestENUMUnknownLoginUnlocksLikeAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestSignInCanonicalLogin: surrounding spaces, letter case and the Unicode form of what is typed
+// do not matter: "É" typed as one character or as "E" and a combining accent is one account.
+func TestSignInCanonicalLogin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st, auth.Options{Limits: noLimits})
+		email, name := "\u00c9mile@example.org", "emile"
+		if _, err := f.users.CreateUser(ctx, user.System("test"), user.CreateInput{Profile: user.Profile{Email: &email, Username: &name,
+			FirstName: &name, LastName: &name}, Password: strptr(password)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, login := range []string{"\u00c9mile@example.org", "E\u0301mile@example.org", "  \u00e9MILE@example.org\t", " Ada "} {
+			if _, _, err := f.auth.Login(ctx, login, password, auth.Client{}); err != nil {
+				t.Errorf("sign in as %q: %v", login, err)
+			}
+		}
+	})
+}

@@ -42,8 +42,9 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 			}
 		}
 	}()
-	u, err := s.store.UserByLogin(ctx, strings.TrimSpace(email))
-	eligible := err == nil && strings.EqualFold(u.Email, strings.TrimSpace(email)) && s.mayReset(u)
+	email = user.CanonicalLogin(email)
+	u, err := s.store.UserByLogin(ctx, email)
+	eligible := err == nil && strings.EqualFold(u.Email, email) && s.mayReset(u)
 	if err != nil && !errs.Is(errs.NotFound, err) {
 		return err
 	}

@@ -25,7 +25,7 @@ func adminCmd(env Env) *cobra.Command {
 				return err
 			}
 			defer a.Store.Close()
-			u, err := a.Store.UserByLogin(cmd.Context(), args[0])
+			u, err := a.Store.UserByLogin(cmd.Context(), user.CanonicalLogin(args[0]))
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,8 @@ var uniqueRules = []struct {
 }{
 	{"users.username_lower", "users_username_lower_key", "username", "user.username_taken", "This username is already taken."},
 	{"users.email_lower", "users_email_lower_key", "email", "user.email_taken", "This email address already belongs to a user."},
+	{"users.username_skeleton", "users_username_skeleton_key", "username", "user.lookalike", "This username looks like the username or email address of another user. Choose another username."},
+	{"users.email_skeleton", "users_email_skeleton_key", "email", "user.lookalike", "This email address looks like the email address or username of another user. Use another address."},
 	{"users.source, users.external_id", "users_external_key", "external_id", "user.external_id_taken", "Another user from this source has this external id."},
 	{"users.default_admin", "users_default_admin_key", "", "user.default_admin_exists", "There is already a Default Administrator."},
 	{"roles.name_lower", "roles_name_lower_key", "name", "role.name_taken", "A role with this name already exists."},

@@ -51,7 +51,8 @@ func (s *Store) SchemaVersion(ctx context.Context) (current, known int64, err er
 }
 
 // Migrate brings the schema up to date. It refuses a database whose schema is newer than this
-// binary: running an old binary on it could lose data. It returns the migrations applied.
+// binary: running an old binary on it could lose data. It returns the migrations applied. Then it
+// fills in what SQL cannot compute (see fillIdentities).
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	current, known, err := s.SchemaVersion(ctx)
 	if err != nil {
@@ -68,6 +69,9 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	results, err := p.Up(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	if err := s.fillIdentities(ctx); err != nil {
+		return nil, err
 	}
 	var applied []string
 	for _, r := range results {

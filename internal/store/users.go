@@ -128,9 +128,10 @@ func (s *Store) writeCustom(ctx context.Context, u *user.User, replace bool) err
 	return nil
 }
 
-// UpdateUser writes u if its stored version is still prevVersion. A change of status clears the
-// failed sign-in counter, and leaving the locked status clears the lockout time (an
-// administrator's lock has none, so the auto-unlock delay never ends it).
+// UpdateUser writes u if its stored version is still prevVersion. A username or email that
+// stays keeps its look-alike key, even none: a look-alike from before that rule stays writable.
+// A change of status clears the failed sign-in counter, and leaving the locked status clears
+// the lockout time (an administrator's lock has none, so the auto-unlock delay never ends it).
 func (s *Store) UpdateUser(ctx context.Context, u *user.User, prevVersion int64) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
 		if err := s.lockParents(ctx, customList, slices.Collect(maps.Keys(u.Custom))); err != nil {
@@ -146,12 +147,15 @@ func (s *Store) updateUser(ctx context.Context, u *user.User, prevVersion int64)
 		department = $10, manager_id = $11, manager_name = $12, status = $13, source = $14, external_id = $15,
 		password_hash = $16, updated_at = $17, last_login_at = $18, activated_at = $19, version = $20,
 		failed_logins = CASE WHEN status <> $13 THEN 0 ELSE failed_logins END,
-		locked_at = CASE WHEN $13 <> 'locked' THEN NULL ELSE locked_at END, custom_values = $23
+		locked_at = CASE WHEN $13 <> 'locked' THEN NULL ELSE locked_at END, custom_values = $23,
+		username_skeleton = CASE WHEN username = $1 THEN username_skeleton ELSE $24 END,
+		email_skeleton = CASE WHEN email = $3 THEN email_skeleton ELSE $25 END
 		WHERE id = $21 AND version = $22`,
 		u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
 		lowerName(u), strings.ToLower(u.LastName), u.Phone, u.Department, nullString(u.ManagerID), u.ManagerName,
 		string(u.Status), string(u.Source), nullString(u.ExternalID), u.PasswordHash, u.UpdatedAt, u.LastLoginAt,
-		u.ActivatedAt, u.Version, u.ID, prevVersion, customJSON(u.Custom))
+		u.ActivatedAt, u.Version, u.ID, prevVersion, customJSON(u.Custom),
+		nullable(user.Skeleton(u.Username)), nullable(user.Skeleton(u.Email)))
 	if err != nil {
 		return fmt.Errorf("store: update user: %w", mapError(err))
 	}

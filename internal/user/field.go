@@ -49,6 +49,12 @@ var reservedFieldNames = []string{"id", "username", "email", "first_name", "last
 	"department", "manager", "manager_id", "manager_name", "status", "source", "external_id", "roles",
 	"groups", "action", "password", "created_at", "updated_at", "last_login_at", "version"}
 
+// canonicalise puts the name and the label in the form they are stored in (see canonical).
+func (in *FieldInput) canonicalise() {
+	in.Name = canonical(in.Name)
+	canonicalPtr(&in.Label)
+}
+
 // FieldInput defines a custom field or, with nil pointers for what stays, changes one. The name
 // and type cannot change once values exist, so they are only read on creation.
 type FieldInput struct {
@@ -66,7 +72,9 @@ func (in *FieldInput) validate(creating bool) []errs.FieldError {
 		out = append(out, errs.FieldError{Field: field, Code: code, Message: msg})
 	}
 	if creating {
-		switch {
+		switch fe := checkChars("name", "The custom field name", in.Name); {
+		case fe != nil:
+			out = append(out, *fe)
 		case !fieldNameRE.MatchString(in.Name):
 			bad("name", "field.name_invalid", "The name must start with a lowercase letter and contain only a–z, 0–9 and _, at most 63 characters.")
 		case slices.Contains(reservedFieldNames, in.Name):
@@ -80,7 +88,9 @@ func (in *FieldInput) validate(creating bool) []errs.FieldError {
 	}
 	if in.Label != nil || creating {
 		l := strings.TrimSpace(deref(in.Label))
-		if l == "" || utf8.RuneCountInString(l) > 100 {
+		if fe := checkChars("label", "The custom field label", l); fe != nil {
+			out = append(out, *fe)
+		} else if l == "" || utf8.RuneCountInString(l) > 100 {
 			bad("label", "field.label_invalid", "The label must be 1 to 100 characters.")
 		}
 	}

@@ -46,11 +46,16 @@ type GroupFilter struct {
 	Cursor string
 }
 
+// canonicalise puts the name in the form it is stored in (see canonical).
+func (in *GroupInput) canonicalise() { canonicalPtr(&in.Name) }
+
 func (in *GroupInput) validate(creating bool) []errs.FieldError {
 	var out []errs.FieldError
 	if in.Name != nil || creating {
 		n := strings.TrimSpace(deref(in.Name))
-		switch {
+		switch fe := checkChars("name", "The group name", n); {
+		case fe != nil:
+			out = append(out, *fe)
 		case n == "":
 			out = append(out, errs.FieldError{Field: "name", Code: "group.name_required", Message: "The group needs a name."})
 		case utf8.RuneCountInString(n) > 200:

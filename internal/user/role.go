@@ -3,6 +3,7 @@ package user
 import (
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/usherhq/usher/internal/errs"
@@ -51,11 +52,16 @@ type RoleInput struct {
 	Permissions *[]Permission
 }
 
+// canonicalise puts the name in the form it is stored in (see canonical).
+func (in *RoleInput) canonicalise() { canonicalPtr(&in.Name) }
+
 func (in *RoleInput) validate(creating bool) []errs.FieldError {
 	var out []errs.FieldError
 	if in.Name != nil || creating {
 		n := strings.TrimSpace(deref(in.Name))
-		switch {
+		switch fe := checkChars("name", "The role name", n); {
+		case fe != nil:
+			out = append(out, *fe)
 		case n == "":
 			out = append(out, errs.FieldError{Field: "name", Code: "role.name_required", Message: "The role needs a name."})
 		case utf8.RuneCountInString(n) > 100:
@@ -74,4 +80,33 @@ func (in *RoleInput) validate(creating bool) []errs.FieldError {
 		}
 	}
 	return out
+}
+
+// checkBuiltinName refuses a custom role name that would pass for a built-in role's: the same
+// name or id in other letter case, spacing or punctuation ("ADMINISTRATOR", "user_manager"), or
+// in look-alike letters ("Аdministrator" with a Cyrillic А).
+func checkBuiltinName(name string) error {
+	key := roleNameKey(name)
+	for _, b := range BuiltinRoles() {
+		if key == roleNameKey(b.Name) || key == roleNameKey(b.ID) {
+			msg := "The name " + name + " is, or looks like, the name of the built-in role " + b.Name +
+				", so people could take one for the other. Choose another name."
+			return &errs.Error{Kind: errs.Conflict, Code: "role.name_builtin", Message: msg,
+				Fields: []errs.FieldError{{Field: "name", Code: "role.name_builtin", Message: msg}}}
+		}
+	}
+	return nil
+}
+
+// roleNameKey is the Skeleton of a role name without its spaces and _ - . separators.
+func roleNameKey(name string) string {
+	strip := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if unicode.IsSpace(r) || r == '_' || r == '-' || r == '.' {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return strip(Skeleton(strip(name)))
 }

@@ -21,6 +21,10 @@ type Store interface {
 	User(ctx context.Context, id string) (*User, error)
 	UserDetail(ctx context.Context, id string) (*Detail, error) // User with UserRoles and UserGroups
 	DefaultAdmin(ctx context.Context) (*User, error)
+	// UsersLike returns the users whose email or username has one of the skeletons (see
+	// Skeleton). Inside InTx, changes to identities with the same skeleton wait for each other
+	// from this call to the end of the transaction, so that each sees what the other wrote.
+	UsersLike(ctx context.Context, skeletons []string) ([]*User, error)
 	ListUsers(ctx context.Context, f Filter) ([]*Detail, string, error) // with their roles and groups
 	CountUsers(ctx context.Context) (Counts, error)
 	InsertUser(ctx context.Context, u *User) error

@@ -101,7 +101,8 @@ func TestCreateUserConflicts(t *testing.T) {
 			{"email in other case, username defaulted", "Taken@EXAMPLE.com", nil, "email", "user.email_taken"},
 			{"username in other case", "fresh@example.com", ptr("ROOT"), "username", "user.username_taken"},
 			{"email that is another user's username, username defaulted", "alias@example.com", nil, "email", "user.email_taken"},
-			{"email that is another user's username, username given", "alias@example.com", ptr("alias"), "", ""},
+			{"email that is another user's username, username given", "alias@example.com", ptr("alias"), "email", "user.email_taken"},
+			{"username that is another user's email", "fresh@example.com", ptr("Taken@example.com"), "username", "user.username_taken"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				in := user.CreateInput{Profile: user.Profile{Email: ptr(tc.email), Username: tc.username, FirstName: ptr("A"), LastName: ptr("B")}}

@@ -3,7 +3,6 @@ package user
 import (
 	"context"
 	"strconv"
-	"strings"
 
 	"github.com/usherhq/usher/internal/errs"
 )
@@ -23,11 +22,12 @@ func (s *Service) CreateField(ctx context.Context, a Actor, in FieldInput) (*Fie
 	if err := a.Require(FieldsManage); err != nil {
 		return nil, err
 	}
+	in.canonicalise()
 	if err := errs.Fields(in.validate(true)); err != nil {
 		return nil, err
 	}
 	now := s.now()
-	f := &Field{Name: in.Name, Label: strings.TrimSpace(*in.Label), Type: in.Type, Required: in.Required != nil && *in.Required,
+	f := &Field{Name: in.Name, Label: *in.Label, Type: in.Type, Required: in.Required != nil && *in.Required,
 		Pattern: deref(in.Pattern), Version: 1, CreatedAt: now, UpdatedAt: now}
 	if in.Options != nil {
 		f.Options = *in.Options
@@ -57,11 +57,12 @@ func (s *Service) UpdateField(ctx context.Context, a Actor, name string, version
 			return err
 		}
 		in.Type = f.Type
+		canonicalPtr(&in.Label)
 		if err := errs.Fields(in.validate(false)); err != nil {
 			return err
 		}
 		if in.Label != nil {
-			f.Label = strings.TrimSpace(*in.Label)
+			f.Label = *in.Label
 		}
 		if in.Required != nil {
 			f.Required = *in.Required

@@ -2,7 +2,6 @@ package user
 
 import (
 	"context"
-	"strings"
 
 	"github.com/usherhq/usher/internal/errs"
 )
@@ -34,11 +33,12 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in GroupInput) (*Gro
 	if err := a.Require(GroupsManage); err != nil {
 		return nil, err
 	}
+	in.canonicalise()
 	if err := errs.Fields(in.validate(true)); err != nil {
 		return nil, err
 	}
 	now := s.now()
-	g := &Group{ID: newID(), Name: strings.TrimSpace(*in.Name), Description: deref(in.Description),
+	g := &Group{ID: newID(), Name: *in.Name, Description: deref(in.Description),
 		ExternalID: deref(in.ExternalID), Source: Local, Version: 1, CreatedAt: now, UpdatedAt: now}
 	var out *Group
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
@@ -66,6 +66,7 @@ func (s *Service) UpdateGroup(ctx context.Context, a Actor, id string, version i
 	if err := a.Require(GroupsManage); err != nil {
 		return nil, err
 	}
+	in.canonicalise()
 	if err := errs.Fields(in.validate(false)); err != nil {
 		return nil, err
 	}
@@ -84,9 +85,9 @@ func (s *Service) UpdateGroup(ctx context.Context, a Actor, id string, version i
 			return err
 		}
 		details := map[string]any{}
-		if in.Name != nil && strings.TrimSpace(*in.Name) != g.Name {
-			details["name"] = map[string]any{"from": g.Name, "to": strings.TrimSpace(*in.Name)}
-			g.Name = strings.TrimSpace(*in.Name)
+		if in.Name != nil && *in.Name != g.Name {
+			details["name"] = map[string]any{"from": g.Name, "to": *in.Name}
+			g.Name = *in.Name
 		}
 		if in.Description != nil {
 			g.Description = *in.Description

@@ -2,7 +2,6 @@ package user
 
 import (
 	"context"
-	"strings"
 
 	"github.com/usherhq/usher/internal/errs"
 )
@@ -28,11 +27,15 @@ func (s *Service) CreateRole(ctx context.Context, a Actor, in RoleInput) (*Role,
 	if err := a.Require(RolesManage); err != nil {
 		return nil, err
 	}
+	in.canonicalise()
 	if err := errs.Fields(in.validate(true)); err != nil {
 		return nil, err
 	}
+	if err := checkBuiltinName(*in.Name); err != nil {
+		return nil, err
+	}
 	now := s.now()
-	r := &Role{ID: newID(), Name: strings.TrimSpace(*in.Name), Description: deref(in.Description),
+	r := &Role{ID: newID(), Name: *in.Name, Description: deref(in.Description),
 		Version: 1, CreatedAt: now, UpdatedAt: now}
 	if in.Permissions != nil {
 		r.Permissions = NewPermissions(*in.Permissions...)
@@ -55,6 +58,7 @@ func (s *Service) UpdateRole(ctx context.Context, a Actor, id string, version in
 	if err := a.Require(RolesManage); err != nil {
 		return nil, err
 	}
+	in.canonicalise()
 	if err := errs.Fields(in.validate(false)); err != nil {
 		return nil, err
 	}
@@ -72,8 +76,13 @@ func (s *Service) UpdateRole(ctx context.Context, a Actor, id string, version in
 		}
 		details := map[string]any{}
 		if in.Name != nil {
-			details["name"] = map[string]any{"from": r.Name, "to": strings.TrimSpace(*in.Name)}
-			r.Name = strings.TrimSpace(*in.Name)
+			if *in.Name != r.Name { // a name given before this rule may stay
+				if err := checkBuiltinName(*in.Name); err != nil {
+					return err
+				}
+			}
+			details["name"] = map[string]any{"from": r.Name, "to": *in.Name}
+			r.Name = *in.Name
 		}
 		if in.Description != nil {
 			r.Description = *in.Description

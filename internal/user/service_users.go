@@ -138,6 +138,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in CreateInput) (*Det
 }
 
 func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, defaultAdmin bool) (*Detail, error) {
+	in.Profile.canonicalise()
 	defaulted := in.Username == nil || *in.Username == ""
 	if defaulted {
 		in.Username = in.Email
@@ -183,7 +184,11 @@ func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, defau
 		if err := s.checkGrants(ctx, a, nil, in.RoleIDs, nil, in.GroupIDs); err != nil {
 			return err
 		}
-		if err := s.store.InsertUser(ctx, u); err != nil {
+		err = s.checkIdentities(ctx, u, true, !defaulted)
+		if err == nil {
+			err = s.store.InsertUser(ctx, u)
+		}
+		if err != nil {
 			if defaulted {
 				return emailAsUsernameTaken(err)
 			}
@@ -212,12 +217,20 @@ func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, defau
 // database reports first when both clash differs (SQLite the email, PostgreSQL the username).
 func emailAsUsernameTaken(err error) error {
 	e, ok := errs.As(err)
-	if !ok || e.Kind != errs.Conflict || e.Code != "user.username_taken" {
+	if !ok || e.Kind != errs.Conflict {
 		return err
 	}
-	const msg = "This email address already belongs to a user, as their email address or their username."
-	return &errs.Error{Kind: errs.Conflict, Code: "user.email_taken", Message: msg, Err: err,
-		Fields: []errs.FieldError{{Field: "email", Code: "user.email_taken", Message: msg}}}
+	switch e.Code {
+	case "user.username_taken":
+		return &errs.Error{Kind: errs.Conflict, Code: "user.email_taken", Message: emailTaken, Err: err,
+			Fields: []errs.FieldError{{Field: "email", Code: "user.email_taken", Message: emailTaken}}}
+	case "user.lookalike":
+		if len(e.Fields) == 1 && e.Fields[0].Field == "username" {
+			return &errs.Error{Kind: errs.Conflict, Code: "user.lookalike", Message: emailLookalike, Err: err,
+				Fields: []errs.FieldError{{Field: "email", Code: "user.lookalike", Message: emailLookalike}}}
+		}
+	}
+	return err
 }
 
 func applyProfile(u *User, p *Profile) {
@@ -279,6 +292,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 		if err := s.guardTarget(ctx, a, u, "update"); err != nil {
 			return err
 		}
+		p.Profile.canonicalise()
 		if !u.SourceOwned() && p.Email != nil && strings.EqualFold(*p.Email, u.Email) {
 			// The same address in other letters is no change: emails compare case-insensitively.
 			p.Email = nil
@@ -297,7 +311,12 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 			return err
 		}
 		changed := changedFields(u, &p.Profile)
+		newUsername := p.Username != nil && *p.Username != u.Username
+		newEmail := p.Email != nil && *p.Email != u.Email
 		applyProfile(u, &p.Profile)
+		if err := s.checkIdentities(ctx, u, newEmail, newUsername); err != nil {
+			return err
+		}
 		details := map[string]any{}
 		if len(changed) > 0 || len(p.Custom) > 0 {
 			details["changed"] = changed

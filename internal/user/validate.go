@@ -21,10 +21,14 @@ const (
 )
 
 // ValidateEmail checks an address by DESIGN §2's rules. It is the only email check in usher:
-// the API, the console, invitations, imports and directory sync all use it.
+// the API, the console, invitations, imports and directory sync all use it. It checks the
+// address as given; Service stores it trimmed and in NFC first (see canonical).
 func ValidateEmail(field, email string) *errs.FieldError {
 	bad := func(code, msg string) *errs.FieldError {
 		return &errs.FieldError{Field: field, Code: code, Message: msg}
+	}
+	if fe := checkChars(field, "The email address", email); fe != nil {
+		return fe
 	}
 	switch {
 	case email == "":
@@ -86,6 +90,9 @@ func validDomain(d string) bool {
 func ValidateUsername(field, username string) *errs.FieldError {
 	bad := func(code, msg string) *errs.FieldError {
 		return &errs.FieldError{Field: field, Code: code, Message: msg}
+	}
+	if fe := checkChars(field, "The username", username); fe != nil {
+		return fe
 	}
 	switch {
 	case username == "":
@@ -161,6 +168,13 @@ type Profile struct {
 	Custom      map[string]*string // custom field name → raw value (nil clears)
 }
 
+// canonicalise puts the email and the username in the form they are stored and compared in
+// (see canonical): a person's surrounding spaces and way of typing accents make no difference.
+func (p *Profile) canonicalise() {
+	canonicalPtr(&p.Email)
+	canonicalPtr(&p.Username)
+}
+
 // validate checks every given attribute and returns all the problems at once. requireNames is
 // set for local creation, where first and last name are mandatory.
 func (p *Profile) validate(requireNames bool) []errs.FieldError {
@@ -175,10 +189,15 @@ func (p *Profile) validate(requireNames bool) []errs.FieldError {
 	}
 	if p.Username != nil {
 		fe := ValidateUsername("username", *p.Username)
-		if fe != nil && p.Email != nil && *p.Username == *p.Email {
+		switch {
+		case fe != nil && p.Email != nil && *p.Username == *p.Email && strings.HasPrefix(fe.Code, "identity."):
+			// The same character in the same text: the email's error says it.
+		case fe != nil && p.Email != nil && *p.Username == *p.Email:
 			fe.Message += " It defaults to the email address; give a username."
+			add(fe)
+		default:
+			add(fe)
 		}
-		add(fe)
 	}
 	if p.FirstName != nil || requireNames {
 		add(validateName("first_name", deref(p.FirstName), requireNames))
