@@ -14,24 +14,24 @@ import (
 // attempt was before expireBefore, or when it reached the limit at or before unlockBefore (a
 // zero unlockBefore never does), as an account's lock ends with the auto-unlock delay.
 func (s *Store) ReserveLoginFailure(ctx context.Context, login string, max int, now, expireBefore, unlockBefore time.Time) (n int, ok bool, err error) {
-	var unlock any
+	var unlock, lockedFirst any // lockedFirst: the first attempt reaches the limit only when the limit is one
 	if !unlockBefore.IsZero() {
 		unlock = unlockBefore
 	}
-	if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM login_failures
-		WHERE login = $1 AND (last_at < $2 OR locked_at <= $3)`, login, expireBefore, unlock); err != nil {
-		return 0, false, fmt.Errorf("store: expire sign-in failures: %w", err)
-	}
-	var lockedFirst any // the first attempt reaches the limit only when the limit is one
 	if max <= 1 {
 		lockedFirst = now
 	}
+	// One statement: a count that expired or whose "lock" ended starts again from one.
+	const restart = `(login_failures.last_at < $5 OR login_failures.locked_at <= $6)`
 	err = s.writer(ctx).QueryRowContext(ctx, `INSERT INTO login_failures (login, failures, last_at, locked_at)
 		VALUES ($1, 1, $2, $4)
-		ON CONFLICT (login) DO UPDATE SET failures = login_failures.failures + 1, last_at = excluded.last_at,
-			locked_at = CASE WHEN login_failures.failures + 1 >= $3 THEN excluded.last_at END
-		WHERE login_failures.failures < $3
-		RETURNING failures`, login, now, max, lockedFirst).Scan(&n)
+		ON CONFLICT (login) DO UPDATE SET
+			failures = CASE WHEN `+restart+` THEN 1 ELSE login_failures.failures + 1 END,
+			last_at = excluded.last_at,
+			locked_at = CASE WHEN (CASE WHEN `+restart+` THEN 1 ELSE login_failures.failures + 1 END) >= $3
+				THEN excluded.last_at END
+		WHERE login_failures.failures < $3 OR `+restart+`
+		RETURNING failures`, login, now, max, lockedFirst, expireBefore, unlock).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
