@@ -134,8 +134,8 @@ var errInvalidCredentials = errs.E(errs.Unauthenticated, "auth.invalid_credentia
 // Every attempt first passes the rate limits of its client address and of its login, then waits
 // for a hashing slot, and only then counts: one of MaxFailures attempts on the login as typed,
 // whether or not it names an account, and, for an account, one of MaxFailures on the account.
-// Only an attempt holding both has the account's hash checked; the others check a dummy hash in
-// the same time. However many attempts race, on however many replicas, at most MaxFailures
+// Only an attempt holding one of the account's has its hash checked; the others check a dummy
+// hash in the same time. However many attempts race, on however many replicas, at most MaxFailures
 // hashes of an account are checked, and the one that fails last locks it. The answer to a wrong
 // password depends only on the count of the login as typed, so a made-up login, an active, a
 // disabled and a locked account answer alike at every attempt, in status, body and time, up to
@@ -240,8 +240,9 @@ type attempt struct {
 	reason        string
 }
 
-// attempt counts the attempt and checks the password: the account's hash when the login and the
-// account both have attempts left, a dummy hash otherwise. The caller holds a hashing slot.
+// attempt counts the attempt against the login as typed, whose count decides the answer to a
+// wrong password, and checks the password: the account's hash when the account has attempts
+// left, a dummy hash otherwise. The caller holds a hashing slot.
 func (s *Service) attempt(ctx context.Context, key string, u *user.User, password string) (attempt, error) {
 	now := s.now()
 	var unlockBefore time.Time
@@ -260,20 +261,24 @@ func (s *Service) attempt(ctx context.Context, key string, u *user.User, passwor
 	case n >= max:
 		a.answer = errLockedNow
 	}
-	if !ok || u == nil {
+	if u == nil {
 		s.passwords.verifyHeld("", password)
 		if a.reason == "" {
 			a.reason = "unknown login"
 		}
 		return a, nil
 	}
+	// Whether the account's hash is checked depends on the account's count alone, so the right
+	// password works whatever was typed at this login before, until the account locks.
 	an, aok, err := s.store.ReserveLoginAttempt(ctx, u.ID, max, now, now.Add(-StaleAttemptAfter))
 	if err != nil {
 		return attempt{}, err
 	}
 	if !aok {
 		s.passwords.verifyHeld("", password)
-		a.reason = "no attempts left for this account"
+		if a.reason == "" {
+			a.reason = "no attempts left for this account"
+		}
 		return a, nil
 	}
 	a.match, a.rehash = s.passwords.verifyHeld(u.PasswordHash, password)
