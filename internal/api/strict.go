@@ -102,7 +102,9 @@ func sizeWords(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
-// bodyContext hands huma the body strictJSON has already read.
+// bodyContext hands huma the body strictJSON has already read, and the media type it has
+// already checked under the one name huma looks its JSON format up by (huma compares the header
+// literally, so "Application/JSON" or "application/json ; charset=utf-8" would be unknown to it).
 type bodyContext struct {
 	humaContext
 	body io.Reader
@@ -113,6 +115,13 @@ type bodyContext struct {
 type humaContext = huma.Context
 
 func (c bodyContext) BodyReader() io.Reader { return c.body }
+
+func (c bodyContext) Header(name string) string {
+	if strings.EqualFold(name, "Content-Type") {
+		return "application/json"
+	}
+	return c.humaContext.Header(name)
+}
 
 // SetReadDeadline does nothing: the body is read, and a deadline set now would fall on the read
 // net/http makes to notice a closed connection, cancelling the request when it passes.
@@ -174,8 +183,8 @@ func readBody(hctx huma.Context, op *huma.Operation, length int64) ([]byte, erro
 	return buf.Bytes(), nil
 }
 
-// checkJSONType accepts application/json and application/*+json, in UTF-8 (the only charset
-// JSON has, RFC 8259).
+// checkJSONType accepts application/json and application/*+json, in any letter case and in
+// UTF-8 (the only charset JSON has, RFC 8259).
 func checkJSONType(header string) error {
 	refuse := &statusProblem{http.StatusUnsupportedMediaType,
 		"Send the body as JSON with the header Content-Type: application/json."}

@@ -166,6 +166,34 @@ func TestBodyLimits(t *testing.T) {
 	}
 }
 
+// TestHumaWordsNeverReachClients: whatever huma still says about a body or a media type (should
+// strictJSON ever let a request through to it) reaches a client in usher's words.
+func TestHumaWordsNeverReachClients(t *testing.T) {
+	tests := []struct {
+		status int
+		msg    string
+		errs   []error
+	}{
+		{http.StatusUnsupportedMediaType, "validation failed", []error{&huma.ErrorDetail{Location: "body", Message: "unknown content type: Application/JSON"}}},
+		{http.StatusNotAcceptable, "unable to marshal response", []error{huma.ErrUnknownAcceptContentType}},
+		{http.StatusRequestEntityTooLarge, "request body is too large limit=1048576 bytes", nil},
+		{http.StatusRequestTimeout, "request body read timeout", nil},
+		{http.StatusBadRequest, "request body is required", nil},
+	}
+	for _, tc := range tests {
+		p := newProblem(context.Background(), tc.status, tc.msg, tc.errs...)
+		b, _ := json.Marshal(p)
+		for _, s := range []string{"unknown", "request body", "limit=", "marshal", "validation failed"} {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%d %q: the problem shows huma's words %q: %s", tc.status, tc.msg, s, b)
+			}
+		}
+		if p.Status != tc.status || p.Code == "" || p.Detail == "" {
+			t.Errorf("%d %q: problem %+v", tc.status, tc.msg, p)
+		}
+	}
+}
+
 // TestBodyReaderWalk: the strict reader names the place of each problem, skips what it refuses
 // without reading it token by token, and stops a body that nests too deep or holds too many values.
 func TestBodyReaderWalk(t *testing.T) {

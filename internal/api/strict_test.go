@@ -48,6 +48,9 @@ func (c *client) sendRaw(method, path, contentType, body string, headers ...stri
 // goDecoderText is what encoding/json says about a body; none of it may reach a client.
 var goDecoderText = []string{"Go struct", "Go value", "unmarshal", "json:", "invalid character", "looking for beginning", "unexpected end of JSON"}
 
+// humaText is what huma says about a body or its media type; none of it may reach a client.
+var humaText = []string{"unknown content type", "request body is", "limit=", "validation failed"}
+
 // TestStrictJSON (STRICT): a body is read one way only. Keys that differ from the schema's only in
 // letter case, duplicate keys and nulls the schema does not allow are refused naming the key, so a
 // proxy and usher can never see different fields; a body that is not JSON is refused plainly.
@@ -146,6 +149,13 @@ func TestStrictJSON(t *testing.T) {
 			{name: "plain create", method: "POST", path: "/api/v1/users", contentType: json, body: newUser(""), status: 201},
 			{name: "charset parameter", method: "POST", path: "/api/v1/users", contentType: "application/json; charset=UTF-8", body: newUser(""), status: 201},
 			{name: "a +json type", method: "POST", path: "/api/v1/users", contentType: "application/merge-patch+json", body: newUser(""), status: 201},
+			{name: "capitalised type", method: "POST", path: "/api/v1/users", contentType: "Application/JSON", body: newUser(""), status: 201},
+			{name: "upper-case subtype", method: "POST", path: "/api/v1/users", contentType: "application/JSON", body: newUser(""), status: 201},
+			{name: "upper-case +json type", method: "POST", path: "/api/v1/users", contentType: "APPLICATION/VND.API+JSON", body: newUser(""), status: 201},
+			{name: "spaces around the parameter", method: "POST", path: "/api/v1/users", contentType: "application/json ; charset=utf-8", body: newUser(""), status: 201},
+			{name: "upper-case parameter", method: "POST", path: "/api/v1/users", contentType: "APPLICATION/JSON; CHARSET=UTF-8", body: newUser(""), status: 201},
+			{name: "quoted charset", method: "PATCH", path: userPath, contentType: `application/json;charset="utf-8"`, headers: anyVersion,
+				body: `{"department":"Ops"}`, status: 200},
 			{name: "a bulk action of 1,000 ids, indented", method: "POST", path: "/api/v1/users/bulk", contentType: json,
 				body: "{\n  \"action\": \"unlock\",\n  \"ids\": [\n" + strings.Repeat("    \""+target.ID+"\",\n", 999) + "    \"" + target.ID + "\"\n  ]\n}", status: 200},
 			{name: "custom value cleared with null", method: "PATCH", path: userPath, contentType: json, headers: anyVersion,
@@ -160,7 +170,7 @@ func TestStrictJSON(t *testing.T) {
 				c := *e.admin
 				c.t = t
 				r := c.sendRaw(tc.method, tc.path, tc.contentType, tc.body, tc.headers...)
-				for _, s := range goDecoderText {
+				for _, s := range append(goDecoderText, humaText...) {
 					if strings.Contains(string(r.body), s) {
 						t.Errorf("the answer shows decoder text %q: %.300s", s, r.body)
 					}
