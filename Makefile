@@ -8,7 +8,7 @@ GO ?= go
 test: npm-tools
 	scripts/with-postgres.sh $(GO) test -race -count=1 ./...
 
-# The pinned npm packages (the OpenAPI linter) in .tools/, installed once.
+# The npm packages tools/npm/package-lock.json pins (the OpenAPI linter), installed once into .tools/.
 npm-tools:
 	scripts/npm-tools.sh
 

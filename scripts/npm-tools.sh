@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# npm-tools.sh installs the pinned npm packages some tests run (the OpenAPI linter) into
-# $USHER_NPM_TOOLS (default: .tools/ in the repository, ignored by git), once: a run that finds
-# them installed at the pinned versions does nothing. Without node and npm it installs Debian's
-# when root with apt-get, and otherwise says what to install. Outside CI a failure only warns
-# (the tests that need a tool skip and say so); with CI=true it fails.
+# npm-tools.sh installs the npm packages some tests run (the OpenAPI linter) into $USHER_NPM_TOOLS
+# (default: .tools/ in the repository, ignored by git), exactly as tools/npm/package-lock.json
+# lists them (`npm ci`: the pinned versions, checked against their integrity hashes). A run that
+# finds that lockfile installed does nothing. Without node and npm it installs Debian's when root
+# with apt-get, and otherwise says what to install. Outside CI a failure only warns (the tests that
+# need a tool skip and say so); with CI=true it fails.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# The pinned packages; internal/api/openapi_lint_test.go pins the same version.
-packages=("@redocly/cli@2.77.0")
-
+manifest="$PWD/tools/npm"
 dir="${USHER_NPM_TOOLS:-$PWD/.tools}"
 
 fail() {
@@ -21,18 +20,10 @@ fail() {
 	exit 0
 }
 
-# installed NAME@VERSION reports whether the package is in $dir at exactly that version.
-installed() {
-	local name="${1%@*}" version="${1##*@}" manifest
-	manifest="$dir/node_modules/$name/package.json"
-	[[ -f "$manifest" ]] && grep -q "\"version\": *\"$version\"" "$manifest"
-}
-
-missing=()
-for p in "${packages[@]}"; do
-	installed "$p" || missing+=("$p")
-done
-if [[ ${#missing[@]} -eq 0 ]]; then
+# A copy of the lockfile is stamped into $dir once npm ci has installed it: the same one there
+# means nothing to do.
+stamp="$dir/installed-package-lock.json"
+if cmp -s "$manifest/package-lock.json" "$stamp"; then
 	exit 0
 fi
 
@@ -47,7 +38,10 @@ if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
 	fi
 fi
 
-echo "npm-tools: npm install --prefix $dir ${missing[*]}" >&2
+echo "npm-tools: npm ci --prefix $dir (tools/npm/package-lock.json)" >&2
 mkdir -p "$dir"
-npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "${missing[@]}" >&2 ||
-	fail "npm install --prefix $dir ${missing[*]} failed"
+rm -f "$stamp"
+cp "$manifest/package.json" "$manifest/package-lock.json" "$dir/"
+npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2 ||
+	fail "npm ci --prefix $dir failed (no network?)"
+cp "$manifest/package-lock.json" "$stamp"

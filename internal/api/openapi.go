@@ -55,7 +55,11 @@ func documentProblems(doc *huma.OpenAPI) {
 				continue
 			}
 			for _, status := range problemsOf(o) {
-				o.Responses[strconv.Itoa(status)] = &huma.Response{Description: problemText[status], Content: content()}
+				text := problemText[status]
+				if status == http.StatusRequestEntityTooLarge && o.MaxBodyBytes > 0 {
+					text = "The body is " + sizeWords(o.MaxBodyBytes) + " or more, over this operation's limit (request.too_large)."
+				}
+				o.Responses[strconv.Itoa(status)] = &huma.Response{Description: text, Content: content()}
 			}
 			o.Responses["default"] = &huma.Response{
 				Description: "Anything else: 500 internal (the log has the details under request_id) or 503 unavailable (try again).",

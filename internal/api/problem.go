@@ -102,6 +102,10 @@ func newProblem(ctx context.Context, status int, msg string, list ...error) *Pro
 		p.Detail = "Something went wrong on the server. The log has the details under this request id."
 		return p
 	}
+	if plain, ok := humaWords(status, msg, list); ok {
+		p.Detail = plain
+		return p
+	}
 	for _, err := range list {
 		var d *huma.ErrorDetail
 		if errors.As(err, &d) {
@@ -117,6 +121,25 @@ func newProblem(ctx context.Context, status int, msg string, list ...error) *Pro
 		p.Detail = "The request does not match the API's schema: see errors."
 	}
 	return p
+}
+
+// humaWords rewords the refusals huma raises about a body or a media type itself ("unknown
+// content type: Application/JSON", "request body is too large limit=1048576 bytes"), which
+// strictJSON answers first but which must never reach a client in huma's words either.
+func humaWords(status int, msg string, list []error) (string, bool) {
+	switch {
+	case status == http.StatusUnsupportedMediaType && len(list) > 0:
+		return "Send the body as JSON with the header Content-Type: application/json.", true
+	case status == http.StatusNotAcceptable && len(list) > 0:
+		return "usher answers in JSON: send Accept: application/json, or no Accept header.", true
+	case status == http.StatusRequestEntityTooLarge && strings.HasPrefix(msg, "request body is too large"):
+		return "The body is too large for this operation: send less.", true
+	case status == http.StatusRequestTimeout && msg == "request body read timeout":
+		return "The body did not arrive in time; send it again.", true
+	case status == http.StatusBadRequest && msg == "request body is required":
+		return "This request needs a JSON body: see the API document.", true
+	}
+	return "", false
 }
 
 // plainMessage rewords what huma says about a parameter it cannot parse, which can quote Go's

@@ -36,7 +36,7 @@ func (s *Server) routes() {
 	huma.Register(a, op("list-users", get, "/api/v1/users", "Search, filter, sort and page through users", read, "users"), s.listUsers)
 	huma.Register(a, may(created(op("create-user", post, "/api/v1/users", "Create a local user", write, "users")), http.StatusConflict, http.StatusTooManyRequests), s.createUser)
 	huma.Register(a, op("count-users", get, "/api/v1/users/counts", "Number of users in each status", read, "users"), s.countUsers)
-	huma.Register(a, may(op("bulk-users", post, "/api/v1/users/bulk", "Apply one action to many users, with a result per user", authenticated, "users"), http.StatusForbidden), s.bulkUsers)
+	huma.Register(a, may(bodyLimit(op("bulk-users", post, "/api/v1/users/bulk", "Apply one action to many users, with a result per user", authenticated, "users"), idListBody), http.StatusForbidden), s.bulkUsers)
 	huma.Register(a, may(op("get-user", get, "/api/v1/users/{id}", "One user with effective roles and groups", authenticated, "users"), http.StatusForbidden), s.getUser)
 	huma.Register(a, may(op("update-user", patch, "/api/v1/users/{id}", "Change a user's profile, direct roles or groups", write, "users"), http.StatusConflict), s.updateUser)
 	huma.Register(a, may(noContent(op("delete-user", del, "/api/v1/users/{id}", "Delete a user permanently", string(user.UsersDelete), "users")), http.StatusConflict), s.deleteUser)
@@ -59,8 +59,8 @@ func (s *Server) routes() {
 	huma.Register(a, op("get-group", get, "/api/v1/groups/{id}", "One group with its roles", read, "groups"), s.getGroup)
 	huma.Register(a, may(op("update-group", patch, "/api/v1/groups/{id}", "Change a group and its roles", string(user.GroupsManage), "groups"), http.StatusConflict), s.updateGroup)
 	huma.Register(a, may(noContent(op("delete-group", del, "/api/v1/groups/{id}", "Delete a group (its members stay)", string(user.GroupsManage), "groups")), http.StatusConflict), s.deleteGroup)
-	huma.Register(a, may(op("add-group-members", post, "/api/v1/groups/{id}/members/add", "Add users to a group", string(user.GroupsManage), "groups"), http.StatusConflict), s.changeMembers(true))
-	huma.Register(a, may(op("remove-group-members", post, "/api/v1/groups/{id}/members/remove", "Remove users from a group", string(user.GroupsManage), "groups"), http.StatusConflict), s.changeMembers(false))
+	huma.Register(a, may(bodyLimit(op("add-group-members", post, "/api/v1/groups/{id}/members/add", "Add users to a group", string(user.GroupsManage), "groups"), idListBody), http.StatusConflict), s.changeMembers(true))
+	huma.Register(a, may(bodyLimit(op("remove-group-members", post, "/api/v1/groups/{id}/members/remove", "Remove users from a group", string(user.GroupsManage), "groups"), idListBody), http.StatusConflict), s.changeMembers(false))
 
 	huma.Register(a, op("list-fields", get, "/api/v1/fields", "Custom profile fields", read, "fields"), s.listFields)
 	huma.Register(a, may(created(op("create-field", post, "/api/v1/fields", "Define a custom profile field", string(user.FieldsManage), "fields")), http.StatusConflict), s.createField)
@@ -78,17 +78,33 @@ var statusSummary = map[user.Event]string{
 	user.Enable:  "Enable a disabled user",
 }
 
+// The largest body each kind of operation takes, in bytes; a body of this size or more is
+// refused with 413, from its Content-Length before a byte of it is read (strictJSON). huma's
+// default, 1 MiB, is far more than any of usher's bodies and, for an anonymous one, more work
+// than a client that has not signed in may ask for.
+const (
+	publicBody = 8 << 10  // sign-in, password reset, setup: a login, a password of at most 256 bytes, a token
+	writeBody  = 64 << 10 // an ordinary create or update: a profile with its custom values, a role, a group
+	// idListBody takes the 1,000 user ids (36 bytes each, 39 with quotes and comma) that bulk
+	// actions and group membership changes accept, with room for indentation and role ids.
+	idListBody = 128 << 10
+)
+
 // op describes one operation and records the permission it needs in the document.
 func op(id, method, path, summary, permission, tag string) huma.Operation {
 	o := huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{tag},
-		Extensions: map[string]any{permissionExt: permission}}
+		Extensions: map[string]any{permissionExt: permission}, MaxBodyBytes: writeBody}
 	if permission == public {
+		o.MaxBodyBytes = publicBody
 		o.Security = []map[string][]string{} // says "no credentials needed" rather than nothing
 	} else {
 		o.Security = []map[string][]string{{"bearer": {}}, {"session": {}}}
 	}
 	return o
 }
+
+// bodyLimit gives an operation whose bodies are legitimately larger a limit of its own.
+func bodyLimit(o huma.Operation, n int64) huma.Operation { o.MaxBodyBytes = n; return o }
 
 func created(o huma.Operation) huma.Operation   { o.DefaultStatus = http.StatusCreated; return o }
 func accepted(o huma.Operation) huma.Operation  { o.DefaultStatus = http.StatusAccepted; return o }

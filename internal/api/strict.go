@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -13,17 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/usherhq/usher/internal/errs"
-)
-
-// Limits of the strict reading of a body.
-const (
-	maxJSONDepth     = 32 // usher's bodies nest three levels; deeper is an attack on the reader
-	maxStrictProblem = 20 // field errors reported at once
 )
 
 // strictJSON reads every JSON request body once, before huma decodes it, and refuses what
@@ -31,21 +25,34 @@ const (
 // matches them case-insensitively), duplicate keys (Go keeps the last one, a proxy may keep the
 // first) and nulls the schema does not allow (Go reads them as "absent"). It also refuses a body
 // that is not JSON, not UTF-8 or not labelled as JSON, with a message that names the place and
-// never quotes the decoder. Type and unknown-key checks stay with huma's schema validation.
+// never quotes the decoder. An array or object where the schema wants another kind of value, and
+// a key the schema does not have, it refuses in huma's words without reading their values; the
+// other type checks stay with huma's schema validation.
+//
+// What it can answer from the headers it answers before reading a byte: a Content-Length at or
+// over the operation's limit (MaxBodyBytes, set per operation in routes.go) is 413, a body that
+// is not labelled as JSON 415. Nothing it reads can cost more than the limit allows.
 func (s *Server) strictJSON(hctx huma.Context, next func(huma.Context)) {
 	op := hctx.Operation()
 	if op.RequestBody == nil || op.RequestBody.Content["application/json"] == nil {
 		next(hctx)
 		return
 	}
-	body, err := readBody(hctx, op)
+	length := contentLength(hctx)
+	if length != 0 {
+		if err := checkHeaders(hctx, op, length); err != nil {
+			writeProblem(s.api, hctx, err)
+			return
+		}
+	}
+	body, err := readBody(hctx, op, length)
 	if err != nil {
 		writeProblem(s.api, hctx, err)
 		return
 	}
 	if len(body) > 0 {
 		if err := checkJSONType(hctx.Header("Content-Type")); err != nil {
-			writeProblem(s.api, hctx, err)
+			writeProblem(s.api, hctx, err) // a body sent without a length or a Content-Type
 			return
 		}
 		r := bodyReader{reg: s.api.OpenAPI().Components.Schemas, dec: json.NewDecoder(bytes.NewReader(body)), body: body}
@@ -57,7 +64,47 @@ func (s *Server) strictJSON(hctx huma.Context, next func(huma.Context)) {
 	next(bodyContext{humaContext: hctx, body: bytes.NewReader(body)})
 }
 
-// bodyContext hands huma the body strictJSON has already read.
+// contentLength is the body's declared length, -1 when the request gives none (a chunked body).
+func contentLength(hctx huma.Context) int64 {
+	n, err := strconv.ParseInt(hctx.Header("Content-Length"), 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// checkHeaders refuses, from the headers alone, a body that is too large or not labelled as JSON.
+// length is the declared length, -1 when unknown; a body without a Content-Type may still turn
+// out empty when its length is unknown, and is then judged once read.
+func checkHeaders(hctx huma.Context, op *huma.Operation, length int64) error {
+	if op.MaxBodyBytes > 0 && length >= op.MaxBodyBytes {
+		return tooLarge(op)
+	}
+	if ct := hctx.Header("Content-Type"); ct != "" || length > 0 {
+		return checkJSONType(ct)
+	}
+	return nil
+}
+
+func tooLarge(op *huma.Operation) error {
+	return errs.E(errs.TooLarge, "request.too_large",
+		fmt.Sprintf("The body is too large: this operation takes less than %s (%d bytes).", sizeWords(op.MaxBodyBytes), op.MaxBodyBytes))
+}
+
+// sizeWords writes a byte count the way people read it: 8 KiB, 64 KiB, 1 MiB.
+func sizeWords(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// bodyContext hands huma the body strictJSON has already read, and the media type it has
+// already checked under the one name huma looks its JSON format up by (huma compares the header
+// literally, so "Application/JSON" or "application/json ; charset=utf-8" would be unknown to it).
 type bodyContext struct {
 	humaContext
 	body io.Reader
@@ -68,6 +115,13 @@ type bodyContext struct {
 type humaContext = huma.Context
 
 func (c bodyContext) BodyReader() io.Reader { return c.body }
+
+func (c bodyContext) Header(name string) string {
+	if strings.EqualFold(name, "Content-Type") {
+		return "application/json"
+	}
+	return c.humaContext.Header(name)
+}
 
 // SetReadDeadline does nothing: the body is read, and a deadline set now would fall on the read
 // net/http makes to notice a closed connection, cancelling the request when it passes.
@@ -94,18 +148,25 @@ func writeProblem(a huma.API, hctx huma.Context, err error) {
 }
 
 // readBody reads the body under the operation's size limit and read timeout, as huma would.
-func readBody(hctx huma.Context, op *huma.Operation) ([]byte, error) {
+// length is the declared length (-1: unknown), checked against the limit already.
+func readBody(hctx huma.Context, op *huma.Operation, length int64) ([]byte, error) {
+	rd := hctx.BodyReader()
+	if rd == nil || length == 0 {
+		return nil, nil
+	}
 	if op.BodyReadTimeout > 0 {
 		hctx.SetReadDeadline(time.Now().Add(op.BodyReadTimeout))
 	}
-	rd := hctx.BodyReader()
-	if rd == nil {
-		return nil, nil
+	limit := op.MaxBodyBytes
+	if limit <= 0 {
+		limit = math.MaxInt64
 	}
-	if op.MaxBodyBytes > 0 {
-		rd = io.LimitReader(rd, op.MaxBodyBytes)
+	size := int64(bytes.MinRead)
+	if length > 0 {
+		size += length // net/http never gives more than the declared length
 	}
-	body, err := io.ReadAll(rd)
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, limit+bytes.MinRead)))
+	_, err := buf.ReadFrom(io.LimitReader(rd, limit))
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -113,18 +174,17 @@ func readBody(hctx huma.Context, op *huma.Operation) ([]byte, error) {
 		}
 		return nil, &statusProblem{http.StatusBadRequest, "The body could not be read; send it again."}
 	}
-	if op.MaxBodyBytes > 0 && int64(len(body)) >= op.MaxBodyBytes {
-		return nil, errs.E(errs.TooLarge, "request.too_large",
-			fmt.Sprintf("The body is too large: this operation takes less than %d bytes.", op.MaxBodyBytes))
+	if int64(buf.Len()) >= limit {
+		return nil, tooLarge(op)
 	}
 	// The whole body is read: end the deadline, as net/http does, so that it cannot fall on the
 	// read that watches for a closed connection and cancel the request.
 	hctx.SetReadDeadline(time.Time{})
-	return body, nil
+	return buf.Bytes(), nil
 }
 
-// checkJSONType accepts application/json and application/*+json, in UTF-8 (the only charset
-// JSON has, RFC 8259).
+// checkJSONType accepts application/json and application/*+json, in any letter case and in
+// UTF-8 (the only charset JSON has, RFC 8259).
 func checkJSONType(header string) error {
 	refuse := &statusProblem{http.StatusUnsupportedMediaType,
 		"Send the body as JSON with the header Content-Type: application/json."}
@@ -144,178 +204,6 @@ func checkJSONType(header string) error {
 		return refuse
 	}
 	return nil
-}
-
-// bodyReader walks a body's tokens beside its schema.
-type bodyReader struct {
-	reg      huma.Registry
-	dec      *json.Decoder
-	body     []byte
-	problems []errs.FieldError
-}
-
-// check reports the first syntax problem of the body, else every strictness problem at once.
-func (r *bodyReader) check(schema *huma.Schema) error {
-	if !utf8.Valid(r.body) {
-		return r.malformed(int64(invalidUTF8At(r.body)), "is not valid UTF-8")
-	}
-	r.dec.UseNumber()
-	if err := r.value(schema, "", 0); err != nil {
-		return err
-	}
-	if _, err := r.dec.Token(); err != io.EOF {
-		return r.malformed(r.dec.InputOffset(), "has more after its JSON value; send exactly one")
-	}
-	return errs.Fields(r.problems)
-}
-
-// value reads one JSON value whose schema is s (nil: unknown, huma judges it) at path.
-func (r *bodyReader) value(s *huma.Schema, path string, depth int) error {
-	if depth > maxJSONDepth {
-		return &statusProblem{http.StatusBadRequest, fmt.Sprintf("The body nests objects and arrays more than %d levels deep.", maxJSONDepth)}
-	}
-	tok, err := r.dec.Token()
-	if err != nil {
-		return r.syntax(err)
-	}
-	s = r.resolve(s)
-	switch tok {
-	case json.Delim('{'):
-		return r.object(s, path, depth)
-	case json.Delim('['):
-		var items *huma.Schema
-		if s != nil {
-			items = s.Items
-		}
-		for i := 0; r.dec.More(); i++ {
-			if err := r.value(items, path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
-				return err
-			}
-		}
-		_, err := r.dec.Token()
-		return r.syntax(err)
-	case nil:
-		if s != nil && !nullable(s) {
-			r.add(path, "request.null", nullMessage(s, path))
-		}
-	}
-	if n, ok := tok.(json.Number); ok {
-		if _, err := strconv.ParseFloat(string(n), 64); err != nil {
-			return r.malformed(r.dec.InputOffset(), "has a number too large to read")
-		}
-	}
-	return nil
-}
-
-func (r *bodyReader) object(s *huma.Schema, path string, depth int) error {
-	seen := map[string]bool{}
-	for r.dec.More() {
-		tok, err := r.dec.Token()
-		if err != nil {
-			return r.syntax(err)
-		}
-		key, _ := tok.(string)
-		at := key
-		if path != "" {
-			at = path + "." + key
-		}
-		if seen[key] {
-			r.add(at, "request.duplicate_key", fmt.Sprintf("%q appears more than once in this object: send it once.", key))
-		}
-		seen[key] = true
-		var vs *huma.Schema
-		if s != nil {
-			if p, ok := s.Properties[key]; ok {
-				vs = p
-			} else if name, ok := caseVariant(s, key); ok {
-				r.add(at, "request.key_case", fmt.Sprintf("Field names are case-sensitive: write %q, not %q.", name, key))
-			} else if extra, ok := s.AdditionalProperties.(*huma.Schema); ok {
-				vs = extra
-			}
-		}
-		if err := r.value(vs, at, depth+1); err != nil {
-			return err
-		}
-	}
-	_, err := r.dec.Token()
-	return r.syntax(err)
-}
-
-// caseVariant returns the property that key names in another letter case, with the folding
-// both encoding/json and huma use (strings.EqualFold: "ſ" is "s", "K" is "k").
-func caseVariant(s *huma.Schema, key string) (string, bool) {
-	for name := range s.Properties {
-		if strings.EqualFold(name, key) {
-			return name, true
-		}
-	}
-	return "", false
-}
-
-func (r *bodyReader) resolve(s *huma.Schema) *huma.Schema {
-	for i := 0; s != nil && s.Ref != "" && i < 10; i++ {
-		s = r.reg.SchemaFromRef(s.Ref)
-	}
-	return s
-}
-
-// nullable reports whether a (resolved) schema admits null; one without a type (any, oneOf)
-// admits anything and leaves the rest to huma.
-func nullable(s *huma.Schema) bool {
-	return s.Nullable || s.Type == "" || s.Type == "null"
-}
-
-func nullMessage(s *huma.Schema, path string) string {
-	want := map[string]string{huma.TypeString: "a string", huma.TypeInteger: "a whole number", huma.TypeNumber: "a number",
-		huma.TypeBoolean: "true or false", huma.TypeArray: "an array", huma.TypeObject: "an object"}[s.Type]
-	if want == "" {
-		want = "a value"
-	}
-	if path == "" {
-		return "The body cannot be null: send " + want + "."
-	}
-	return fmt.Sprintf("%q cannot be null: send %s, or leave it out.", path, want)
-}
-
-func (r *bodyReader) add(field, code, message string) {
-	if len(r.problems) < maxStrictProblem {
-		r.problems = append(r.problems, errs.FieldError{Field: field, Code: code, Message: message})
-	}
-}
-
-// syntax turns the decoder's error into a plain one with the place it happened.
-func (r *bodyReader) syntax(err error) error {
-	var se *json.SyntaxError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &se):
-		return r.malformed(se.Offset, "is not valid JSON")
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return r.malformed(int64(len(r.body)), "ends before its JSON is complete")
-	}
-	return r.malformed(r.dec.InputOffset(), "is not valid JSON")
-}
-
-// malformed describes a problem at a byte offset as a line and column a person can find.
-func (r *bodyReader) malformed(offset int64, what string) error {
-	offset = min(max(offset, 0), int64(len(r.body)))
-	before := r.body[:offset]
-	line := bytes.Count(before, []byte("\n")) + 1
-	col := utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
-	return &statusProblem{http.StatusBadRequest,
-		fmt.Sprintf("The body %s: see line %d, column %d (byte %d).", what, line, col, offset)}
-}
-
-func invalidUTF8At(b []byte) int {
-	for i := 0; i < len(b); {
-		rn, size := utf8.DecodeRune(b[i:])
-		if rn == utf8.RuneError && size <= 1 {
-			return i
-		}
-		i += size
-	}
-	return len(b)
 }
 
 // jsonFormat is huma's JSON format with decoding errors in plain words: strictJSON and huma's

@@ -64,17 +64,19 @@ func TestPlainDecodeErrors(t *testing.T) {
 
 // TestBodyDeadlineEndsWithTheBody: the read deadline that guards a slow body ends once the body
 // is read. Left set, net/http's read that watches for a closed connection times out and cancels
-// the request's context, so a handler that waits (a queued password hash) would fail.
+// the request's context, so a handler that waits (a queued password hash) would fail. The body
+// timeout leaves a loaded machine time to deliver the small body; the handler waits four times
+// as long, so a deadline left set passes while it waits.
 func TestBodyDeadlineEndsWithTheBody(t *testing.T) {
 	s := New(Deps{})
 	huma.Register(s.api, huma.Operation{OperationID: "slow", Method: http.MethodPost, Path: "/slow",
-		BodyReadTimeout: 100 * time.Millisecond, DefaultStatus: http.StatusNoContent, Extensions: map[string]any{permissionExt: public}},
+		BodyReadTimeout: 300 * time.Millisecond, DefaultStatus: http.StatusNoContent, Extensions: map[string]any{permissionExt: public}},
 		func(ctx context.Context, in *struct {
 			Body struct {
 				A string `json:"a"`
 			}
 		}) (*struct{}, error) {
-			time.Sleep(400 * time.Millisecond)
+			time.Sleep(1200 * time.Millisecond)
 			if ctx.Err() != nil {
 				return nil, errs.E(errs.Unavailable, "test.canceled", "The request's context ended while the handler waited.")
 			}

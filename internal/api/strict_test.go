@@ -1,12 +1,18 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/usherhq/usher/internal/api"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -41,6 +47,9 @@ func (c *client) sendRaw(method, path, contentType, body string, headers ...stri
 
 // goDecoderText is what encoding/json says about a body; none of it may reach a client.
 var goDecoderText = []string{"Go struct", "Go value", "unmarshal", "json:", "invalid character", "looking for beginning", "unexpected end of JSON"}
+
+// humaText is what huma says about a body or its media type; none of it may reach a client.
+var humaText = []string{"unknown content type", "request body is", "limit=", "validation failed"}
 
 // TestStrictJSON (STRICT): a body is read one way only. Keys that differ from the schema's only in
 // letter case, duplicate keys and nulls the schema does not allow are refused naming the key, so a
@@ -117,7 +126,15 @@ func TestStrictJSON(t *testing.T) {
 			{name: "invalid UTF-8", method: "POST", path: "/api/v1/auth/login", contentType: json,
 				body: "{\"login\":\"a\xff\",\"password\":\"p\"}", status: 400, code: "request.malformed", detail: "UTF-8"},
 			{name: "nested too deep", method: "POST", path: "/api/v1/auth/login", contentType: json,
-				body: strings.Repeat("[", 10000) + strings.Repeat("]", 10000), status: 400, code: "request.malformed", detail: "deep"},
+				body: `{"login":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, status: 400, code: "request.malformed", detail: "deep"},
+			{name: "an array where a string belongs", method: "POST", path: "/api/v1/auth/login", contentType: json,
+				body: `{"login":[0,0,0],"password":"p"}`, status: 422, code: "request.invalid", field: "login"},
+			{name: "an object where an array belongs", method: "POST", path: "/api/v1/users/bulk", contentType: json,
+				body: `{"action":"lock","ids":{"a":"b"}}`, status: 422, code: "request.invalid", field: "ids"},
+			{name: "a sign-in over its limit", method: "POST", path: "/api/v1/auth/login", contentType: json,
+				body: `{"login":"` + strings.Repeat("a", 8<<10) + `","password":"p"}`, status: 413, code: "request.too_large", detail: "8 KiB"},
+			{name: "an update over its limit", method: "PATCH", path: userPath, contentType: json, headers: anyVersion,
+				body: `{"department":"` + strings.Repeat("a", 64<<10) + `"}`, status: 413, code: "request.too_large", detail: "64 KiB"},
 			{name: "no content type", method: "POST", path: "/api/v1/users", body: newUser(""),
 				status: 415, code: "request.unsupported_media_type"},
 			{name: "text content type", method: "POST", path: "/api/v1/users", contentType: "text/plain", body: newUser(""),
@@ -132,6 +149,15 @@ func TestStrictJSON(t *testing.T) {
 			{name: "plain create", method: "POST", path: "/api/v1/users", contentType: json, body: newUser(""), status: 201},
 			{name: "charset parameter", method: "POST", path: "/api/v1/users", contentType: "application/json; charset=UTF-8", body: newUser(""), status: 201},
 			{name: "a +json type", method: "POST", path: "/api/v1/users", contentType: "application/merge-patch+json", body: newUser(""), status: 201},
+			{name: "capitalised type", method: "POST", path: "/api/v1/users", contentType: "Application/JSON", body: newUser(""), status: 201},
+			{name: "upper-case subtype", method: "POST", path: "/api/v1/users", contentType: "application/JSON", body: newUser(""), status: 201},
+			{name: "upper-case +json type", method: "POST", path: "/api/v1/users", contentType: "APPLICATION/VND.API+JSON", body: newUser(""), status: 201},
+			{name: "spaces around the parameter", method: "POST", path: "/api/v1/users", contentType: "application/json ; charset=utf-8", body: newUser(""), status: 201},
+			{name: "upper-case parameter", method: "POST", path: "/api/v1/users", contentType: "APPLICATION/JSON; CHARSET=UTF-8", body: newUser(""), status: 201},
+			{name: "quoted charset", method: "PATCH", path: userPath, contentType: `application/json;charset="utf-8"`, headers: anyVersion,
+				body: `{"department":"Ops"}`, status: 200},
+			{name: "a bulk action of 1,000 ids, indented", method: "POST", path: "/api/v1/users/bulk", contentType: json,
+				body: "{\n  \"action\": \"unlock\",\n  \"ids\": [\n" + strings.Repeat("    \""+target.ID+"\",\n", 999) + "    \"" + target.ID + "\"\n  ]\n}", status: 200},
 			{name: "custom value cleared with null", method: "PATCH", path: userPath, contentType: json, headers: anyVersion,
 				body: `{"custom":{"cost_center":null}}`, status: 200},
 			{name: "update", method: "PATCH", path: userPath, contentType: json, headers: anyVersion,
@@ -144,9 +170,9 @@ func TestStrictJSON(t *testing.T) {
 				c := *e.admin
 				c.t = t
 				r := c.sendRaw(tc.method, tc.path, tc.contentType, tc.body, tc.headers...)
-				for _, s := range goDecoderText {
+				for _, s := range append(goDecoderText, humaText...) {
 					if strings.Contains(string(r.body), s) {
-						t.Errorf("the answer shows decoder text %q: %s", s, r.body)
+						t.Errorf("the answer shows decoder text %q: %.300s", s, r.body)
 					}
 				}
 				if tc.code == "" {
@@ -196,4 +222,30 @@ func TestParameterMessagesArePlain(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestOversizedBodyAnsweredUnread (FLOOD): over a real connection, a sign-in that announces a
+// 100 MB body and sends none of it is answered 413 at once from its headers; a server that
+// waited for the body would answer only when its read timeout passed, with 408.
+func TestOversizedBodyAnsweredUnread(t *testing.T) {
+	srv := httptest.NewServer(api.New(api.Deps{}))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(conn, "POST /api/v1/auth/login HTTP/1.1\r\nHost: usher\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{\"login\":\"")
+	start := time.Now()
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	t.Logf("answered in %v", time.Since(start))
+	if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), `"code":"request.too_large"`) {
+		t.Fatalf("status %d: %s; want 413 request.too_large", res.StatusCode, b)
+	}
 }
