@@ -50,6 +50,9 @@ func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event,
 	if f.TargetID != "" {
 		where = append(where, "target_id = "+arg(f.TargetID))
 	}
+	if f.TargetType != "" {
+		where = append(where, "target_type = "+arg(f.TargetType))
+	}
 	if f.Action != "" {
 		if strings.HasSuffix(f.Action, ".") {
 			where = append(where, "action >= "+arg(f.Action)+" AND action < "+arg(f.Action+prefixEnd))
