@@ -215,8 +215,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	if a.Background, err = NewBackground(cfg, st, logger, job.Options{}); err != nil {
 		return err
 	}
-	// Page cursors are signed with a key from the secret key: they work on every replica that
-	// shares it and after a restart, and no one without it can make one.
+	// Page cursors are sealed with a key from the secret key: they work on every replica that
+	// shares it and after a restart, and no one without it can read or make one.
 	st.SetCursorKey(a.Background.Secrets.DeriveKey("page cursors"))
 	a.Auth.SetNotifier(mailNotifier{outbox: a.Background.Outbox, users: a.Users})
 	jobs := a.Background.Jobs
