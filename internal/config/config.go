@@ -25,7 +25,7 @@ import (
 type Config struct {
 	Listen          string
 	MetricsListen   string        // empty: no metrics endpoint
-	WriteTimeout    time.Duration // how long one write of a response may wait for the client to read
+	WriteTimeout    time.Duration // how long a response may wait for the client to read it, plus 1 s per 64 KiB
 	DataDir         string
 	DatabaseURL     string
 	PublicURL       string
@@ -169,7 +169,7 @@ func settings() []setting {
 		mk("metrics-listen", "", "address to serve Prometheus metrics (/metrics) on, apart from --listen; empty: no metrics", func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.MetricsListen })
 		}),
-		mk("write-timeout", "30s", "a client that takes none of a response for this long is cut off, so it cannot hold the server", func() (func(*Config) string, func(*Config, string) error) {
+		mk("write-timeout", "30s", "how long a response may wait for the client to read it, plus 1s for every 64 KiB it holds; a client that reads slower is cut off, so it cannot hold the server", func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.WriteTimeout })
 		}),
 		mk("data-dir", "./usher-data", "directory for the SQLite database, the secret key and the mail drop", func() (func(*Config) string, func(*Config, string) error) {
