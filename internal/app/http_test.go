@@ -165,8 +165,8 @@ func responseWays(t *testing.T, body []byte) map[string]http.HandlerFunc {
 }
 
 // fetchPaced serves h behind writeDeadlines(timeout) on small buffers, reads the response at
-// the pace given, and returns what arrived, the read error and when the handler returned.
-func fetchPaced(t *testing.T, h http.HandlerFunc, timeout time.Duration, n int, interval time.Duration) ([]byte, error, time.Duration) {
+// the pace given, and returns what arrived, when the handler returned and the read error.
+func fetchPaced(t *testing.T, h http.HandlerFunc, timeout time.Duration, n int, interval time.Duration) ([]byte, time.Duration, error) {
 	t.Helper()
 	returned := make(chan time.Time, 1)
 	srv := &http.Server{Handler: writeDeadlines(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -187,10 +187,10 @@ func fetchPaced(t *testing.T, h http.HandlerFunc, timeout time.Duration, n int, 
 	got, err := io.ReadAll(res.Body)
 	select {
 	case end := <-returned:
-		return got, err, end.Sub(start)
+		return got, end.Sub(start), err
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the handler has not returned 10 s after the client stopped reading")
-		return nil, nil, 0
+		return nil, 0, nil
 	}
 }
 
@@ -204,7 +204,7 @@ func TestSlowReaderGetsWholeResponse(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
-			got, err, _ := fetchPaced(t, h, timeout, 4096, 20*time.Millisecond)
+			got, _, err := fetchPaced(t, h, timeout, 4096, 20*time.Millisecond)
 			if err != nil || !bytes.Equal(got, body) {
 				t.Fatalf("after %v: got %d of %d bytes, %v", time.Since(start), len(got), len(body), err)
 			}
@@ -227,7 +227,7 @@ func TestTrickleReaderIsCutOff(t *testing.T) {
 	for name, h := range responseWays(t, body) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got, err, took := fetchPaced(t, h, timeout, 2048, 100*time.Millisecond) // all of it would take 6.4 s
+			got, took, err := fetchPaced(t, h, timeout, 2048, 100*time.Millisecond) // all of it would take 6.4 s
 			if err == nil || len(got) >= len(body) {
 				t.Fatalf("the trickling client got %d of %d bytes (%v): it was not cut off", len(got), len(body), err)
 			}
