@@ -13,7 +13,12 @@ import (
 func TestUserAuditOfUnknownUser(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		known := e.freshUser("active")
-		for _, id := range []string{uuid.NewString(), "not-a-user-id"} {
+		// A group's id is in the log, as the target of group.create, but it is no user's.
+		var group struct {
+			ID string `json:"id"`
+		}
+		e.admin.do("POST", "/api/v1/groups", map[string]any{"name": "Auditors"}).want(http.StatusCreated).into(&group)
+		for _, id := range []string{uuid.NewString(), "not-a-user-id", group.ID} {
 			want := e.admin.do("GET", "/api/v1/users/"+id, nil).problem(http.StatusNotFound, "user.not_found")
 			got := e.admin.do("GET", "/api/v1/users/"+id+"/audit", nil).problem(http.StatusNotFound, "user.not_found")
 			if got.Detail != want.Detail || got.Title != want.Title {

@@ -215,8 +215,8 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	if a.Background, err = NewBackground(cfg, st, logger, job.Options{}); err != nil {
 		return err
 	}
-	// Page cursors are signed with a key from the secret key: they work on every replica that
-	// shares it and after a restart, and no one without it can make one.
+	// Page cursors are sealed with a key from the secret key: they work on every replica that
+	// shares it and after a restart, and no one without it can read or make one.
 	st.SetCursorKey(a.Background.Secrets.DeriveKey("page cursors"))
 	a.Auth.SetNotifier(mailNotifier{outbox: a.Background.Outbox, users: a.Users})
 	jobs := a.Background.Jobs
@@ -233,14 +233,9 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 		}
 	}()
 	logger.Info("email goes to " + fmt.Sprint(a.Background.Outbox.Sender()))
-	srv := publicServer(a.Handler, cfg, logger)
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
-	servers := []*http.Server{srv}
+	servers := []served{{"public server (--listen)", publicServer(a.Handler, cfg, logger), ln}}
 	if metricsLn != nil {
-		m := metricsServer(a.Metrics, logger)
-		go func() { errc <- m.Serve(metricsLn) }()
-		servers = append(servers, m)
+		servers = append(servers, served{"metrics server (--metrics-listen)", metricsServer(a.Metrics, logger), metricsLn})
 		logger.Info("metrics are served at http://" + metricsLn.Addr().String() + "/metrics")
 	}
 	db := "sqlite " + cfg.DataDir
@@ -253,22 +248,55 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	select {
-	case err := <-errc:
+	if err := serveAll(ctx, cfg.ShutdownTimeout, logger, servers, jobs.Stop); err != nil {
 		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	for _, srv := range servers {
-		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("shutdown: %w", err)
-		}
-	}
-	if err := jobs.Stop(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// served is an HTTP server and the listener it serves on.
+type served struct {
+	name string
+	srv  *http.Server
+	ln   net.Listener
+}
+
+// serveAll serves every server until ctx ends or one of them fails, then shuts everything down
+// in order within timeout: each server stops taking connections and lets its requests end, the
+// public one first; then each of stop (the background jobs). The store, closed after, is never
+// closed under a request. A failure of one server does not leave the others serving, and a
+// server that does not stop in time does not keep the next from stopping: every problem is
+// returned, the failure first.
+func serveAll(ctx context.Context, timeout time.Duration, logger *slog.Logger, servers []served, stop ...func(context.Context) error) error {
+	failed := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() {
+			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+				failed <- fmt.Errorf("the %s stopped: %w", s.name, err)
+			}
+		}()
+	}
+	var problems []error
+	select {
+	case err := <-failed:
+		logger.Error(err.Error() + "; shutting everything down")
+		problems = append(problems, err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", timeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.srv.Shutdown(sctx); err != nil {
+			problems = append(problems, fmt.Errorf("shut down the %s: %w", s.name, err))
+			s.srv.Close() // its requests' connections close: their writes fail and they end
+		}
+	}
+	for _, fn := range stop {
+		if err := fn(sctx); err != nil {
+			problems = append(problems, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	return errors.Join(problems...)
 }

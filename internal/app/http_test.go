@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -120,22 +122,56 @@ func TestClientThatNeverReadsIsCutOff(t *testing.T) {
 	})
 }
 
-// slowReader reads at most 4 KiB every 20 ms: about 200 KiB/s.
-type slowReader struct{ r io.Reader }
-
-func (s slowReader) Read(p []byte) (int, error) {
-	time.Sleep(20 * time.Millisecond)
-	return s.r.Read(p[:min(len(p), 4096)])
+// pacedReader reads at most n bytes every interval.
+type pacedReader struct {
+	r        io.Reader
+	n        int
+	interval time.Duration
 }
 
-// TestSlowReaderGetsWholeResponse: a client that keeps reading gets a response whose one write
-// takes longer than the write timeout, because each part of the write has the timeout anew.
-func TestSlowReaderGetsWholeResponse(t *testing.T) {
-	const timeout = time.Second
-	body := bytes.Repeat([]byte("0123456789abcdef"), 256<<10/16) // 256 KiB in one Write
-	srv := &http.Server{Handler: writeDeadlines(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Write(body)
+func (p pacedReader) Read(b []byte) (int, error) {
+	time.Sleep(p.interval)
+	return p.r.Read(b[:min(len(b), p.n)])
+}
+
+// responseWays are the ways a handler sends a body: one Write, io.Copy from a reader (through
+// the writer's ReadFrom), and a file as http.ServeContent sends it (ReadFrom, then sendfile).
+func responseWays(t *testing.T, body []byte) map[string]http.HandlerFunc {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "body.bin")
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]http.HandlerFunc{
+		"one Write": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write(body)
+		},
+		"io.Copy from a reader": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			io.Copy(w, struct{ io.Reader }{bytes.NewReader(body)})
+		},
+		"a file through http.ServeContent": func(w http.ResponseWriter, r *http.Request) {
+			f, err := os.Open(path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer f.Close()
+			w.Header().Set("Content-Type", "application/octet-stream")
+			http.ServeContent(w, r, "", time.Time{}, f)
+		},
+	}
+}
+
+// fetchPaced serves h behind writeDeadlines(timeout) on small buffers, reads the response at
+// the pace given, and returns what arrived, when the handler returned and the read error.
+func fetchPaced(t *testing.T, h http.HandlerFunc, timeout time.Duration, n int, interval time.Duration) ([]byte, time.Duration, error) {
+	t.Helper()
+	returned := make(chan time.Time, 1)
+	srv := &http.Server{Handler: writeDeadlines(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h(w, r)
+		returned <- time.Now()
 	}), timeout)}
 	ln := listenSmall(t)
 	go srv.Serve(ln)
@@ -144,18 +180,114 @@ func TestSlowReaderGetsWholeResponse(t *testing.T) {
 	c := dialSmall(t, ln.Addr().String())
 	start := time.Now()
 	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: usher.example.org\r\n\r\n")
-	res, err := http.ReadResponse(bufio.NewReaderSize(slowReader{c}, 4096), nil)
+	res, err := http.ReadResponse(bufio.NewReaderSize(pacedReader{c, n, interval}, 4096), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := io.ReadAll(res.Body)
+	select {
+	case end := <-returned:
+		return got, end.Sub(start), err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the handler has not returned 10 s after the client stopped reading")
+		return nil, 0, nil
+	}
+}
+
+// TestSlowReaderGetsWholeResponse: a client that keeps reading at a modest pace (about 200 KiB/s)
+// gets a response whose sending takes longer than the write timeout, however it is written.
+func TestSlowReaderGetsWholeResponse(t *testing.T) {
+	t.Parallel()
+	const timeout = time.Second
+	body := bytes.Repeat([]byte("0123456789abcdef"), 256<<10/16)
+	for name, h := range responseWays(t, body) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			got, _, err := fetchPaced(t, h, timeout, 4096, 20*time.Millisecond)
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("after %v: got %d of %d bytes, %v", time.Since(start), len(got), len(body), err)
+			}
+			if took := time.Since(start); took < timeout {
+				t.Fatalf("the response took %v, less than the write timeout %v: the test proves nothing", took, timeout)
+			}
+		})
+	}
+}
+
+// TestTrickleReaderIsCutOff: a client that keeps reading, but a trickle (about 20 KiB/s, where
+// a response may take the write timeout plus a second for every 64 KiB), is cut off once the
+// response has spent its allowance, however it is written: it cannot hold the handler and the
+// response for as long as it likes by reading a little now and then.
+func TestTrickleReaderIsCutOff(t *testing.T) {
+	t.Parallel()
+	const timeout = time.Second
+	body := bytes.Repeat([]byte("0123456789abcdef"), 128<<10/16)
+	allowance := timeout + time.Duration(len(body))*time.Second/minWriteRate
+	for name, h := range responseWays(t, body) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, took, err := fetchPaced(t, h, timeout, 2048, 100*time.Millisecond) // all of it would take 6.4 s
+			if err == nil || len(got) >= len(body) {
+				t.Fatalf("the trickling client got %d of %d bytes (%v): it was not cut off", len(got), len(body), err)
+			}
+			if took > allowance+2*time.Second {
+				t.Fatalf("the handler returned after %v; the response's allowance is %v", took, allowance)
+			}
+		})
+	}
+}
+
+// TestDeadlineWriterKeepsTheWritersWays: behind writeDeadlines a handler's writer still does what
+// net/http's does: Write(nil) sends the header as it is then (later changes are not sent), and
+// the writer is an http.Flusher, an http.Hijacker and an io.ReaderFrom.
+func TestDeadlineWriterKeepsTheWritersWays(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(writeDeadlines(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, flusher := w.(http.Flusher)
+		_, readerFrom := w.(io.ReaderFrom)
+		hijacker, isHijacker := w.(http.Hijacker)
+		if r.URL.Path == "/hijack" && isHijacker {
+			c, rw, err := hijacker.Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			rw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+			rw.Flush()
+			return
+		}
+		w.Header().Set("X-Ways", fmt.Sprintf("flusher=%v hijacker=%v readerfrom=%v", flusher, isHijacker, readerFrom))
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(nil)
+		w.Header().Set("X-Too-Late", "1")
+		w.Write([]byte("body"))
+	}), time.Second))
+	t.Cleanup(srv.Close)
+
+	res, err := http.Get(srv.URL + "/")
 	if err != nil {
-		t.Fatalf("after %v and %d bytes: %v", time.Since(start), len(got), err)
+		t.Fatal(err)
 	}
-	if !bytes.Equal(got, body) {
-		t.Fatalf("got %d bytes, want %d", len(got), len(body))
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if want := "flusher=true hijacker=true readerfrom=true"; res.Header.Get("X-Ways") != want {
+		t.Errorf("the handler's writer is %q, want %q", res.Header.Get("X-Ways"), want)
 	}
-	if took := time.Since(start); took < timeout {
-		t.Fatalf("the response took %v, less than the write timeout %v: the test proves nothing", took, timeout)
+	if res.Header.Get("X-Too-Late") != "" {
+		t.Errorf("a header set after Write(nil) was sent: Write(nil) did not send the header")
+	}
+	if string(b) != "body" {
+		t.Errorf("body %q", b)
+	}
+	res, err = http.Get(srv.URL + "/hijack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "hijacked" {
+		t.Errorf("the hijacked connection answered %q", b)
 	}
 }

@@ -33,13 +33,14 @@ type Event struct {
 
 // Filter narrows a read of the log. Zero values match everything.
 type Filter struct {
-	ActorID  string
-	TargetID string // the per-user view: events about this user
-	Action   string // exact, or a prefix ending in "." (user.)
-	Outcome  string
-	From, To time.Time
-	Limit    int
-	Cursor   string // the next cursor of the page before; the store made it and checks it
+	ActorID    string
+	TargetID   string
+	TargetType string // user, role, group, field, token, session
+	Action     string // exact, or a prefix ending in "." (user.)
+	Outcome    string
+	From, To   time.Time
+	Limit      int
+	Cursor     string // the next cursor of the page before; the store made it and checks it
 }
 
 // Reader is what the log is read from: a page of events, newest first, and the cursor of the

@@ -25,7 +25,7 @@ import (
 type Config struct {
 	Listen          string
 	MetricsListen   string        // empty: no metrics endpoint
-	WriteTimeout    time.Duration // how long one write of a response may wait for the client to read
+	WriteTimeout    time.Duration // how long a response may wait for the client to read it, plus 1 s per 64 KiB
 	DataDir         string
 	DatabaseURL     string
 	PublicURL       string
@@ -169,7 +169,7 @@ func settings() []setting {
 		mk("metrics-listen", "", "address to serve Prometheus metrics (/metrics) on, apart from --listen; empty: no metrics", func() (func(*Config) string, func(*Config, string) error) {
 			return str(func(c *Config) *string { return &c.MetricsListen })
 		}),
-		mk("write-timeout", "30s", "a client that takes none of a response for this long is cut off, so it cannot hold the server", func() (func(*Config) string, func(*Config, string) error) {
+		mk("write-timeout", "30s", "how long a response may wait for the client to read it, plus 1s for every 64 KiB it holds; a client that reads slower is cut off, so it cannot hold the server", func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.WriteTimeout })
 		}),
 		mk("data-dir", "./usher-data", "directory for the SQLite database, the secret key and the mail drop", func() (func(*Config) string, func(*Config, string) error) {
@@ -397,8 +397,8 @@ func (c *Config) validate() []Problem {
 	if c.MetricsListen != "" {
 		if msg := checkAddress(c.MetricsListen); msg != "" {
 			bad("metrics-listen", msg)
-		} else if c.MetricsListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
-			bad("metrics-listen", "must differ from --listen: metrics are kept off the public address")
+		} else if clash := sameSocket(c.MetricsListen, c.Listen); clash != "" {
+			bad("metrics-listen", fmt.Sprintf("must differ from --listen %q: both would listen on port %s; metrics are kept off the public address, so give --metrics-listen another port", c.Listen, clash))
 		}
 	}
 	if c.WriteTimeout < time.Second {
@@ -517,6 +517,48 @@ func checkAddress(addr string) string {
 		return fmt.Sprintf("the host %q must be an IP address or localhost", host)
 	}
 	return ""
+}
+
+// sameSocket tells where metrics and listen, two valid addresses, would both listen ("8080 of
+// 127.0.0.1"), or "" when they can both be bound: another port, port 0, or addresses apart.
+// Written addresses are compared as the sockets they bind: ":8080" and "0.0.0.0:8080" take port
+// 8080 of every address, and localhost is 127.0.0.1 and ::1.
+func sameSocket(metrics, listen string) string {
+	mh, mp, _ := net.SplitHostPort(metrics)
+	lh, lp, _ := net.SplitHostPort(listen)
+	port, _ := strconv.Atoi(mp)
+	if other, _ := strconv.Atoi(lp); port == 0 || port != other {
+		return ""
+	}
+	m, l := boundIPs(mh), boundIPs(lh)
+	switch {
+	case m == nil && l == nil:
+		return fmt.Sprintf("%d of every address", port)
+	case m == nil:
+		return fmt.Sprintf("%d, --metrics-listen on every address", port)
+	case l == nil:
+		return fmt.Sprintf("%d, --listen on every address", port)
+	}
+	for _, a := range m {
+		for _, b := range l {
+			if a.Equal(b) {
+				return fmt.Sprintf("%d of %s", port, a)
+			}
+		}
+	}
+	return ""
+}
+
+// boundIPs are the addresses a listening host takes; nil for every address ("", 0.0.0.0, ::).
+func boundIPs(host string) []net.IP {
+	if host == "localhost" {
+		return []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() {
+		return nil
+	}
+	return []net.IP{ip}
 }
 
 // Print writes the effective configuration, with secrets hidden, one setting per line.

@@ -77,6 +77,19 @@ func TestMetricsListen(t *testing.T) {
 		{[]string{"USHER_METRICS_LISTEN=127.0.0.1"}, `"127.0.0.1" is not host:port`},
 		{[]string{"USHER_METRICS_LISTEN=metrics.example.org:9090"}, `the host "metrics.example.org" must be an IP address or localhost`},
 		{[]string{"USHER_LISTEN=127.0.0.1:8080", "USHER_METRICS_LISTEN=127.0.0.1:8080"}, "must differ from --listen"},
+		// The same socket written another way passed, then failed to bind at start.
+		{[]string{"USHER_METRICS_LISTEN=:8080"}, `must differ from --listen "127.0.0.1:8080": both would listen on port 8080, --metrics-listen on every address`},
+		{[]string{"USHER_METRICS_LISTEN=localhost:8080"}, `must differ from --listen "127.0.0.1:8080": both would listen on port 8080 of 127.0.0.1; metrics are kept off the public address, so give --metrics-listen another port`},
+		{[]string{"USHER_METRICS_LISTEN=0.0.0.0:8080"}, "must differ from --listen"},
+		{[]string{"USHER_METRICS_LISTEN=[::]:8080"}, "must differ from --listen"},
+		{[]string{"USHER_METRICS_LISTEN=[::ffff:127.0.0.1]:8080"}, "must differ from --listen"},
+		{[]string{"USHER_METRICS_LISTEN=127.0.0.1:08080"}, "must differ from --listen"},
+		{[]string{"USHER_METRICS_LISTEN=[::1]:8080", "USHER_LISTEN=localhost:8080"}, "must differ from --listen"},
+		{[]string{"USHER_METRICS_LISTEN=127.0.0.1:8080", "USHER_LISTEN=:8080"}, `both would listen on port 8080, --listen on every address`},
+		{[]string{"USHER_METRICS_LISTEN=127.0.0.2:8080"}, ""},
+		{[]string{"USHER_METRICS_LISTEN=[::1]:8080"}, ""},
+		{[]string{"USHER_METRICS_LISTEN=:9090", "USHER_LISTEN=:8080"}, ""},
+		{[]string{"USHER_METRICS_LISTEN=127.0.0.1:0", "USHER_LISTEN=127.0.0.1:0"}, ""},
 	} {
 		c, err := load(t, tc.environ)
 		switch {

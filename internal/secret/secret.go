@@ -94,7 +94,7 @@ func NewBox(current Key, older ...Key) (*Box, error) {
 	return b, nil
 }
 
-// DeriveKey returns a 32-byte key for one purpose (signing page cursors), HMAC-SHA256 of the
+// DeriveKey returns a 32-byte key for one purpose (sealing page cursors), HMAC-SHA256 of the
 // purpose under the current key: each use of the secret key gets a key of its own, the same on
 // every replica that has the same secret key, and none reveals the secret key or another.
 func (b *Box) DeriveKey(purpose string) []byte {

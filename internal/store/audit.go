@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/usherhq/usher/internal/audit"
 )
@@ -50,6 +51,9 @@ func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event,
 	if f.TargetID != "" {
 		where = append(where, "target_id = "+arg(f.TargetID))
 	}
+	if f.TargetType != "" {
+		where = append(where, "target_type = "+arg(f.TargetType))
+	}
 	if f.Action != "" {
 		if strings.HasSuffix(f.Action, ".") {
 			where = append(where, "action >= "+arg(f.Action)+" AND action < "+arg(f.Action+prefixEnd))
@@ -66,9 +70,10 @@ func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event,
 	if !f.To.IsZero() {
 		where = append(where, "time < "+arg(f.To.UTC()))
 	}
+	scope := s.scope(auditList, auditQuery(f)...)
 	if f.Cursor != "" {
 		var before int64
-		if err := s.openCursor(auditList, f.Cursor, &before); err != nil {
+		if err := scope.open(f.Cursor, &before); err != nil {
 			return nil, "", err
 		}
 		where = append(where, "id < "+arg(before))
@@ -106,7 +111,19 @@ func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event,
 	var next string
 	if len(out) > f.Limit {
 		out = out[:f.Limit]
-		next = s.sealCursor(auditList, out[f.Limit-1].ID)
+		next = scope.seal(out[f.Limit-1].ID)
 	}
 	return out, next, nil
+}
+
+// auditQuery is what a read of the log asks for, the scope of its cursors; the per-user view is
+// the target user's id with target type user.
+func auditQuery(f audit.Filter) []string {
+	instant := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return []string{f.ActorID, f.TargetID, f.TargetType, f.Action, f.Outcome, instant(f.From), instant(f.To)}
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-// TestCursorKey: every list's cursors are signed with the store's cursor key. A cursor works
+// TestCursorKey: every list's cursors are sealed with the store's cursor key. A cursor works
 // under the key that made it (after a restart or on another replica with the same secret key),
 // and not under another one; a cursor of one list does not work on another.
 func TestCursorKey(t *testing.T) {

@@ -26,13 +26,15 @@ func (s *Store) ListGroups(ctx context.Context, f user.GroupFilter) ([]user.Grou
 	f.Limit = pageSize(f.Limit)
 	var where []string
 	var args []any
-	if q := strings.ToLower(strings.TrimSpace(f.Q)); q != "" {
+	q := strings.ToLower(strings.TrimSpace(f.Q))
+	if q != "" {
 		args = append(args, q, q+prefixEnd)
 		where = append(where, "name_lower >= $1 AND name_lower < $2")
 	}
+	scope := s.scope(groupsList, q)
 	if f.Cursor != "" {
 		var c cursor
-		if err := s.openCursor(groupsList, f.Cursor, &c); err != nil {
+		if err := scope.open(f.Cursor, &c); err != nil {
 			return nil, "", err
 		}
 		args = append(args, c.V, c.ID)
@@ -68,7 +70,7 @@ func (s *Store) ListGroups(ctx context.Context, f user.GroupFilter) ([]user.Grou
 	var next string
 	if len(out) > f.Limit {
 		out = out[:f.Limit]
-		next = s.sealCursor(groupsList, cursor{V: keys[f.Limit-1], ID: out[f.Limit-1].ID})
+		next = scope.seal(cursor{V: keys[f.Limit-1], ID: out[f.Limit-1].ID})
 	}
 	for i := range out {
 		if out[i].Roles, err = s.groupRoles(ctx, out[i].ID); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -32,7 +33,6 @@ const MaxSortedMatches = 1000
 type cursor struct {
 	V  string `json:"v"`
 	ID string `json:"id"`
-	S  string `json:"s,omitempty"` // the sort the cursor belongs to
 }
 
 // prefixEnd is the largest valid UTF-8 character: col >= p AND col < p+prefixEnd is "starts with p"
@@ -76,14 +76,12 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.Detail, s
 			sort = "match"
 		}
 	}
+	scope := s.scope(usersList, usersQuery(f, q, sort)...)
 	var c *cursor
 	if f.Cursor != "" {
 		var cur cursor
-		if err := s.openCursor(usersList, f.Cursor, &cur); err != nil {
+		if err := scope.open(f.Cursor, &cur); err != nil {
 			return nil, "", err
-		}
-		if cur.S != sort {
-			return nil, "", errs.Field("cursor", "filter.cursor_invalid", "This page link belongs to another sort order; start from the first page.")
 		}
 		c = &cur
 	}
@@ -103,17 +101,27 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.Detail, s
 	var next string
 	switch {
 	case sort == "match":
-		users, next, err = s.listByMatch(ctx, q, where, args, c, f.Limit)
+		users, next, err = s.listByMatch(ctx, scope, q, where, args, c, f.Limit)
 	case q != "":
-		users, next, err = s.listSearchSorted(ctx, q, sort, where, args, c, f.Limit)
+		users, next, err = s.listSearchSorted(ctx, scope, q, sort, where, args, c, f.Limit)
 	default:
-		users, next, err = s.listSorted(ctx, sort, where, args, c, f.Limit)
+		users, next, err = s.listSorted(ctx, scope, sort, where, args, c, f.Limit)
 	}
 	if err != nil {
 		return nil, "", err
 	}
 	details, err := s.listedDetails(ctx, users)
 	return details, next, err
+}
+
+// usersQuery is what a user list asks for, the scope of its cursors: the search text and sort as
+// the list uses them, the filters, then each custom field filter's name and value by name.
+func usersQuery(f user.Filter, q, sort string) []string {
+	out := []string{q, sort, string(f.Status), string(f.Source), f.RoleID, f.GroupID}
+	for _, n := range slices.Sorted(maps.Keys(f.Custom)) {
+		out = append(out, n, f.Custom[n])
+	}
+	return out
 }
 
 // userConditions turns every filter but the search text and the cursor into SQL conditions.
@@ -155,7 +163,7 @@ func and(conds []string) string {
 }
 
 // listSorted reads one page in the order of a column: one index range read.
-func (s *Store) listSorted(ctx context.Context, sort string, where []string, args sqlArgs, c *cursor, limit int) ([]*listed, string, error) {
+func (s *Store) listSorted(ctx context.Context, scope pageScope, sort string, where []string, args sqlArgs, c *cursor, limit int) ([]*listed, string, error) {
 	desc := strings.HasPrefix(sort, "-")
 	col := sortColumns[strings.TrimPrefix(sort, "-")]
 	if col == "" {
@@ -191,7 +199,7 @@ func (s *Store) listSorted(ctx context.Context, sort string, where []string, arg
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		next = s.sealCursor(usersList, cursor{V: last.key(col), ID: last.ID, S: sort})
+		next = scope.seal(cursor{V: last.key(col), ID: last.ID})
 	}
 	return rows, next, nil
 }
@@ -319,7 +327,7 @@ func scanListed(rows *sql.Rows, each func(*listed)) error {
 // each unfinished branch: the keys up to the smallest of those are final. Only the page's users
 // are then read whole. After the first page, a user whose match key lies before the cursor (shown
 // already) can reappear in another branch; the whole row shows it, and it is skipped.
-func (s *Store) listByMatch(ctx context.Context, q string, where []string, args sqlArgs, c *cursor, limit int) ([]*listed, string, error) {
+func (s *Store) listByMatch(ctx context.Context, scope pageScope, q string, where []string, args sqlArgs, c *cursor, limit int) ([]*listed, string, error) {
 	type branch struct {
 		keys  []cursor // read and not yet merged
 		after *cursor  // the last key read, or the page's cursor
@@ -430,7 +438,7 @@ func (s *Store) listByMatch(ctx context.Context, q string, where []string, args 
 			if len(page) > limit {
 				page = page[:limit]
 				last := page[limit-1]
-				nextCursor = s.sealCursor(usersList, cursor{V: keys[last.ID], ID: last.ID, S: "match"})
+				nextCursor = scope.seal(cursor{V: keys[last.ID], ID: last.ID})
 			}
 			return page, nextCursor, nil
 		}
@@ -482,7 +490,7 @@ func compareCursor(a, b cursor) int {
 
 // listSearchSorted lists a search in the order of a column: it finds the ids of the matches
 // (at most MaxSortedMatches, each branch an index-only range read), then reads and sorts them.
-func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []string, args sqlArgs, c *cursor, limit int) ([]*listed, string, error) {
+func (s *Store) listSearchSorted(ctx context.Context, scope pageScope, q, sort string, where []string, args sqlArgs, c *cursor, limit int) ([]*listed, string, error) {
 	desc := strings.HasPrefix(sort, "-")
 	col := sortColumns[strings.TrimPrefix(sort, "-")]
 	if col == "" {
@@ -567,7 +575,7 @@ func (s *Store) listSearchSorted(ctx context.Context, q, sort string, where []st
 	if len(found) > limit {
 		found = found[:limit]
 		last := found[limit-1]
-		next = s.sealCursor(usersList, cursor{V: last.key(col), ID: last.ID, S: sort})
+		next = scope.seal(cursor{V: last.key(col), ID: last.ID})
 	}
 	return found, next, nil
 }

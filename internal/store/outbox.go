@@ -103,9 +103,10 @@ func (s *Store) Outbox(ctx context.Context, f mail.Filter) ([]mail.Entry, string
 	if f.Kind != "" {
 		where = append(where, "kind = "+arg(f.Kind))
 	}
+	scope := s.scope(outboxList, string(f.Status), f.UserID, f.Kind)
 	if f.Cursor != "" {
 		var before string
-		if err := s.openCursor(outboxList, f.Cursor, &before); err != nil {
+		if err := scope.open(f.Cursor, &before); err != nil {
 			return nil, "", err
 		}
 		where = append(where, "id < "+arg(before))
@@ -138,7 +139,7 @@ func (s *Store) Outbox(ctx context.Context, f mail.Filter) ([]mail.Entry, string
 	var next string
 	if len(out) > limit {
 		out = out[:limit]
-		next = s.sealCursor(outboxList, out[limit-1].ID)
+		next = scope.seal(out[limit-1].ID)
 	}
 	return out, next, nil
 }

@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -44,8 +45,8 @@ type Store struct {
 	stmts   stmtCache     // SQLite only: the hot statements, prepared
 	catalog catalogCache  // the roles and groups that lists name
 	lists   chan struct{} // the slots of list pages running at once: see ListUsers
-	// cursorKey signs page cursors: see SetCursorKey.
-	cursorKey []byte
+	// cursorAEAD seals page cursors: see SetCursorKey.
+	cursorAEAD cipher.AEAD
 
 	maxSortedMatches int // MaxSortedMatches when 0; lowered by tests
 }
@@ -70,7 +71,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cursorKey = newCursorKey() // until SetCursorKey
+	s.SetCursorKey(newCursorKey()) // until usher sets the one from its secret key
 	return s, nil
 }
 

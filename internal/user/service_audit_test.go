@@ -119,7 +119,17 @@ func TestUserAudit(t *testing.T) {
 				t.Errorf("event %s about %s in the trail of %s", e.Action, e.TargetID, d.ID)
 			}
 		}
-		for _, id := range []string{uuid.NewString(), "not-an-id"} {
+		// A group's or a role's id is in the log, as the target of its own events, but it is
+		// no user's: reading it as a user's trail is the same NotFound.
+		g, err := f.svc.CreateGroup(ctx, f.admin, user.GroupInput{Name: ptr("Auditors")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.svc.CreateRole(ctx, f.admin, user.RoleInput{Name: ptr("Reader"), Permissions: &[]user.Permission{user.UsersRead}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{uuid.NewString(), "not-an-id", g.ID, r.ID} {
 			_, _, err := f.svc.UserAudit(ctx, f.admin, id, audit.Filter{})
 			wantErr(t, err, errs.NotFound, "user.not_found")
 			_, _, err = f.svc.UserAudit(ctx, f.viewer, id, audit.Filter{})
