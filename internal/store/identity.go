@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/unicode/norm"
@@ -61,21 +62,33 @@ func (s *Store) UsersLike(ctx context.Context, skeletons []string) ([]*user.User
 // fillBatch is how many users fillIdentities writes in one transaction.
 const fillBatch = 1000
 
+// identitiesWalked is the setting that records when fillIdentities last walked every user.
+const identitiesWalked = "identity_skeletons_walked"
+
 // fillIdentities gives every user without look-alike keys theirs: those from before migration
 // 00009, and any an older usher wrote since. An email or username stored in another form than
 // NFC (before usher normalised them) is stored in NFC too, so that it signs in as typed today.
 // Users come oldest first (by id: usher's ids are UUIDv7, in creation order): when a key, or
 // the NFC form, is another user's already, this user keeps NULL (and the form they had), so
 // that look-alikes made before the rule stay as they are and the older one keeps the name.
-// Migrate calls it; when nothing is missing it is two index lookups.
+// Migrate calls it; when nothing is missing it is two index lookups, and after the first walk of
+// the whole table (minutes at a million users: run usher migrate before starting the new
+// version) at most one batch.
 func (s *Store) fillIdentities(ctx context.Context) error {
 	ids, err := s.userIDs(ctx, `SELECT id FROM users WHERE username_skeleton IS NULL
 		UNION SELECT id FROM users WHERE email_skeleton IS NULL LIMIT $1`, fillBatch+1)
 	if err != nil || len(ids) == 0 {
 		return err
 	}
-	if len(ids) <= fillBatch { // the usual case: the look-alikes that stay without keys
-		return s.fillIdentityBatch(ctx, ids)
+	walked, _, err := s.Setting(ctx, identitiesWalked)
+	if err != nil {
+		return err
+	}
+	if len(ids) <= fillBatch || walked != "" {
+		// The usual case: the look-alikes that stay without keys, and a few users an older usher
+		// wrote. Once the whole table was walked, a start looks at one batch at most, so that
+		// many look-alikes from before the rule do not make every start walk it again.
+		return s.fillIdentityBatch(ctx, ids[:min(len(ids), fillBatch)])
 	}
 	// Many (the first start after the migration): walk the users once in id order. SQLite must
 	// not read the NULLs from the skeleton indexes here (+ keeps it off them): it would sort
@@ -90,6 +103,9 @@ func (s *Store) fillIdentities(ctx context.Context) error {
 			return err
 		}
 		if len(ids) == 0 {
+			if err := s.SetSetting(ctx, identitiesWalked, time.Now().UTC().Format(time.RFC3339)); err != nil {
+				return err
+			}
 			if s.Dialect == Postgres {
 				// Tell the planner the keys are there now, so that the next start finds the few
 				// users without them through the indexes at once.
