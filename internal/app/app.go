@@ -264,10 +264,11 @@ type served struct {
 
 // serveAll serves every server until ctx ends or one of them fails, then shuts everything down
 // in order within timeout: each server stops taking connections and lets its requests end, the
-// public one first; then each of stop (the background jobs). The store, closed after, is never
-// closed under a request. A failure of one server does not leave the others serving, and a
-// server that does not stop in time does not keep the next from stopping: every problem is
-// returned, the failure first.
+// public one first; then each of stop (the background jobs). The store, closed after, is not
+// closed under a request, unless one outlasts the timeout (its connection is then closed, so
+// that its writes fail and it ends). A failure of one server does not leave the others
+// serving, and a server that does not stop in time does not keep the next from stopping: every
+// problem is returned, the failure first.
 func serveAll(ctx context.Context, timeout time.Duration, logger *slog.Logger, servers []served, stop ...func(context.Context) error) error {
 	failed := make(chan error, len(servers))
 	for _, s := range servers {
@@ -290,7 +291,7 @@ func serveAll(ctx context.Context, timeout time.Duration, logger *slog.Logger, s
 	for _, s := range servers {
 		if err := s.srv.Shutdown(sctx); err != nil {
 			problems = append(problems, fmt.Errorf("shut down the %s: %w", s.name, err))
-			s.srv.Close() // its requests' connections close: their writes fail and they end
+			s.srv.Close()
 		}
 	}
 	for _, fn := range stop {
