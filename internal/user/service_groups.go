@@ -11,6 +11,7 @@ func (s *Service) ListGroups(ctx context.Context, a Actor, f GroupFilter) ([]Gro
 	if err := a.Require(UsersRead); err != nil {
 		return nil, "", err
 	}
+	f.Q = canonical(f.Q)
 	switch {
 	case f.Limit == 0:
 		f.Limit = 50

@@ -331,3 +331,28 @@ func TestRoleNamedLikeBuiltin(t *testing.T) {
 		wantErr(t, err, errs.Conflict, "role.name_builtin", "name")
 	})
 }
+
+// TestSearchIgnoresUnicodeForm: names are stored in NFC and a search is read in NFC, so "Amé"
+// finds Amélie whichever way her name and the search were typed.
+func TestSearchIgnoresUnicodeForm(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		d, err := f.svc.CreateUser(ctx, f.admin, user.CreateInput{Profile: user.Profile{
+			Email: ptr("amelie@example.org"), FirstName: ptr("Ame\u0301lie"), LastName: ptr("Zo\u0308ller")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.FirstName != "Am\u00e9lie" || d.LastName != "Z\u00f6ller" {
+			t.Fatalf("stored names %q %q, want them in NFC", d.FirstName, d.LastName)
+		}
+		for _, q := range []string{"Am\u00e9", "Ame\u0301", " ame\u0301l ", "Zo\u0308l"} {
+			page, err := f.svc.ListUsers(ctx, f.admin, user.Filter{Q: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Users) != 1 || page.Users[0].ID != d.ID {
+				t.Errorf("search %q found %d users, want Amélie", q, len(page.Users))
+			}
+		}
+	})
+}

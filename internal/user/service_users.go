@@ -52,6 +52,7 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, f Filter) (*Page, erro
 }
 
 func (s *Service) normaliseFilter(ctx context.Context, f *Filter) error {
+	f.Q = canonical(f.Q) // searched as names and identities are stored
 	var bad []errs.FieldError
 	if f.Status != "" && !f.Status.Valid() {
 		bad = append(bad, errs.FieldError{Field: "status", Code: "filter.status_invalid", Message: "The status must be one of active, invited, locked or disabled."})

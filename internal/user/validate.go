@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/usherhq/usher/internal/errs"
 )
@@ -168,11 +169,18 @@ type Profile struct {
 	Custom      map[string]*string // custom field name → raw value (nil clears)
 }
 
-// canonicalise puts the email and the username in the form they are stored and compared in
-// (see canonical): a person's surrounding spaces and way of typing accents make no difference.
+// canonicalise puts the email, the username and the names in the form they are stored and
+// compared and searched in (see canonical): a person's surrounding spaces and way of typing
+// accents make no difference.
 func (p *Profile) canonicalise() {
 	canonicalPtr(&p.Email)
 	canonicalPtr(&p.Username)
+	for _, name := range []**string{&p.FirstName, &p.LastName} {
+		if *name != nil { // in NFC only: surrounding spaces in a name are refused, not trimmed
+			v := norm.NFC.String(**name)
+			*name = &v
+		}
+	}
 }
 
 // validate checks every given attribute and returns all the problems at once. requireNames is
