@@ -176,7 +176,8 @@ func requestID(r *http.Request) string {
 	return hex.EncodeToString(b)
 }
 
-// clientIP is the peer's address. Headers like X-Forwarded-For are not trusted: anyone can send them.
+// clientIP is the client's address: the peer's, which app has already replaced with the one a
+// trusted proxy named in X-Forwarded-For (--trusted-proxies); the header itself is never read here.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -163,10 +163,3 @@ func verify(hash, password string) (bool, HashParams) {
 
 // Checked is how many stored password hashes were verified since start.
 func (p *Passwords) Checked() int64 { return p.checked.Load() }
-
-// Dummy spends one verification's time, for paths that must not reveal that no account exists.
-// It fails only when the server sheds the request.
-func (p *Passwords) Dummy(ctx context.Context, password string) error {
-	_, _, err := p.Verify(ctx, "", password)
-	return err
-}

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // SetMaxSortedMatches lowers how many matches a search sorted by a column may have, so that
 // tests can reach the limit with a few hundred users.
@@ -28,4 +31,13 @@ func (s *Store) TakeListSlots() func() {
 			<-s.lists
 		}
 	}
+}
+
+// CountLoginFailures is how many logins have failures on record, for the tests of the cap.
+func (s *Store) CountLoginFailures(ctx context.Context) (int, error) {
+	var n int
+	if err := s.reader(ctx).QueryRowContext(ctx, `SELECT count(*) FROM login_failures`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count sign-in failures: %w", err)
+	}
+	return n, nil
 }

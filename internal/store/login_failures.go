@@ -82,15 +82,6 @@ func (s *Store) PruneLoginFailures(ctx context.Context, cutoff time.Time, keep i
 	return nil
 }
 
-// CountLoginFailures is how many logins have failures on record.
-func (s *Store) CountLoginFailures(ctx context.Context) (int, error) {
-	var n int
-	if err := s.reader(ctx).QueryRowContext(ctx, `SELECT count(*) FROM login_failures`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: count sign-in failures: %w", err)
-	}
-	return n, nil
-}
-
 // ClaimResetEmail records that an anonymous request sends the user a reset email now, unless
 // one was sent after since; it reports whether this call may send. Called in the transaction
 // that queues the email, so a rollback gives the claim back.
