@@ -6,13 +6,8 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -21,6 +16,7 @@ import (
 
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/mail"
+	"github.com/usherhq/usher/internal/request"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -48,7 +44,8 @@ type Server struct {
 	cookie  string // the session cookie's name
 	mux     *http.ServeMux
 	api     huma.API
-	handler http.Handler
+	handler http.Handler // the mux behind cross-origin protection
+	outer   http.Handler // handler behind request.Middleware and the metrics
 	metrics *httpMetrics
 }
 
@@ -80,27 +77,23 @@ func New(deps Deps) *Server {
 		s.metrics = newHTTPMetrics(deps.Metrics)
 	}
 	s.handler = http.NewCrossOriginProtection().Handler(s.mux)
+	s.outer = request.Middleware(deps.HTTPS, http.HandlerFunc(s.serve))
 	return s
 }
 
 // OpenAPI returns the API's OpenAPI document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
-// hsts tells browsers to reach usher, and every subdomain of its host, only over https for two years.
-const hsts = "max-age=63072000; includeSubDomains"
-
-// ServeHTTP serves the API, the health checks and the pages added to Mux.
+// ServeHTTP serves the API and the health checks.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.outer.ServeHTTP(w, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	info := &requestInfo{id: requestID(r), ip: clientIP(r), userAgent: r.UserAgent(), logger: s.deps.Logger}
-	w.Header().Set("X-Request-Id", info.id)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	if s.deps.HTTPS {
-		w.Header().Set("Strict-Transport-Security", hsts)
-	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, info))
+	r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, s.deps.Logger))
 	s.handler.ServeHTTP(sw, r)
 	if s.metrics != nil {
 		s.metrics.observe(r, sw.status, time.Since(start))
@@ -121,69 +114,21 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-// Mux is the router, for adding non-API handlers (the console's pages) beside the API.
-func (s *Server) Mux() *http.ServeMux { return s.mux }
+type loggerKey struct{}
 
-type requestKey struct{}
-
-// requestInfo is what every request carries from the outer handler to services and error logs.
-type requestInfo struct {
-	id, ip, userAgent string
-	logger            *slog.Logger
-}
-
-func infoFrom(ctx context.Context) *requestInfo {
-	if ctx == nil {
-		return nil
-	}
-	info, _ := ctx.Value(requestKey{}).(*requestInfo)
-	return info
-}
-
-func requestIDFrom(ctx context.Context) string {
-	if info := infoFrom(ctx); info != nil {
-		return info.id
-	}
-	return ""
-}
+func requestIDFrom(ctx context.Context) string { return request.FromContext(ctx).ID }
 
 func logError(ctx context.Context, msg string, err error) {
-	info := infoFrom(ctx)
-	if info == nil {
-		slog.Default().Error(msg, "err", err)
-		return
+	logger, _ := ctx.Value(loggerKey{}).(*slog.Logger)
+	if logger == nil {
+		logger = slog.Default()
 	}
-	info.logger.Error(msg, "request_id", info.id, "err", err)
+	logger.Error(msg, "request_id", requestIDFrom(ctx), "err", err)
 }
 
 func client(ctx context.Context) auth.Client {
-	info := infoFrom(ctx)
-	if info == nil {
-		return auth.Client{}
-	}
-	return auth.Client{IP: info.ip, UserAgent: info.userAgent, RequestID: info.id}
-}
-
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
-
-// requestID keeps a caller's X-Request-Id when it is sane, so logs correlate across services.
-func requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); validRequestID.MatchString(id) {
-		return id
-	}
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// clientIP is the client's address: the peer's, which app has already replaced with the one a
-// trusted proxy named in X-Forwarded-For (--trusted-proxies); the header itself is never read here.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return strings.TrimPrefix(host, "::ffff:")
+	info := request.FromContext(ctx)
+	return auth.Client{IP: info.IP, UserAgent: info.UserAgent, RequestID: info.ID}
 }
 
 type statusWriter struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/request"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -55,10 +56,8 @@ func (s *Server) authenticate(hctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	if err == nil {
-		info := infoFrom(ctx)
-		if info != nil {
-			a.RequestID, a.ClientIP = info.id, info.ip
-		}
+		info := request.FromContext(ctx)
+		a.RequestID, a.ClientIP = info.ID, info.IP
 		ctx = context.WithValue(ctx, actorKey{}, a)
 		if session != "" {
 			ctx = context.WithValue(ctx, sessionKey{}, session)

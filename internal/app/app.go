@@ -21,6 +21,7 @@ import (
 	"github.com/usherhq/usher/internal/config"
 	"github.com/usherhq/usher/internal/job"
 	"github.com/usherhq/usher/internal/mail"
+	"github.com/usherhq/usher/internal/request"
 	"github.com/usherhq/usher/internal/secret"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/user"
@@ -135,12 +136,17 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	users.SetResetSender(a.Auth.SendReset) // the bulk reset_password action, for every surface
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,
 		HTTPS: cfg.HTTPS(), Ready: st.Ping})
-	pages, err := web.New(a.Setup, a.Auth, logger)
+	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Logger: logger, HTTPS: cfg.HTTPS()})
 	if err != nil {
-		return nil, fmt.Errorf("console templates: %w", err)
+		return nil, fmt.Errorf("console: %w", err)
 	}
-	pages.Routes(srv.Mux())
-	a.Handler = clientAddress(cfg.TrustedProxies, srv)
+	// The API and the console side by side, each request given its id and client once.
+	mux := http.NewServeMux()
+	mux.Handle("/api/", srv)
+	mux.Handle("GET /healthz", srv)
+	mux.Handle("GET /readyz", srv)
+	mux.Handle("/", console)
+	a.Handler = clientAddress(cfg.TrustedProxies, request.Middleware(cfg.HTTPS(), mux))
 	return a, nil
 }
 
@@ -153,7 +159,7 @@ func (a *App) EnsureDefaultAdmin(ctx context.Context) (string, error) {
 		return "", err
 	}
 	cfg := a.Config
-	login := fmt.Sprintf("sign in with POST %s/api/v1/auth/login {\"login\", \"password\"}", cfg.PublicURL)
+	login := fmt.Sprintf("open %s/ and sign in (the API: POST %s/api/v1/auth/login)", cfg.PublicURL, cfg.PublicURL)
 	if has {
 		if cfg.AdminEmail != "" {
 			a.Logger.Info("the Default Administrator exists already; --admin-email and --admin-password are ignored")

@@ -10,6 +10,7 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	netmail "net/mail"
 	"net/url"
 	"regexp"
@@ -129,7 +130,9 @@ func TestLockoutAndResetByEmail(t *testing.T) {
 			}
 			res.Body.Close()
 			u, _ := url.Parse(link)
-			res, err = http.PostForm(base+"/reset-password", url.Values{"token": {u.Query().Get("token")},
+			jar, _ := cookiejar.New(nil)
+			browser := &http.Client{Jar: jar} // the flash message after the redirect is a cookie
+			res, err = browser.PostForm(base+"/reset-password", url.Values{"token": {u.Query().Get("token")},
 				"password": {"a brand new passphrase"}, "confirm": {"a brand new passphrase"}})
 			if err != nil {
 				t.Fatal(err)
@@ -140,7 +143,7 @@ func TestLockoutAndResetByEmail(t *testing.T) {
 				t.Fatalf("reset page: %d\n%s", res.StatusCode, page)
 			}
 			// the link is used up: the page says so, with the status the API gives
-			res, err = http.PostForm(base+"/reset-password", url.Values{"token": {u.Query().Get("token")},
+			res, err = browser.PostForm(base+"/reset-password", url.Values{"token": {u.Query().Get("token")},
 				"password": {"another new passphrase"}, "confirm": {"another new passphrase"}})
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,93 @@
+// usher console: small enhancements. Every page works without this file.
+
+// Search as you type: the list under the search form follows the search box, debounced, read
+// from the server as the same page a submitted form would give.
+function liveSearch(form) {
+  const results = document.getElementById("results");
+  const q = form.querySelector("input[type=search]");
+  if (!results || !q) return;
+  let timer = 0;
+  let last = new URLSearchParams(new FormData(form)).toString();
+  const run = async () => {
+    const params = new URLSearchParams(new FormData(form));
+    const query = params.toString();
+    if (query === last) return;
+    last = query;
+    const url = form.action + (query ? "?" + query : "");
+    results.setAttribute("aria-busy", "true");
+    try {
+      const res = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (!res.ok && res.status !== 422) { window.location.href = url; return; }
+      const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+      const fresh = doc.getElementById("results");
+      if (fresh && query === last) {
+        results.replaceChildren(...fresh.childNodes);
+        history.replaceState(null, "", url);
+        bind(results);
+      }
+    } finally {
+      results.removeAttribute("aria-busy");
+    }
+  };
+  q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 250); });
+  form.querySelectorAll("select").forEach((s) => s.addEventListener("change", () => { clearTimeout(timer); run(); }));
+}
+
+// Select all: the header checkbox ticks every row of the table; the bar says how many are ticked.
+function selectAll(root) {
+  const all = root.querySelector("[data-select-all]");
+  if (!all) return;
+  const table = all.closest("table");
+  const boxes = () => table.querySelectorAll("tbody input[type=checkbox]");
+  const say = root.querySelector("[data-selected-count]");
+  const update = () => {
+    const n = [...boxes()].filter((b) => b.checked).length;
+    if (say) say.textContent = n === 0 ? "Select users to act on them." : n === 1 ? "1 user selected" : n + " users selected";
+    all.checked = n > 0 && n === boxes().length;
+    all.indeterminate = n > 0 && n < boxes().length;
+  };
+  all.addEventListener("change", () => { boxes().forEach((b) => { b.checked = all.checked; }); update(); });
+  boxes().forEach((b) => b.addEventListener("change", update));
+  update();
+}
+
+// Confirm dialogs: a form with data-confirm asks first, in a modal dialog that keeps the focus
+// inside and gives it back to the button that opened it.
+function confirmForm(form) {
+  form.addEventListener("submit", (ev) => {
+    if (form.dataset.confirmed === "yes") return;
+    ev.preventDefault();
+    const opener = ev.submitter || document.activeElement;
+    const dialog = document.createElement("dialog");
+    dialog.setAttribute("aria-labelledby", "confirm-text");
+    const p = document.createElement("p");
+    p.id = "confirm-text";
+    p.textContent = form.dataset.confirm;
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    const yes = document.createElement("button");
+    yes.type = "button";
+    const danger = opener && opener.classList && opener.classList.contains("danger");
+    yes.className = danger ? "danger" : "primary";
+    yes.textContent = (opener && opener.textContent) || "Confirm";
+    const no = document.createElement("button");
+    no.type = "button";
+    no.textContent = "Cancel";
+    actions.append(yes, no);
+    dialog.append(p, actions);
+    document.body.append(dialog);
+    dialog.addEventListener("close", () => { dialog.remove(); if (opener && opener.focus) opener.focus(); });
+    no.addEventListener("click", () => dialog.close());
+    yes.addEventListener("click", () => { form.dataset.confirmed = "yes"; dialog.close(); form.requestSubmit(); });
+    dialog.showModal();
+    no.focus();
+  });
+}
+
+function bind(root) {
+  selectAll(root);
+  root.querySelectorAll("form[data-confirm]").forEach(confirmForm);
+}
+
+document.querySelectorAll("form[data-live-search]").forEach(liveSearch);
+bind(document);
