@@ -28,5 +28,12 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /users/{id}/reset-password", c.must(c.userReset))
 	mux.HandleFunc("POST /users/{id}/delete", c.must(c.deleteUser))
 
+	mux.HandleFunc("GET /roles", c.must(c.roles))
+	mux.HandleFunc("GET /roles/new", c.must(c.newRoleForm))
+	mux.HandleFunc("POST /roles/new", c.must(c.newRole))
+	mux.HandleFunc("GET /roles/{id}", c.must(c.rolePage))
+	mux.HandleFunc("POST /roles/{id}", c.must(c.editRole))
+	mux.HandleFunc("POST /roles/{id}/delete", c.must(c.deleteRole))
+
 	mux.HandleFunc("/", c.notFound)
 }
