@@ -83,8 +83,8 @@ func TestRolePages(t *testing.T) {
 
 		// A viewer reads roles but sees no write action, and each write is refused.
 		vb := e.signIn(e.createUser("vic", user.ViewerRole).Username)
-		if nav := vb.get("/users").body; !strings.Contains(nav, `href="/roles"`) {
-			t.Fatal("a viewer's navigation lacks Roles")
+		if nav := vb.get("/users").body; !strings.Contains(nav, `href="/roles"`) || !strings.Contains(nav, `href="/groups"`) {
+			t.Fatal("a viewer's navigation lacks Roles or Groups")
 		}
 		vb.get("/roles").want(http.StatusOK).has("Help desk").lacks("Create role")
 		vb.get("/roles/"+id).want(http.StatusOK).has("Help desk", "users.lock").lacks("Save changes", "Delete role")
@@ -101,5 +101,107 @@ func TestRolePages(t *testing.T) {
 		b.follow(b.post("/roles/"+id+"/delete", url.Values{"version": {fmt.Sprint(role.Version)}})).
 			has("The role Help desk is deleted").lacks("Help desk Custom")
 		b.get("/roles/" + id).want(http.StatusNotFound)
+	})
+}
+
+func TestGroupPages(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx, sys := context.Background(), user.System("test")
+		anna, bert, cleo := e.createUser("anna", user.ViewerRole), e.createUser("bert", user.ViewerRole), e.createUser("cleo", user.ViewerRole)
+		b := e.signIn("admin@example.org")
+		b.get("/groups").want(http.StatusOK).has("No groups yet.", "Create group")
+		b.get("/groups/new").want(http.StatusOK).has("Create group", "Name", "External id", "User Manager")
+		b.post("/groups/new", url.Values{"name": {" "}, "description": {"Kept"}}).want(http.StatusUnprocessableEntity).
+			has("The group needs a name.")
+
+		created := b.post("/groups/new", url.Values{"name": {"Sales"}, "description": {"The sales team"}, "external_id": {"cn=sales"},
+			"role": {user.UserManagerRole}})
+		id := idFrom(t, created, "/groups/")
+		form := b.follow(created).has("The group Sales is created.", "0 members", "Delete group")
+		if form.inputValue("external_id") != "cn=sales" || !strings.Contains(form.body, `value="`+user.UserManagerRole+`" checked`) {
+			t.Fatal("the group page does not show its external id and role")
+		}
+		b.get("/groups").has("Sales The sales team cn=sales User Manager 0")
+
+		// The picker: search, tick, add.
+		picker := b.get("/groups/"+id+"?tab=members&add_q=ann").want(http.StatusOK).has("Find users to add", "Anna Tester", "Add selected").
+			lacks("Bert Tester")
+		if !strings.Contains(picker.body, `value="`+anna.ID+`"`) {
+			t.Fatal("the picker offers no checkbox for the match")
+		}
+		b.get("/groups/" + id + "?tab=members&add_q=zzz").has("No user matches “zzz”.")
+		added := b.follow(b.post("/groups/"+id+"/members", url.Values{"action": {"add"}, "id": {anna.ID, bert.ID, cleo.ID}}))
+		added.has("Added 3 users to Sales.", "Members (3)", "Anna Tester", "Bert Tester", "Cleo Tester")
+		b.get("/groups/" + id + "?tab=members&add_q=anna").has("Anna Tester (anna@example.org) already a member")
+		b.follow(b.post("/groups/"+id+"/members", url.Values{"action": {"add"}})).has("Name at least one user.")
+
+		// Remove asks first, saying how many, then removes only those.
+		b.post("/groups/"+id+"/members", url.Values{"action": {"remove"}, "id": {anna.ID, bert.ID}}).want(http.StatusOK).
+			has("Remove 2 members?", "They stay users", "Anna Tester", "Bert Tester", "Remove 2 members")
+		b.follow(b.post("/groups/"+id+"/members", url.Values{"action": {"remove"}, "confirm": {"yes"}, "id": {anna.ID, bert.ID}})).
+			has("Removed 2 members from Sales; they stay users.", "Members (1)", "Cleo Tester").lacks("Anna Tester")
+		members, err := e.app.Users.ListUsers(ctx, sys, user.Filter{GroupID: id})
+		if err != nil || len(members.Users) != 1 || members.Users[0].ID != cleo.ID {
+			t.Fatalf("after removing two of three the members are %v, %v", members, err)
+		}
+		if _, err := e.app.Users.GetUser(ctx, sys, anna.ID); err != nil {
+			t.Fatalf("a removed member is no longer a user: %v", err)
+		}
+
+		// Edit under the version the form showed; the same form again is stale.
+		v := form.inputValue("version")
+		b.follow(b.post("/groups/"+id, url.Values{"version": {v}, "name": {"Sales EMEA"}, "description": {"Europe"}, "external_id": {"cn=emea"},
+			"role": {user.ViewerRole}})).has("Saved the changes to the group Sales EMEA.")
+		stale := b.post("/groups/"+id, url.Values{"version": {v}, "name": {"Other"}, "role": {user.ViewerRole}})
+		stale.want(http.StatusConflict).has("Someone else changed this group while you were editing")
+		if stale.inputValue("name") != "Sales EMEA" || stale.inputValue("external_id") != "cn=emea" {
+			t.Fatal("a stale group form does not show the values saved since")
+		}
+
+		// A user manager manages groups but cannot give one a role beyond their own.
+		mb := e.signIn(e.createUser("marek", user.UserManagerRole).Username)
+		mb.post("/groups/new", url.Values{"name": {"Admins"}, "role": {user.AdministratorRole}}).want(http.StatusForbidden).
+			has("You cannot grant or change the role Administrator: it carries permissions you do not hold")
+
+		// Paging: 55 groups make two pages, and Previous goes back.
+		for i := range 55 {
+			n := fmt.Sprintf("Team %02d", i)
+			if _, err := e.app.Users.CreateGroup(ctx, sys, user.GroupInput{Name: &n}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		first := b.get("/groups").want(http.StatusOK).has("Team 00").lacks("← Previous")
+		second := b.get(first.link("Next →")).want(http.StatusOK).has("Team 54").lacks("Team 00", "Next →")
+		if back := b.get(second.link("← Previous")); tbody(back.body) != tbody(first.body) {
+			t.Fatal("Previous from the second page of groups is not the first")
+		}
+		b.get("/groups?q=sales").has("Sales EMEA").lacks("Team 01")
+		b.get("/groups?q=zzz").has("No group’s name starts with “zzz”.", "Reset search")
+		if p := b.get("/groups?cursor=forged"); p.status != http.StatusSeeOther || p.location != "/groups" {
+			t.Fatalf("a forged cursor: %d %q", p.status, p.location)
+		}
+
+		// A viewer reads groups and members but sees no write action, and each write is refused.
+		vb := e.signIn(e.createUser("vic", user.ViewerRole).Username)
+		vb.get("/groups").want(http.StatusOK).has("Sales EMEA").lacks("Create group")
+		vb.get("/groups/"+id).want(http.StatusOK).has("Sales EMEA", "Europe", "Viewer").lacks("Delete group", "Save changes")
+		vb.get("/groups/"+id+"?tab=members&add_q=ann").want(http.StatusOK).has("Cleo Tester").lacks("Add members", "Remove selected", "Anna Tester")
+		vb.get("/groups/new").want(http.StatusForbidden).has("This needs the groups.manage permission.")
+		vb.post("/groups/"+id+"/members", url.Values{"action": {"add"}, "id": {anna.ID}}).want(http.StatusForbidden).
+			has("This needs the groups.manage permission.")
+		vb.post("/groups/"+id, url.Values{"version": {"2"}, "name": {"Mine"}}).want(http.StatusForbidden).has("This needs the groups.manage permission.")
+		vb.post("/groups/"+id+"/delete", url.Values{"version": {"2"}}).want(http.StatusForbidden).has("This needs the groups.manage permission.")
+
+		// Delete: the button asks first and says the members stay; then the group is gone, its members are not.
+		g, _ := e.app.Users.Group(ctx, sys, id)
+		if !strings.Contains(b.get("/groups/"+id).body, `data-confirm="Delete the group Sales EMEA with its 1 member? They stay users`) {
+			t.Fatal("the delete button of a group does not ask first")
+		}
+		b.follow(b.post("/groups/"+id+"/delete", url.Values{"version": {fmt.Sprint(g.Version)}})).
+			has("The group Sales EMEA is deleted. Every member is still a user")
+		b.get("/groups/" + id).want(http.StatusNotFound)
+		if _, err := e.app.Users.GetUser(ctx, sys, cleo.ID); err != nil {
+			t.Fatalf("deleting a group deleted its member: %v", err)
+		}
 	})
 }

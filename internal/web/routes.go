@@ -35,5 +35,13 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /roles/{id}", c.must(c.editRole))
 	mux.HandleFunc("POST /roles/{id}/delete", c.must(c.deleteRole))
 
+	mux.HandleFunc("GET /groups", c.must(c.groups))
+	mux.HandleFunc("GET /groups/new", c.must(c.newGroupForm))
+	mux.HandleFunc("POST /groups/new", c.must(c.newGroup))
+	mux.HandleFunc("GET /groups/{id}", c.must(c.groupPage))
+	mux.HandleFunc("POST /groups/{id}", c.must(c.editGroup))
+	mux.HandleFunc("POST /groups/{id}/delete", c.must(c.deleteGroup))
+	mux.HandleFunc("POST /groups/{id}/members", c.must(c.groupMembers))
+
 	mux.HandleFunc("/", c.notFound)
 }
