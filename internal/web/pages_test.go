@@ -83,8 +83,8 @@ func TestRolePages(t *testing.T) {
 
 		// A viewer reads roles but sees no write action, and each write is refused.
 		vb := e.signIn(e.createUser("vic", user.ViewerRole).Username)
-		if nav := vb.get("/users").body; !strings.Contains(nav, `href="/roles"`) || !strings.Contains(nav, `href="/groups"`) {
-			t.Fatal("a viewer's navigation lacks Roles or Groups")
+		if nav := vb.get("/users").body; !strings.Contains(nav, `href="/roles"`) || !strings.Contains(nav, `href="/groups"`) || !strings.Contains(nav, `href="/fields"`) {
+			t.Fatal("a viewer's navigation lacks Roles, Groups or Fields")
 		}
 		vb.get("/roles").want(http.StatusOK).has("Help desk").lacks("Create role")
 		vb.get("/roles/"+id).want(http.StatusOK).has("Help desk", "users.lock").lacks("Save changes", "Delete role")
@@ -204,4 +204,83 @@ func TestGroupPages(t *testing.T) {
 			t.Fatalf("deleting a group deleted its member: %v", err)
 		}
 	})
+}
+
+func TestFieldPages(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx, sys := context.Background(), user.System("test")
+		// Users made before a required field is defined, to read the pages and to hold a value.
+		viewer, u := e.createUser("vic", user.ViewerRole), e.createUser("dora", user.ViewerRole)
+		b := e.signIn("admin@example.org")
+		b.get("/fields").want(http.StatusOK).has("No custom fields yet.", "Define field")
+		b.get("/fields/new").want(http.StatusOK).has("Define field", "Label", "Name", "Type", "Required", "Pattern", "Options")
+
+		p := b.post("/fields/new", url.Values{"name": {"Cost Centre"}, "label": {"Cost centre"}, "type": {"text"}})
+		p.want(http.StatusUnprocessableEntity).has("Nothing was saved", "The name must start with a lowercase letter")
+		if p.inputValue("label") != "Cost centre" {
+			t.Fatal("a refused field form forgets what was typed")
+		}
+		b.post("/fields/new", url.Values{"name": {"size"}, "label": {"Size"}, "type": {"enum"}, "options": {"\n"}}).
+			want(http.StatusUnprocessableEntity).has("An enum field needs at least one option.")
+		b.post("/fields/new", url.Values{"name": {"email"}, "label": {"Email"}, "type": {"text"}}).
+			want(http.StatusUnprocessableEntity).has("The name email is a built-in user attribute.")
+
+		cc := b.post("/fields/new", url.Values{"name": {"cost_centre"}, "label": {"Cost centre"}, "type": {"text"}, "pattern": {"[A-Z]{2}[0-9]{4}"}})
+		form := b.follow(cc).has("The field Cost centre is defined.", "cost_centre", "Text", "optional", "Pattern")
+		b.follow(b.post("/fields/new", url.Values{"name": {"shirt"}, "label": {"Shirt size"}, "type": {"enum"}, "required": {"yes"},
+			"options": {"S\r\nM\r\n\r\nL\r\n"}})).has("The field Shirt size is defined.", "required", "Options")
+		b.get("/fields").has("Cost centre cost_centre Text Optional [A-Z]{2}[0-9]{4}", "Shirt size shirt One of a list (enum) Required S, M, L")
+
+		// Edit under the version the form showed; the same form again is stale.
+		v := form.inputValue("version")
+		b.follow(b.post("/fields/cost_centre", url.Values{"version": {v}, "label": {"Cost center"}, "required": {"yes"}, "pattern": {"[A-Z]{2}[0-9]{3,4}"}})).
+			has("Saved the changes to the field Cost center.", "required")
+		stale := b.post("/fields/cost_centre", url.Values{"version": {v}, "label": {"Mine"}, "pattern": {""}})
+		stale.want(http.StatusConflict).has("Someone else changed this field while you were editing")
+		if stale.inputValue("label") != "Cost center" || stale.inputValue("pattern") != "[A-Z]{2}[0-9]{3,4}" {
+			t.Fatal("a stale field form does not show the values saved since")
+		}
+		b.post("/fields/cost_centre", url.Values{"version": {fmt.Sprint(mustField(t, e, "cost_centre").Version)}, "label": {"Cost center"},
+			"pattern": {"[unclosed"}}).want(http.StatusUnprocessableEntity).has("The pattern is not a valid regular expression")
+
+		// A viewer reads fields but sees no write action, and each write is refused.
+		vb := e.signIn(viewer.Username)
+		vb.get("/fields").want(http.StatusOK).has("Cost center").lacks("Define field")
+		vb.get("/fields/shirt").want(http.StatusOK).has("Shirt size", "S, M, L").lacks("Delete field", "Save changes")
+		vb.get("/fields/new").want(http.StatusForbidden).has("This needs the fields.manage permission.")
+		vb.post("/fields/new", url.Values{"name": {"x"}, "label": {"X"}, "type": {"text"}}).want(http.StatusForbidden).
+			has("This needs the fields.manage permission.")
+		vb.post("/fields/shirt", url.Values{"version": {"1"}, "label": {"X"}}).want(http.StatusForbidden).has("This needs the fields.manage permission.")
+		vb.post("/fields/shirt/delete", url.Values{"version": {"1"}}).want(http.StatusForbidden).has("This needs the fields.manage permission.")
+
+		// Delete: the button says every user's value goes too; then it does.
+		size := "M"
+		if _, err := e.app.Users.UpdateUser(ctx, sys, u.ID, 0, user.Patch{Profile: user.Profile{Custom: map[string]*string{"shirt": &size}}}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.get("/fields/shirt").body, `data-confirm="Delete the field Shirt size? Every user's value of it is deleted too.`) {
+			t.Fatal("the delete button of a field does not ask first, saying the values go")
+		}
+		b.follow(b.post("/fields/shirt/delete", url.Values{"version": {"1"}})).
+			has("The field Shirt size is deleted, with every user's value of it.").lacks("Shirt size shirt")
+		b.get("/fields/shirt").want(http.StatusNotFound).has("There is no custom field called shirt.")
+		if d, _ := e.app.Users.GetUser(ctx, sys, u.ID); d.Custom["shirt"] != "" {
+			t.Fatalf("a deleted field's value stays: %v", d.Custom)
+		}
+	})
+}
+
+func mustField(t *testing.T, e *env, name string) user.Field {
+	t.Helper()
+	fields, err := e.app.Users.Fields(context.Background(), user.System("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fields {
+		if f.Name == name {
+			return f
+		}
+	}
+	t.Fatalf("no field %s", name)
+	return user.Field{}
 }

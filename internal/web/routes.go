@@ -43,5 +43,12 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /groups/{id}/delete", c.must(c.deleteGroup))
 	mux.HandleFunc("POST /groups/{id}/members", c.must(c.groupMembers))
 
+	mux.HandleFunc("GET /fields", c.must(c.fields))
+	mux.HandleFunc("GET /fields/new", c.must(c.newFieldForm))
+	mux.HandleFunc("POST /fields/new", c.must(c.newField))
+	mux.HandleFunc("GET /fields/{name}", c.must(c.fieldPage))
+	mux.HandleFunc("POST /fields/{name}", c.must(c.editField))
+	mux.HandleFunc("POST /fields/{name}/delete", c.must(c.deleteField))
+
 	mux.HandleFunc("/", c.notFound)
 }
