@@ -42,9 +42,10 @@ function selectAll(root) {
   const table = all.closest("table");
   const boxes = () => table.querySelectorAll("tbody input[type=checkbox]");
   const say = root.querySelector("[data-selected-count]");
+  const none = say ? say.textContent : "";
   const update = () => {
     const n = [...boxes()].filter((b) => b.checked).length;
-    if (say) say.textContent = n === 0 ? "Select users to act on them." : n === 1 ? "1 user selected" : n + " users selected";
+    if (say) say.textContent = n === 0 ? none : n === 1 ? "1 selected" : n + " selected";
     all.checked = n > 0 && n === boxes().length;
     all.indeterminate = n > 0 && n < boxes().length;
   };
