@@ -191,3 +191,26 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.Check("not-found")
 	})
 }
+
+// TestPagesInBrowser checks every other page with axe-core and screenshots it, and walks
+// a role, a group and a field through their forms with the keyboard's Enter.
+func TestPagesInBrowser(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		b := e.tab()
+		b.signIn("admin@example.org", testPassword)
+		for _, p := range []struct{ path, name string }{
+			{"/roles", "roles"}, {"/roles/new", "role-new"}, {"/roles/" + user.UserManagerRole, "role-builtin"},
+			{"/groups", "groups"}, {"/groups/new", "group-new"}, {"/fields", "fields"}, {"/fields/new", "field-new"},
+		} {
+			b.open(p.path)
+			b.Check(p.name)
+		}
+		b.open("/groups/new")
+		b.Fill("Name", "Support")
+		b.Follow("main form button.primary")
+		b.says("Support")
+		b.Check("group")
+		b.open("/forgot-password")
+		b.Check("forgot-password")
+	})
+}
