@@ -41,23 +41,41 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // OpenStore opens and migrates the database the configuration names, and brings the built-in
 // roles up to date.
 func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	st, _, err := openStore(ctx, cfg)
+	return st, err
+}
+
+// Migrate brings the database the configuration names up to date as OpenStore does, closes it,
+// and returns the schema migrations it applied and the schema version it is at.
+func Migrate(ctx context.Context, cfg *config.Config) (applied []string, version int64, err error) {
+	st, applied, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer st.Close()
+	version, _, err = st.SchemaVersion(ctx)
+	return applied, version, err
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (*store.Store, []string, error) {
 	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := st.Migrate(ctx); err != nil {
+	applied, err := st.Migrate(ctx)
+	if err != nil {
 		st.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if err := st.SyncBuiltinRoles(ctx); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("built-in roles: %w", err)
+		return nil, nil, fmt.Errorf("built-in roles: %w", err)
 	}
 	if err := job.Migrate(ctx, st); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("job queue tables: %w", err)
+		return nil, nil, fmt.Errorf("job queue tables: %w", err)
 	}
-	return st, nil
+	return st, applied, nil
 }
 
 // Background is the work that runs beside the HTTP server: River with every worker registered,

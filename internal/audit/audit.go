@@ -2,10 +2,7 @@
 // the same transaction as the change it records; this package defines the event and reads the log.
 package audit
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // Outcomes of an audited action.
 const (
@@ -41,10 +38,4 @@ type Filter struct {
 	From, To   time.Time
 	Limit      int
 	Cursor     string // the next cursor of the page before; the store made it and checks it
-}
-
-// Reader is what the log is read from: a page of events, newest first, and the cursor of the
-// next page ("" on the last).
-type Reader interface {
-	AuditEvents(ctx context.Context, f Filter) ([]Event, string, error)
 }

@@ -104,9 +104,6 @@ func NewService(store Store, passwords *Passwords, opts Options) *Service {
 // SessionLifetime is how long a new session's cookie lives, in seconds.
 func (s *Service) SessionLifetime() int { return int(s.opts.SessionAbsolute.Seconds()) }
 
-// Passwords returns the hasher, for the user service.
-func (s *Service) Passwords() *Passwords { return s.passwords }
-
 // newSecret returns 256 random bits, URL-safe, with a prefix that says what it is.
 func newSecret(prefix string) string {
 	b := make([]byte, 32)
