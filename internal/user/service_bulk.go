@@ -106,7 +106,7 @@ func (s *Service) Bulk(ctx context.Context, a Actor, req BulkRequest) ([]BulkRes
 		case BulkSetRoles, BulkAddRoles, BulkRemoveRoles:
 			r.User, r.Error = s.bulkRoles(ctx, a, id, req.Action, req.RoleIDs)
 		case BulkDelete:
-			r.Error = s.DeleteUser(ctx, a, id, 0)
+			r.Error = s.DeleteUser(ctx, a, id, AnyVersion)
 		case BulkResetPassword:
 			r.Error = s.sendReset(ctx, a, id)
 		default:
@@ -131,5 +131,5 @@ func (s *Service) bulkRoles(ctx context.Context, a Actor, id, action string, rol
 	case BulkRemoveRoles:
 		p.RemoveRoleIDs = roleIDs
 	}
-	return s.UpdateUser(ctx, a, id, 0, p)
+	return s.UpdateUser(ctx, a, id, AnyVersion, p)
 }

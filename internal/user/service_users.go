@@ -275,8 +275,8 @@ type Patch struct {
 	AddRoleIDs, RemoveRoleIDs []string
 }
 
-// UpdateUser changes a user's profile, direct roles and groups. version is the If-Match the
-// caller read (0: no check).
+// UpdateUser changes a user's profile, direct roles and groups. version is the version the
+// caller read (If-Match), or AnyVersion.
 func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version int64, p Patch) (*Detail, error) {
 	if err := a.Require(UsersWrite); err != nil {
 		return nil, err
@@ -417,7 +417,8 @@ func changedFields(u *User, p *Profile) []string {
 	return out
 }
 
-// DeleteUser deletes a user for good; the audit log keeps who they were.
+// DeleteUser deletes a user for good; the audit log keeps who they were. version is the version
+// the caller read, or AnyVersion.
 func (s *Service) DeleteUser(ctx context.Context, a Actor, id string, version int64) error {
 	if err := a.Require(UsersDelete); err != nil {
 		return err
