@@ -85,7 +85,9 @@ func TestOneAuditEventPerChange(t *testing.T) {
 				_, err := f.svc.UpdateField(ctx, a, "cost_centre", fieldVersion, user.FieldInput{Label: ptr("Cost center")})
 				return "cost_centre", err
 			}},
-			{"field.delete", func() (string, error) { return "cost_centre", f.svc.DeleteField(ctx, a, "cost_centre", user.AnyVersion) }},
+			{"field.delete", func() (string, error) {
+				return "cost_centre", f.svc.DeleteField(ctx, a, "cost_centre", user.AnyVersion)
+			}},
 			{"user.delete", func() (string, error) { return uid, f.svc.DeleteUser(ctx, a, uid, user.AnyVersion) }},
 		} {
 			t.Run(tc.action, func(t *testing.T) { f.audited(t, a, tc.action, tc.do) })

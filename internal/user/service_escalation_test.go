@@ -47,10 +47,16 @@ func TestNoEscalation(t *testing.T) {
 		}
 
 		roles := func(a user.Actor, id string, ids ...string) func() error {
-			return func() error { _, err := f.svc.UpdateUser(ctx, a, id, user.AnyVersion, user.Patch{RoleIDs: &ids}); return err }
+			return func() error {
+				_, err := f.svc.UpdateUser(ctx, a, id, user.AnyVersion, user.Patch{RoleIDs: &ids})
+				return err
+			}
 		}
 		groups := func(a user.Actor, id string, ids ...string) func() error {
-			return func() error { _, err := f.svc.UpdateUser(ctx, a, id, user.AnyVersion, user.Patch{GroupIDs: &ids}); return err }
+			return func() error {
+				_, err := f.svc.UpdateUser(ctx, a, id, user.AnyVersion, user.Patch{GroupIDs: &ids})
+				return err
+			}
 		}
 		create := func(in user.CreateInput) func() error {
 			in.Profile = user.Profile{Email: ptr("new@example.com"), FirstName: ptr("N"), LastName: ptr("U")}
