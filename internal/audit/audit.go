@@ -36,6 +36,24 @@ type Filter struct {
 	Action     string // exact, or a prefix ending in "." (user.)
 	Outcome    string
 	From, To   time.Time
-	Limit      int
+	Limit      int    // see PageSize
 	Cursor     string // the next cursor of the page before; the store made it and checks it
+}
+
+// A read of the log returns DefaultPage events when it names no limit, and never more than MaxPage.
+const (
+	DefaultPage = 100
+	MaxPage     = 500
+)
+
+// PageSize is how many events a read of f returns at most: its Limit, within the bounds above.
+// Every surface and the store go by it.
+func (f Filter) PageSize() int {
+	switch {
+	case f.Limit <= 0:
+		return DefaultPage
+	case f.Limit > MaxPage:
+		return MaxPage
+	}
+	return f.Limit
 }
