@@ -2,6 +2,7 @@ package user
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -72,12 +73,16 @@ type Service struct {
 	store     Store
 	passwords Passwords
 	now       func() time.Time
-	sendReset ResetSender // the reset_password bulk action; nil until set
+	sendReset ResetSender // the reset_password bulk action
 }
 
-// NewService returns a Service on store.
-func NewService(store Store, passwords Passwords) *Service {
-	return &Service{store: store, passwords: passwords, now: func() time.Time { return time.Now().UTC() }}
+// NewService returns a Service on store. sendReset does the reset_password bulk action; it is
+// required, so that the action cannot silently do nothing.
+func NewService(store Store, passwords Passwords, sendReset ResetSender) (*Service, error) {
+	if passwords == nil || sendReset == nil {
+		return nil, errors.New("user: NewService needs passwords and a reset sender")
+	}
+	return &Service{store: store, passwords: passwords, sendReset: sendReset, now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
 // newID returns a time-ordered UUIDv7.

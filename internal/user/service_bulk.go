@@ -17,18 +17,15 @@ const (
 	BulkLock          = "lock"
 	BulkUnlock        = "unlock"
 	BulkDelete        = "delete"
-	BulkResetPassword = "reset_password" // done by the ResetSender the auth package sets
+	BulkResetPassword = "reset_password" // done by the ResetSender NewService was given
 )
 
 // BulkActions lists every bulk action.
 var BulkActions = []string{BulkSetRoles, BulkAddRoles, BulkRemoveRoles, BulkDisable, BulkEnable, BulkLock, BulkUnlock, BulkDelete, BulkResetPassword}
 
 // ResetSender sends one user a password reset link. Resets belong to the auth package, which
-// imports this one; it hands its sender over with SetResetSender.
+// imports this one: app passes auth.Service.SendReset to NewService.
 type ResetSender func(ctx context.Context, a Actor, id string) error
-
-// SetResetSender makes the reset_password bulk action work. Call it before serving.
-func (s *Service) SetResetSender(f ResetSender) { s.sendReset = f }
 
 // bulkPermission is what each bulk action needs.
 var bulkPermission = map[string]Permission{
@@ -78,9 +75,6 @@ func (s *Service) Bulk(ctx context.Context, a Actor, req BulkRequest) ([]BulkRes
 	// than answering "forbidden" once per user.
 	if err := a.Require(bulkPermission[req.Action]); err != nil {
 		return nil, err
-	}
-	if req.Action == BulkResetPassword && s.sendReset == nil {
-		return nil, errs.E(errs.Internal, "bulk.reset_unavailable", "Password resets cannot be sent: no reset sender is set.")
 	}
 	if roleAction {
 		for _, id := range req.RoleIDs {
