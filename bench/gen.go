@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -63,7 +62,10 @@ func runGen(ctx context.Context, args []string) error {
 		}
 	}
 
-	svc := user.NewService(st, auth.NewPasswords(auth.DefaultHashParams, auth.DefaultPolicy))
+	svc, err := userService(st)
+	if err != nil {
+		return err
+	}
 	groupIDs, err := makeGroups(ctx, svc)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,8 +26,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/usherhq/usher/internal/app"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/config"
 	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/user"
 )
 
 var commands = []struct {
@@ -134,6 +137,15 @@ func (d *dbFlags) open(ctx context.Context, env ...string) (*store.Store, *confi
 		return nil, nil, err
 	}
 	return st, cfg, nil
+}
+
+// userService is the user service the benchmarks load and read through. They send no email, so
+// the bulk reset_password action is refused instead of pretending to work.
+func userService(st *store.Store) (*user.Service, error) {
+	return user.NewService(st, auth.NewPasswords(auth.DefaultHashParams, auth.DefaultPolicy),
+		func(context.Context, user.Actor, string) error {
+			return errors.New("bench: the benchmarks send no password resets")
+		})
 }
 
 func quietLogger() *slog.Logger {

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -54,7 +53,10 @@ func runSearch(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	svc := user.NewService(st, auth.NewPasswords(auth.DefaultHashParams, auth.DefaultPolicy))
+	svc, err := userService(st)
+	if err != nil {
+		return err
+	}
 	actor := user.System("bench")
 	counts, err := svc.Counts(ctx, actor)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/mail"
 )
 
 func TestPasswordReset(t *testing.T) {
@@ -29,9 +30,7 @@ func TestPasswordReset(t *testing.T) {
 		if tKnown < auth.ResetAnswerFloor || tMissing < auth.ResetAnswerFloor {
 			t.Fatalf("reset answers took %v and %v, both must take at least %v", tKnown, tMissing, auth.ResetAnswerFloor)
 		}
-		e.mail.mu.Lock()
-		link := e.mail.links[viewer.ID]
-		e.mail.mu.Unlock()
+		link := e.mail.resetLink(t, viewer.ID)
 		if !strings.HasPrefix(link, e.app.Config.PublicURL+"/reset-password?token=rst_") {
 			t.Fatalf("reset link %q is not built from the public URL %s", link, e.app.Config.PublicURL)
 		}
@@ -137,18 +136,18 @@ func TestLockoutThroughTheAPI(t *testing.T) {
 		if got := e.admin.do("GET", "/api/v1/users/"+u.ID, nil).want(http.StatusOK).user(); got.Status != "locked" {
 			t.Fatalf("status %s", got.Status)
 		}
-		e.mail.mu.Lock()
-		notified := len(e.mail.locked) == 1 && e.mail.locked[0] == u.ID
-		e.mail.mu.Unlock()
-		if !notified {
-			t.Fatal("the lockout was not notified")
+		told := e.mail.messages(t, mail.KindAccountLocked, u.ID)
+		if len(told) != 1 || told[0].To != "lena@example.org" {
+			t.Fatalf("the lockout was told %d times, want once to lena", len(told))
+		}
+		// and the one active administrator, filed under lena
+		admins := e.mail.messages(t, mail.KindAccountLockedAdmin, u.ID)
+		if len(admins) != 1 || admins[0].To != "admin@example.org" {
+			t.Fatalf("%d administrators were told of the lockout, want the Default Administrator", len(admins))
 		}
 		// a reset request for a locked user sends nothing (the policy to let resets unlock is off)
 		e.anon.do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "lena@example.org"}).want(http.StatusAccepted)
-		e.mail.mu.Lock()
-		_, sent := e.mail.links[u.ID]
-		e.mail.mu.Unlock()
-		if sent {
+		if e.mail.resetLink(t, u.ID) != "" {
 			t.Fatal("a locked user got a reset link")
 		}
 		e.manager.do("POST", "/api/v1/users/bulk", map[string]any{"action": "unlock", "ids": []string{u.ID}}).want(http.StatusOK)

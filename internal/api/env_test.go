@@ -9,10 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -20,6 +19,8 @@ import (
 	"github.com/usherhq/usher/internal/app"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/config"
+	"github.com/usherhq/usher/internal/job"
+	"github.com/usherhq/usher/internal/mail"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
 	"github.com/usherhq/usher/internal/user"
@@ -31,7 +32,7 @@ const testPassword = "correct horse battery staple"
 type env struct {
 	t       *testing.T
 	app     *app.App
-	mail    *recorder
+	mail    mailbox
 	srv     *httptest.Server
 	anon    *client
 	admin   *client
@@ -51,12 +52,15 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 func newEnv(t *testing.T, st *store.Store, environ ...string) *env {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), append([]string{
+	cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), append([]string{"USHER_DATA_DIR=" + t.TempDir(),
 		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword}, environ...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SyncBuiltinRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Migrate(ctx, st); err != nil { // the outbox queues a job with each message
 		t.Fatal(err)
 	}
 	a, err := app.New(cfg, st, slog.New(slog.DiscardHandler))
@@ -68,8 +72,8 @@ func newEnv(t *testing.T, st *store.Store, environ ...string) *env {
 	}
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, app: a, srv: srv, mail: &recorder{links: map[string]string{}}, cookie: auth.SessionCookieName(cfg.HTTPS())}
-	a.Auth.SetNotifier(e.mail)
+	e := &env{t: t, app: a, srv: srv, cookie: auth.SessionCookieName(cfg.HTTPS())}
+	e.mail = mailbox{e: e}
 	e.anon = &client{t: t, base: srv.URL, cookieName: e.cookie}
 	e.admin = e.login("admin@example.org")
 	e.manager = e.login(e.createUser("manager", user.UserManagerRole).Username)
@@ -242,34 +246,49 @@ func toJSON(v any) string {
 	return string(b)
 }
 
-// recorder keeps the emails sign-in events would send.
-type recorder struct {
-	mu     sync.Mutex
-	links  map[string]string // user id → the latest reset link
-	locked []string          // user ids told about a lockout
+// mailbox reads what usher queued in its outbox: the real notifier wrote it, in the
+// transaction of its cause (the jobs that would send it do not run in these tests).
+type mailbox struct{ e *env }
+
+// messages returns the queued messages of a kind filed under a user, newest first.
+func (m mailbox) messages(t *testing.T, kind, userID string) []*mail.Message {
+	t.Helper()
+	entries, _, err := m.e.app.Store.Outbox(context.Background(), mail.Filter{Kind: kind, UserID: userID, Limit: mail.MaxPage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*mail.Message
+	for i := range entries {
+		msg, err := m.e.app.Background.Outbox.Open(&entries[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, msg)
+	}
+	return out
 }
 
-func (r *recorder) AccountLocked(_ context.Context, u *user.User, _ int, _ time.Time) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.locked = append(r.locked, u.ID)
-	return nil
-}
+var resetLinkRE = regexp.MustCompile(`https?://\S+/reset-password\?token=[A-Za-z0-9_-]+`)
 
-func (r *recorder) PasswordReset(_ context.Context, u *user.User, link string, _ time.Duration) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.links[u.ID] = link
-	return nil
+// resetLink returns the link of the latest reset email to a user, "" when none was sent.
+func (m mailbox) resetLink(t *testing.T, userID string) string {
+	t.Helper()
+	msgs := m.messages(t, mail.KindPasswordReset, userID)
+	if len(msgs) == 0 {
+		return ""
+	}
+	link := resetLinkRE.FindString(msgs[0].Text)
+	if link == "" {
+		t.Fatalf("the reset email has no link:\n%s", msgs[0].Text)
+	}
+	return link
 }
 
 // resetToken returns the token of the latest reset link sent to a user.
-func (r *recorder) resetToken(t *testing.T, userID string) string {
+func (m mailbox) resetToken(t *testing.T, userID string) string {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	link, ok := r.links[userID]
-	if !ok {
+	link := m.resetLink(t, userID)
+	if link == "" {
 		t.Fatalf("no reset link was sent to %s", userID)
 	}
 	u, err := url.Parse(link)

@@ -37,12 +37,8 @@ type outboxPage struct {
 }
 
 func (s *Server) listOutbox(ctx context.Context, in *outboxInput) (*outboxPage, error) {
-	limit := in.Limit
-	if limit == 0 {
-		limit = 100
-	}
 	entries, next, err := s.deps.Mail.List(ctx, actorFrom(ctx), mail.Filter{Status: mail.Status(in.Status), UserID: in.User,
-		Kind: in.Kind, Limit: limit, Cursor: in.Cursor})
+		Kind: in.Kind, Limit: in.Limit, Cursor: in.Cursor})
 	if err != nil {
 		return nil, err
 	}

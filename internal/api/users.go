@@ -65,7 +65,7 @@ func toUser(d *user.Detail) userBody {
 func etag(version int64) string { return `"` + itoa64(version) + `"` }
 
 // ifMatch reads the version an update was based on: 428 when the header is missing, 412 when it
-// cannot match any version. "*" asks for no version check.
+// cannot match any version. "*" asks for no version check (user.AnyVersion).
 func ifMatch(h string) (int64, error) {
 	h = strings.TrimSpace(h)
 	if h == "" {
@@ -73,7 +73,7 @@ func ifMatch(h string) (int64, error) {
 			"Send If-Match with the version you read (its ETag), so that you do not overwrite someone else's change.")
 	}
 	if h == "*" {
-		return 0, nil
+		return user.AnyVersion, nil
 	}
 	h = strings.TrimPrefix(h, "W/")
 	if v, ok := parseVersion(strings.Trim(h, `"`)); ok && v > 0 {

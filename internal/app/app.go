@@ -42,36 +42,62 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // OpenStore opens and migrates the database the configuration names, and brings the built-in
 // roles up to date.
 func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	st, _, err := openStore(ctx, cfg)
+	return st, err
+}
+
+// Migrate brings the database the configuration names up to date as OpenStore does, closes it,
+// and returns the schema migrations it applied and the schema version it is at.
+func Migrate(ctx context.Context, cfg *config.Config) (applied []string, version int64, err error) {
+	st, applied, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer st.Close()
+	version, _, err = st.SchemaVersion(ctx)
+	return applied, version, err
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (*store.Store, []string, error) {
 	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := st.Migrate(ctx); err != nil {
+	applied, err := st.Migrate(ctx)
+	if err != nil {
 		st.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if err := st.SyncBuiltinRoles(ctx); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("built-in roles: %w", err)
+		return nil, nil, fmt.Errorf("built-in roles: %w", err)
 	}
 	if err := job.Migrate(ctx, st); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("job queue tables: %w", err)
+		return nil, nil, fmt.Errorf("job queue tables: %w", err)
 	}
-	return st, nil
+	return st, applied, nil
 }
 
 // Background is the work that runs beside the HTTP server: River with every worker registered,
-// the mail outbox, and the box that seals stored secrets.
+// and the mail outbox.
 type Background struct {
-	Jobs    *job.Runner
-	Outbox  *mail.Outbox
-	Secrets *secret.Box
+	Jobs   *job.Runner
+	Outbox *mail.Outbox
 }
 
 // NewBackground loads the secret key (refusing a key file others can read), builds the mail
 // sender the configuration asks for and sets River up on the store. Start it with Jobs.Start.
 func NewBackground(cfg *config.Config, st *store.Store, logger *slog.Logger, o job.Options) (*Background, error) {
+	box, err := loadSecrets(cfg, st, logger)
+	if err != nil {
+		return nil, err
+	}
+	return newBackground(cfg, st, box, logger, o)
+}
+
+// loadSecrets loads the box that seals stored secrets.
+func loadSecrets(cfg *config.Config, st *store.Store, logger *slog.Logger) (*secret.Box, error) {
 	box, err := secret.Load(cfg.SecretKey, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -79,6 +105,10 @@ func NewBackground(cfg *config.Config, st *store.Store, logger *slog.Logger, o j
 	if st.Dialect == store.Postgres && cfg.SecretKey == "" {
 		logger.Warn("no --secret-key is set: the key generated in the data directory is this replica's alone; give every replica the same --secret-key")
 	}
+	return box, nil
+}
+
+func newBackground(cfg *config.Config, st *store.Store, box *secret.Box, logger *slog.Logger, o job.Options) (*Background, error) {
 	sender, err := NewMailSender(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -94,7 +124,7 @@ func NewBackground(cfg *config.Config, st *store.Store, logger *slog.Logger, o j
 	if err := job.AddWorker(runner, outbox.Worker()); err != nil {
 		return nil, err
 	}
-	return &Background{Jobs: runner, Outbox: outbox, Secrets: box}, nil
+	return &Background{Jobs: runner, Outbox: outbox}, nil
 }
 
 // NewMailSender is the sender the configuration asks for: SMTP when --smtp-host is set, else
@@ -118,25 +148,46 @@ type App struct {
 	Handler http.Handler
 	// Metrics is the registry of usher's metrics; Serve serves it on --metrics-listen.
 	Metrics *prometheus.Registry
-	// Background is set by Serve: jobs and the mail outbox.
+	// Background is the jobs and the mail outbox; Serve starts the jobs. Until they run,
+	// messages wait in the outbox.
 	Background *Background
 }
 
-// New builds the services and the HTTP handler on an open store.
+// New builds the services and the HTTP handler on an open store: first the secret key and the
+// mail outbox, then the services that send mail through it, so that none of them can exist
+// without its way to send.
 func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error) {
+	box, err := loadSecrets(cfg, st, logger)
+	if err != nil {
+		return nil, err
+	}
+	// Page cursors are sealed with a key from the secret key: they work on every replica that
+	// shares it and after a restart, and no one without it can read or make one.
+	st.SetCursorKey(box.DeriveKey("page cursors"))
+	bg, err := newBackground(cfg, st, box, logger, job.Options{})
+	if err != nil {
+		return nil, err
+	}
 	passwords := auth.NewPasswords(auth.DefaultHashParams, auth.Policy{MinLength: cfg.PasswordMinLen, MaxLength: auth.DefaultPolicy.MaxLength})
-	users := user.NewService(st, passwords)
+	signIn, err := auth.NewService(st, passwords, mailNotifier{outbox: bg.Outbox}, auth.Options{SessionIdle: cfg.SessionIdle,
+		SessionAbsolute: cfg.SessionAbsolute, PublicURL: cfg.PublicURL, MaxFailures: cfg.LockoutAfter, AutoUnlockAfter: cfg.AutoUnlockAfter,
+		ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid, Limits: &cfg.SignInLimits})
+	if err != nil {
+		return nil, err
+	}
+	// The bulk reset_password action, for every surface, sends through auth.
+	users, err := user.NewService(st, passwords, signIn.SendReset)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a := &App{Config: cfg, Logger: logger, Store: st, Users: users, Metrics: reg,
-		Auth: auth.NewService(st, passwords, auth.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute,
-			PublicURL: cfg.PublicURL, MaxFailures: cfg.LockoutAfter, AutoUnlockAfter: cfg.AutoUnlockAfter,
-			ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid, Limits: &cfg.SignInLimits}),
-		Setup: auth.NewSetup(st, users)}
-	users.SetResetSender(a.Auth.SendReset) // the bulk reset_password action, for every surface
+	a := &App{Config: cfg, Logger: logger, Store: st, Users: users, Metrics: reg, Auth: signIn,
+		Setup: auth.NewSetup(st, users), Background: bg}
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,
 		HTTPS: cfg.HTTPS(), Ready: st.Ping})
-	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Logger: logger, HTTPS: cfg.HTTPS()})
+	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Logger: logger, HTTPS: cfg.HTTPS(),
+		FlashKey: box.DeriveKey("flash messages")})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
@@ -218,13 +269,6 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	if err != nil {
 		return err
 	}
-	if a.Background, err = NewBackground(cfg, st, logger, job.Options{}); err != nil {
-		return err
-	}
-	// Page cursors are sealed with a key from the secret key: they work on every replica that
-	// shares it and after a restart, and no one without it can read or make one.
-	st.SetCursorKey(a.Background.Secrets.DeriveKey("page cursors"))
-	a.Auth.SetNotifier(mailNotifier{outbox: a.Background.Outbox, users: a.Users})
 	jobs := a.Background.Jobs
 	if err := jobs.Start(ctx); err != nil {
 		return err

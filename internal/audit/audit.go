@@ -2,10 +2,7 @@
 // the same transaction as the change it records; this package defines the event and reads the log.
 package audit
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // Outcomes of an audited action.
 const (
@@ -39,12 +36,24 @@ type Filter struct {
 	Action     string // exact, or a prefix ending in "." (user.)
 	Outcome    string
 	From, To   time.Time
-	Limit      int
+	Limit      int    // see PageSize
 	Cursor     string // the next cursor of the page before; the store made it and checks it
 }
 
-// Reader is what the log is read from: a page of events, newest first, and the cursor of the
-// next page ("" on the last).
-type Reader interface {
-	AuditEvents(ctx context.Context, f Filter) ([]Event, string, error)
+// A read of the log returns DefaultPage events when it names no limit, and never more than MaxPage.
+const (
+	DefaultPage = 100
+	MaxPage     = 500
+)
+
+// PageSize is how many events a read of f returns at most: its Limit, within the bounds above.
+// Every surface and the store go by it.
+func (f Filter) PageSize() int {
+	switch {
+	case f.Limit <= 0:
+		return DefaultPage
+	case f.Limit > MaxPage:
+		return MaxPage
+	}
+	return f.Limit
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,8 @@ type Store interface {
 	RevokeSessions(ctx context.Context, userID string) error
 	Sessions(ctx context.Context, userID string) ([]Session, error)
 	SetPassword(ctx context.Context, userID, hash string, at time.Time) error
+	// ListUsers is user.Store's: the administrators told of a lockout.
+	ListUsers(ctx context.Context, f user.Filter) ([]*user.Detail, string, error)
 	InsertOneTimeToken(ctx context.Context, hash, purpose, userID string, created, expires time.Time) error
 	UseOneTimeToken(ctx context.Context, hash, purpose string, now time.Time) (string, error)
 	DeleteOneTimeTokens(ctx context.Context, userID, purpose string, now time.Time) error
@@ -79,8 +82,12 @@ type Service struct {
 	pruning                                  atomic.Bool
 }
 
-// NewService returns the sign-in service.
-func NewService(store Store, passwords *Passwords, opts Options) *Service {
+// NewService returns the sign-in service. notify queues the emails that resets and lockouts
+// send; it is required, so that no reset is ever recorded as sent while nothing is.
+func NewService(store Store, passwords *Passwords, notify Notifier, opts Options) (*Service, error) {
+	if notify == nil {
+		return nil, errors.New("auth: no notifier: password resets and lockout notices would send nothing")
+	}
 	if opts.ResetValidFor <= 0 {
 		opts.ResetValidFor = time.Hour
 	}
@@ -96,16 +103,13 @@ func NewService(store Store, passwords *Passwords, opts Options) *Service {
 	if opts.Limits == nil {
 		opts.Limits = &DefaultLimits
 	}
-	return &Service{store: store, passwords: passwords, opts: opts, now: func() time.Time { return time.Now().UTC() },
+	return &Service{store: store, passwords: passwords, notify: notify, opts: opts, now: func() time.Time { return time.Now().UTC() },
 		signInAddress: newLimiter(opts.Limits.SignInPerAddress), signInLogin: newLimiter(opts.Limits.SignInPerLogin),
-		resetAddress: newLimiter(opts.Limits.ResetPerAddress)}
+		resetAddress: newLimiter(opts.Limits.ResetPerAddress)}, nil
 }
 
 // SessionLifetime is how long a new session's cookie lives, in seconds.
 func (s *Service) SessionLifetime() int { return int(s.opts.SessionAbsolute.Seconds()) }
-
-// Passwords returns the hasher, for the user service.
-func (s *Service) Passwords() *Passwords { return s.passwords }
 
 // newSecret returns 256 random bits, URL-safe, with a prefix that says what it is.
 func newSecret(prefix string) string {

@@ -22,14 +22,20 @@ func TestSignInTimingDoesNotRevealAccounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		pw := auth.NewPasswords(auth.DefaultHashParams, auth.DefaultPolicy)
-		users := user.NewService(st, pw)
+		// a high threshold so that the existing account does not lock during the measurement
+		svc, err := auth.NewService(st, pw, &notes{}, auth.Options{MaxFailures: 1000, Limits: noLimits})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users, err := user.NewService(st, pw, svc.SendReset)
+		if err != nil {
+			t.Fatal(err)
+		}
 		email, name := "ada@example.org", "ada"
 		if _, err := users.CreateUser(ctx, user.System("test"), user.CreateInput{Profile: user.Profile{Email: &email, Username: &name,
 			FirstName: &name, LastName: &name}, Password: strptr(password)}); err != nil {
 			t.Fatal(err)
 		}
-		// a high threshold so that the existing account does not lock during the measurement
-		svc := auth.NewService(st, pw, auth.Options{MaxFailures: 1000, Limits: noLimits})
 		// Interleave the two cases so that both see the same load on a busy machine.
 		var existingTimes, missingTimes []time.Duration
 		var a1, a2 string

@@ -12,16 +12,7 @@ import (
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
-	"github.com/usherhq/usher/internal/user"
 )
-
-type countResets struct{ n atomic.Int64 }
-
-func (c *countResets) AccountLocked(context.Context, *user.User, int, time.Time) error { return nil }
-func (c *countResets) PasswordReset(context.Context, *user.User, string, time.Duration) error {
-	c.n.Add(1)
-	return nil
-}
 
 // TestFLOODResetMailbox: 50 anonymous reset requests for one account, from many addresses,
 // send one email per interval, and every requester gets the usual answer; past its limit one
@@ -32,8 +23,6 @@ func TestFLOODResetMailbox(t *testing.T) {
 		limits := auth.DefaultLimits
 		limits.ResetInterval = 3 * time.Second
 		f := newFixture(t, st, auth.Options{Limits: &limits})
-		sent := &countResets{}
-		f.auth.SetNotifier(sent)
 		var wg sync.WaitGroup
 		for i := range 50 {
 			wg.Add(1)
@@ -46,12 +35,12 @@ func TestFLOODResetMailbox(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if n := sent.n.Load(); n != 1 {
+		if n := f.mail.sentResets(); n != 1 {
 			t.Fatalf("50 requests sent %d emails, want 1", n)
 		}
 		time.Sleep(3100 * time.Millisecond)
-		if err := f.auth.RequestReset(ctx, "ada@example.org", auth.Client{IP: "10.0.1.1"}); err != nil || sent.n.Load() != 2 {
-			t.Fatalf("after the interval: %v, %d emails", err, sent.n.Load())
+		if err := f.auth.RequestReset(ctx, "ada@example.org", auth.Client{IP: "10.0.1.1"}); err != nil || f.mail.sentResets() != 2 {
+			t.Fatalf("after the interval: %v, %d emails", err, f.mail.sentResets())
 		}
 		// one address: ten requests pass, the eleventh is shed for any account
 		for i := range 10 {

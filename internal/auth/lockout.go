@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/usherhq/usher/internal/audit"
@@ -33,11 +34,32 @@ func (s *Service) lockOut(ctx context.Context, u *user.User, attempts int, c Cli
 			RequestID: c.RequestID, ClientIP: c.IP}); err != nil {
 			return err
 		}
-		if s.notify != nil {
-			return s.notify.AccountLocked(ctx, u, attempts, now)
-		}
-		return nil
+		return s.notifyLock(ctx, u, attempts, now)
 	})
+}
+
+// MaxLockNotices bounds how many administrators hear of one lockout.
+const MaxLockNotices = 50
+
+// notifyLock tells the locked user, and every active administrator (at most MaxLockNotices of
+// them; a locked administrator hears of their own lockout once), inside the lock's transaction.
+func (s *Service) notifyLock(ctx context.Context, u *user.User, failures int, at time.Time) error {
+	if err := s.notify.AccountLocked(ctx, u, failures, at); err != nil {
+		return err
+	}
+	admins, _, err := s.store.ListUsers(ctx, user.Filter{RoleID: user.AdministratorRole, Status: user.Active, Limit: MaxLockNotices})
+	if err != nil {
+		return fmt.Errorf("lock notice: administrators: %w", err)
+	}
+	for _, admin := range admins {
+		if admin.ID == u.ID {
+			continue
+		}
+		if err := s.notify.AccountLockedAdmin(ctx, admin.User, u, failures, at); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DefaultAdminUnlockAfter ends a lockout of the Default Administrator even when auto-unlock is
@@ -71,11 +93,13 @@ func (s *Service) autoUnlock(ctx context.Context, u *user.User, c Client) error 
 }
 
 // Notifier queues the emails that sign-in events cause, inside the caller's transaction, so an
-// email exists exactly when its cause committed.
+// email exists exactly when its cause committed. The Service decides who is told what; the
+// Notifier writes each message.
 type Notifier interface {
-	AccountLocked(ctx context.Context, u *user.User, failures int, at time.Time) error
+	// PasswordReset sends u the link that resets their password.
 	PasswordReset(ctx context.Context, u *user.User, link string, validFor time.Duration) error
+	// AccountLocked tells u that their account locked after failures failed sign-ins.
+	AccountLocked(ctx context.Context, u *user.User, failures int, at time.Time) error
+	// AccountLockedAdmin tells the administrator admin that u's account locked.
+	AccountLockedAdmin(ctx context.Context, admin, u *user.User, failures int, at time.Time) error
 }
-
-// SetNotifier sets who queues sign-in emails; without one, none are sent.
-func (s *Service) SetNotifier(n Notifier) { s.notify = n }

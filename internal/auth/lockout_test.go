@@ -2,6 +2,9 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +25,44 @@ type fixture struct {
 	auth  *auth.Service
 	pw    *auth.Passwords
 	u     *user.Detail
+	mail  *notes
+}
+
+// notes records the messages the auth service asked for.
+type notes struct {
+	mu     sync.Mutex
+	resets int
+	link   string   // the last reset link
+	locked []string // user ids told their account locked
+	admins []string // "admin id → locked user id" for the administrators told
+}
+
+func (n *notes) PasswordReset(_ context.Context, _ *user.User, link string, _ time.Duration) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.resets++
+	n.link = link
+	return nil
+}
+
+func (n *notes) AccountLocked(_ context.Context, u *user.User, _ int, _ time.Time) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.locked = append(n.locked, u.ID)
+	return nil
+}
+
+func (n *notes) AccountLockedAdmin(_ context.Context, admin, u *user.User, _ int, _ time.Time) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.admins = append(n.admins, admin.ID+" → "+u.ID)
+	return nil
+}
+
+func (n *notes) sentResets() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.resets
 }
 
 func newFixture(t *testing.T, st *store.Store, opts auth.Options) *fixture {
@@ -31,14 +72,22 @@ func newFixture(t *testing.T, st *store.Store, opts auth.Options) *fixture {
 		t.Fatal(err)
 	}
 	pw := auth.NewPasswords(auth.HashParams{Memory: 1024, Time: 1, Threads: 1}, auth.DefaultPolicy)
-	users := user.NewService(st, pw)
+	n := &notes{}
+	signIn, err := auth.NewService(st, pw, n, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := user.NewService(st, pw, signIn.SendReset)
+	if err != nil {
+		t.Fatal(err)
+	}
 	email, name := "ada@example.org", "ada"
 	u, err := users.CreateUser(ctx, user.System("test"), user.CreateInput{Profile: user.Profile{Email: &email, Username: &name,
 		FirstName: &name, LastName: &name}, Password: strptr(password)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{st: st, users: users, auth: auth.NewService(st, pw, opts), pw: pw, u: u}
+	return &fixture{st: st, users: users, auth: signIn, pw: pw, u: u, mail: n}
 }
 
 func strptr(s string) *string { return &s }
@@ -123,6 +172,75 @@ func TestLockoutAfterFiveFailures(t *testing.T) {
 		}
 		if f.status(t) != user.Active {
 			t.Fatal("the counter was not reset by unlock")
+		}
+	})
+}
+
+// TestNewServiceNeedsNotifier: a sign-in service that could not send resets or lock notices is
+// not made, rather than recording resets as sent while nothing is.
+func TestNewServiceNeedsNotifier(t *testing.T) {
+	pw := auth.NewPasswords(auth.HashParams{Memory: 1024, Time: 1, Threads: 1}, auth.DefaultPolicy)
+	if svc, err := auth.NewService(nil, pw, nil, auth.Options{}); err == nil || svc != nil {
+		t.Fatalf("NewService without a notifier = %v, %v", svc, err)
+	}
+}
+
+// TestLockoutNotices: a lockout tells the locked user and the active administrators, at most
+// MaxLockNotices of them; a locked administrator is told once, as the locked user.
+func TestLockoutNotices(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st, auth.Options{Limits: noLimits})
+		mk := func(name string, pw *string, roles ...string) string {
+			t.Helper()
+			email := name + "@example.org"
+			d, err := f.users.CreateUser(ctx, user.System("test"), user.CreateInput{Profile: user.Profile{Email: &email, Username: &name,
+				FirstName: &name, LastName: &name}, Password: pw, RoleIDs: roles})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d.ID
+		}
+		boss := mk("boss", strptr(password), user.AdministratorRole)
+		away := mk("away", nil, user.AdministratorRole)
+		if _, err := f.users.ChangeStatus(ctx, user.System("test"), away, user.Disable); err != nil {
+			t.Fatal(err)
+		}
+		mk("clerk", nil, user.ViewerRole)
+		for range 5 {
+			f.login(t, "wrong password!")
+		}
+		f.mail.mu.Lock()
+		locked, admins := slices.Clone(f.mail.locked), slices.Clone(f.mail.admins)
+		f.mail.locked, f.mail.admins = nil, nil
+		f.mail.mu.Unlock()
+		if !slices.Equal(locked, []string{f.u.ID}) || !slices.Equal(admins, []string{boss + " → " + f.u.ID}) {
+			t.Fatalf("ada's lockout told %v and the administrators %v; want ada, and boss alone", locked, admins)
+		}
+
+		// the boss locks themselves: told once, as the locked user, beside the other administrators
+		var others []string
+		for i := range auth.MaxLockNotices {
+			others = append(others, mk(fmt.Sprintf("admin%02d", i), nil, user.AdministratorRole))
+		}
+		for range 5 {
+			if _, _, err := f.auth.Login(ctx, "boss", "wrong password!", auth.Client{IP: "127.0.0.1"}); err == nil {
+				t.Fatal("a wrong password signed in")
+			}
+		}
+		f.mail.mu.Lock()
+		locked, admins = f.mail.locked, f.mail.admins
+		f.mail.mu.Unlock()
+		if !slices.Equal(locked, []string{boss}) {
+			t.Fatalf("the boss's lockout told %v as the locked user", locked)
+		}
+		if len(admins) != auth.MaxLockNotices-1 && len(admins) != auth.MaxLockNotices {
+			t.Fatalf("%d administrators were told, want at most %d", len(admins), auth.MaxLockNotices)
+		}
+		for _, a := range admins {
+			if strings.HasPrefix(a, boss) || !slices.ContainsFunc(others, func(id string) bool { return strings.HasPrefix(a, id) }) {
+				t.Fatalf("told %s, want only the other active administrators", a)
+			}
 		}
 	})
 }

@@ -90,10 +90,7 @@ func (s *Service) sendReset(ctx context.Context, u *user.User, a user.Actor, act
 			Details: map[string]any{"valid_for": s.opts.ResetValidFor.String()}, RequestID: a.RequestID, ClientIP: a.ClientIP}); err != nil {
 			return err
 		}
-		if s.notify != nil {
-			return s.notify.PasswordReset(ctx, u, link, s.opts.ResetValidFor)
-		}
-		return nil
+		return s.notify.PasswordReset(ctx, u, link, s.opts.ResetValidFor)
 	})
 	if errors.Is(err, errResetRecent) {
 		_ = s.store.AppendAudit(ctx, audit.Event{Time: now, ActorName: a.Name, Action: action, TargetType: "user",

@@ -54,20 +54,10 @@ func TestOneTimeTokenRules(t *testing.T) {
 	})
 }
 
-type links struct{ last string }
-
-func (l *links) AccountLocked(context.Context, *user.User, int, time.Time) error { return nil }
-func (l *links) PasswordReset(_ context.Context, _ *user.User, link string, _ time.Duration) error {
-	l.last = link
-	return nil
-}
-
 // TestResetUnlocksPolicy: with the policy on, a locked-out user can reset and is unlocked.
 func TestResetUnlocksPolicy(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		f := newFixture(t, st, auth.Options{ResetUnlocks: true, PublicURL: "https://usher.example.com"})
-		l := &links{}
-		f.auth.SetNotifier(l)
 		ctx := context.Background()
 		for range 5 {
 			f.login(t, "wrong password!")
@@ -78,10 +68,10 @@ func TestResetUnlocksPolicy(t *testing.T) {
 		if err := f.auth.RequestReset(ctx, "ada@example.org", auth.Client{}); err != nil {
 			t.Fatal(err)
 		}
-		if len(l.last) < 60 || l.last[:len("https://usher.example.com/reset-password?token=rst_")] != "https://usher.example.com/reset-password?token=rst_" {
-			t.Fatalf("link %q", l.last)
+		if len(f.mail.link) < 60 || f.mail.link[:len("https://usher.example.com/reset-password?token=rst_")] != "https://usher.example.com/reset-password?token=rst_" {
+			t.Fatalf("link %q", f.mail.link)
 		}
-		token := l.last[len("https://usher.example.com/reset-password?token="):]
+		token := f.mail.link[len("https://usher.example.com/reset-password?token="):]
 		if err := f.auth.ConfirmReset(ctx, token, "a brand new passphrase", auth.Client{}); err != nil {
 			t.Fatal(err)
 		}

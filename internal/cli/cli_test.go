@@ -184,6 +184,20 @@ func TestMigrate(t *testing.T) {
 			if code != 0 || !regexp.MustCompile(`schema is at version [1-9]`).MatchString(stdout) {
 				t.Fatalf("migrate: exit %d\n%s%s", code, stdout, stderr)
 			}
+			// migrate does what serve does on start: the built-in roles and the job tables too.
+			st, err := store.Open(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			roles, err := st.Roles(context.Background())
+			var jobs int
+			if err == nil {
+				err = st.DB().QueryRowContext(context.Background(), `SELECT count(*) FROM river_job`).Scan(&jobs)
+			}
+			st.Close()
+			if err != nil || len(roles) < 4 {
+				t.Fatalf("after migrate: %d roles, job table: %v", len(roles), err)
+			}
 			code, stdout, _ = run(t, nil, args...)
 			if code != 0 || strings.Contains(stdout, "applied") {
 				t.Fatalf("second migrate applied something: %s", stdout)

@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/usherhq/usher/internal/app"
 	"github.com/usherhq/usher/internal/config"
-	"github.com/usherhq/usher/internal/store"
 )
 
 func migrateCmd(env Env) *cobra.Command {
@@ -19,21 +19,13 @@ func migrateCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(cmd.Context(), store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir})
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			applied, err := st.Migrate(cmd.Context())
+			// The same path as usher serve: schema, built-in roles and job tables.
+			applied, current, err := app.Migrate(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
 			for _, m := range applied {
 				fmt.Fprintln(env.Stdout, "applied", m)
-			}
-			current, _, err := st.SchemaVersion(cmd.Context())
-			if err != nil {
-				return err
 			}
 			fmt.Fprintf(env.Stdout, "schema is at version %d\n", current)
 			return nil

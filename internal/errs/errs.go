@@ -124,15 +124,6 @@ func Is(kind Kind, err error) bool {
 	return errors.As(err, &e) && e.Kind == kind
 }
 
-// KindOf returns the kind of err, Internal for anything that is not an *Error.
-func KindOf(err error) Kind {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return Internal
-}
-
 // As returns the *Error in err's chain.
 func As(err error) (*Error, bool) {
 	var e *Error

@@ -59,8 +59,27 @@ type Filter struct {
 	Status Status
 	UserID string
 	Kind   string
-	Limit  int    // at most this many; 0 for 100
+	Limit  int    // see PageSize
 	Cursor string // the next cursor of the page before; the store made it and checks it
+}
+
+// A listing of the outbox returns DefaultPage entries when it names no limit, and never more
+// than MaxPage.
+const (
+	DefaultPage = 100
+	MaxPage     = 500
+)
+
+// PageSize is how many entries a listing of f returns at most: its Limit, within the bounds
+// above. Every surface and the store go by it.
+func (f Filter) PageSize() int {
+	switch {
+	case f.Limit <= 0:
+		return DefaultPage
+	case f.Limit > MaxPage:
+		return MaxPage
+	}
+	return f.Limit
 }
 
 // Attempt is the outcome of one try at sending an entry.

@@ -100,8 +100,9 @@ func (o *Outbox) Enqueue(ctx context.Context, m *Message) (string, error) {
 	return e.ID, nil
 }
 
-// open reads a stored entry back into a message.
-func (o *Outbox) open(e *Entry) (*Message, error) {
+// Open reads a stored entry back into a message, body and all: for the worker that sends it,
+// and for tests that check what usher sent. Nothing shows it to a person (see Log).
+func (o *Outbox) Open(e *Entry) (*Message, error) {
 	plain, err := o.box.Open(e.Body)
 	if err != nil {
 		return nil, fmt.Errorf("mail: open the stored message: %w", err)
@@ -139,7 +140,7 @@ func (w *sendWorker) Work(ctx context.Context, j *river.Job[SendArgs]) error {
 	if e.Status == Sent {
 		return nil
 	}
-	m, err := o.open(e)
+	m, err := o.Open(e)
 	if err == nil {
 		err = o.sender.Send(ctx, e.ID, m)
 	}

@@ -38,7 +38,7 @@ func (s *Store) AppendAudit(ctx context.Context, e audit.Event) error {
 // AuditEvents reads a page of the log, newest first, and the cursor of the next page ("" on
 // the last).
 func (s *Store) AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, string, error) {
-	f.Limit = pageSize(f.Limit)
+	f.Limit = f.PageSize()
 	var where []string
 	var args []any
 	arg := func(v any) string {

@@ -23,7 +23,7 @@ func scanGroup(row interface{ Scan(...any) error }, extra ...any) (user.Group, e
 
 // ListGroups returns a page of groups by name, with their roles and member counts.
 func (s *Store) ListGroups(ctx context.Context, f user.GroupFilter) ([]user.Group, string, error) {
-	f.Limit = pageSize(f.Limit)
+	f.Limit = f.PageSize()
 	var where []string
 	var args []any
 	q := strings.ToLower(strings.TrimSpace(f.Q))

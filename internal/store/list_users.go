@@ -59,7 +59,7 @@ func (a *sqlArgs) add(v any) string {
 // A search sorted by a column sorts its matches, so it is refused when they are more than
 // MaxSortedMatches.
 func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.Detail, string, error) {
-	f.Limit = pageSize(f.Limit)
+	f.Limit = f.PageSize()
 	if !textOK(f.Q) {
 		return nil, "", errs.Field("q", "filter.q_invalid", "The search text contains a character that is not allowed.")
 	}
@@ -69,13 +69,7 @@ func (s *Store) ListUsers(ctx context.Context, f user.Filter) ([]*user.Detail, s
 		return nil, "", err
 	}
 	q := strings.ToLower(strings.TrimSpace(f.Q))
-	sort := f.Sort
-	if sort == "" || (sort == "match" && q == "") {
-		sort = "name"
-		if q != "" {
-			sort = "match"
-		}
-	}
+	sort := f.SortOrder()
 	scope := s.scope(usersList, usersQuery(f, q, sort)...)
 	var c *cursor
 	if f.Cursor != "" {

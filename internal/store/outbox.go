@@ -111,10 +111,7 @@ func (s *Store) Outbox(ctx context.Context, f mail.Filter) ([]mail.Entry, string
 		}
 		where = append(where, "id < "+arg(before))
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
+	limit := f.PageSize()
 	q := `SELECT ` + outboxColumns + ` FROM outbox`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

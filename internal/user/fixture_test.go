@@ -3,6 +3,7 @@ package user_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +25,32 @@ const password = "correct horse battery staple"
 type fixture struct {
 	st                     *store.Store
 	svc                    *user.Service
+	resets                 *resetLog // the reset emails the real auth service sent
 	admin, manager, viewer user.Actor
+}
+
+// resetLog records whom password reset emails went to.
+type resetLog struct {
+	mu sync.Mutex
+	to []string // user ids, in order
+}
+
+func (r *resetLog) PasswordReset(_ context.Context, u *user.User, _ string, _ time.Duration) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.to = append(r.to, u.ID)
+	return nil
+}
+
+func (r *resetLog) AccountLocked(context.Context, *user.User, int, time.Time) error { return nil }
+func (r *resetLog) AccountLockedAdmin(context.Context, *user.User, *user.User, int, time.Time) error {
+	return nil
+}
+
+func (r *resetLog) sent() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.to)
 }
 
 // each runs fn on every database with a fresh fixture, the databases in parallel.
@@ -45,7 +71,14 @@ func newFixture(t *testing.T, s *store.Store) *fixture {
 	}
 	// argon2id at its cheapest: the tests are about rules, not hashing cost.
 	pw := auth.NewPasswords(auth.HashParams{Memory: 64, Time: 1, Threads: 1}, auth.Policy{MinLength: 12, MaxLength: 256})
-	f := &fixture{st: s, svc: user.NewService(s, pw)}
+	f := &fixture{st: s, resets: &resetLog{}}
+	signIn, err := auth.NewService(s, pw, f.resets, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.svc, err = user.NewService(s, pw, signIn.SendReset); err != nil {
+		t.Fatal(err)
+	}
 	da, err := f.svc.CreateDefaultAdmin(ctx, user.System("setup"), user.CreateInput{
 		Profile:  user.Profile{Email: ptr("root@example.com"), Username: ptr("root"), FirstName: ptr("Root"), LastName: ptr("Admin")},
 		Password: ptr(password),

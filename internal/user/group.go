@@ -42,9 +42,12 @@ type GroupInput struct {
 // GroupFilter narrows a list of groups.
 type GroupFilter struct {
 	Q      string
-	Limit  int
+	Limit  int // see PageSize
 	Cursor string
 }
+
+// PageSize is how many groups a page holds at most: Limit, DefaultPage when it is not set.
+func (f GroupFilter) PageSize() int { return pageSize(f.Limit) }
 
 // canonicalise puts the name in the form it is stored in (see canonical).
 func (in *GroupInput) canonicalise() { canonicalPtr(&in.Name) }

@@ -2,6 +2,7 @@ package user
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,17 +67,22 @@ type Passwords interface {
 	Hash(ctx context.Context, password string) (string, error)
 }
 
-// Service is every change to users, roles, groups and custom fields.
+// Service is every change to users, roles, groups and custom fields. Updates and deletes name
+// the version they were based on (or AnyVersion) and refuse to run without one.
 type Service struct {
 	store     Store
 	passwords Passwords
 	now       func() time.Time
-	sendReset ResetSender // the reset_password bulk action; nil until set
+	sendReset ResetSender // the reset_password bulk action
 }
 
-// NewService returns a Service on store.
-func NewService(store Store, passwords Passwords) *Service {
-	return &Service{store: store, passwords: passwords, now: func() time.Time { return time.Now().UTC() }}
+// NewService returns a Service on store. sendReset does the reset_password bulk action; it is
+// required, so that the action cannot silently do nothing.
+func NewService(store Store, passwords Passwords, sendReset ResetSender) (*Service, error) {
+	if passwords == nil || sendReset == nil {
+		return nil, errors.New("user: NewService needs passwords and a reset sender")
+	}
+	return &Service{store: store, passwords: passwords, sendReset: sendReset, now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
 // newID returns a time-ordered UUIDv7.
@@ -91,10 +97,21 @@ func (s *Service) audit(ctx context.Context, a Actor, action, targetType, target
 	})
 }
 
-// checkVersion refuses a write whose If-Match no longer names the current version.
-// want 0 means the caller did not ask for a check (bulk actions, internal callers).
+// AnyVersion, given as the version of an update or a delete, applies it to whatever version is
+// current. Bulk actions use it, and If-Match: * asks for it; it is never a default.
+const AnyVersion int64 = -1
+
+// checkVersion refuses a write whose version no longer names the current one, and a write that
+// names no version at all: a caller that forgot it (a form, an importer) would otherwise
+// overwrite someone else's change without a word.
 func checkVersion(current, want int64) error {
-	if want != 0 && want != current {
+	switch {
+	case want == AnyVersion:
+		return nil
+	case want <= 0:
+		return errs.E(errs.PreconditionRequired, "version.required",
+			"Say which version you read (its ETag), so that you do not overwrite someone else's change.")
+	case want != current:
 		return errs.E(errs.PreconditionFailed, "version.stale",
 			"This was changed by someone else since you read it. Reload and try again.")
 	}

@@ -72,8 +72,8 @@ func TestOneAuditEventPerChange(t *testing.T) {
 				_, err := f.svc.ChangeMembers(ctx, a, gid, false, []string{uid})
 				return gid, err
 			}},
-			{"group.delete", func() (string, error) { return gid, f.svc.DeleteGroup(ctx, a, gid, 0) }},
-			{"role.delete", func() (string, error) { return rid, f.svc.DeleteRole(ctx, a, rid, 0) }},
+			{"group.delete", func() (string, error) { return gid, f.svc.DeleteGroup(ctx, a, gid, user.AnyVersion) }},
+			{"role.delete", func() (string, error) { return rid, f.svc.DeleteRole(ctx, a, rid, user.AnyVersion) }},
 			{"field.create", func() (string, error) {
 				fd, err := f.svc.CreateField(ctx, a, user.FieldInput{Name: "cost_centre", Label: ptr("Cost centre"), Type: user.TextField})
 				if err == nil {
@@ -85,8 +85,10 @@ func TestOneAuditEventPerChange(t *testing.T) {
 				_, err := f.svc.UpdateField(ctx, a, "cost_centre", fieldVersion, user.FieldInput{Label: ptr("Cost center")})
 				return "cost_centre", err
 			}},
-			{"field.delete", func() (string, error) { return "cost_centre", f.svc.DeleteField(ctx, a, "cost_centre", 0) }},
-			{"user.delete", func() (string, error) { return uid, f.svc.DeleteUser(ctx, a, uid, 0) }},
+			{"field.delete", func() (string, error) {
+				return "cost_centre", f.svc.DeleteField(ctx, a, "cost_centre", user.AnyVersion)
+			}},
+			{"user.delete", func() (string, error) { return uid, f.svc.DeleteUser(ctx, a, uid, user.AnyVersion) }},
 		} {
 			t.Run(tc.action, func(t *testing.T) { f.audited(t, a, tc.action, tc.do) })
 		}
@@ -138,7 +140,7 @@ func TestUserAudit(t *testing.T) {
 		_, _, err = f.svc.UserAudit(ctx, f.viewer, d.ID, audit.Filter{})
 		wantErr(t, err, errs.Forbidden, "")
 
-		if err := f.svc.DeleteUser(ctx, f.admin, d.ID, 0); err != nil {
+		if err := f.svc.DeleteUser(ctx, f.admin, d.ID, user.AnyVersion); err != nil {
 			t.Fatal(err)
 		}
 		events, _, err = f.svc.UserAudit(ctx, f.admin, d.ID, audit.Filter{Action: "user.create"})

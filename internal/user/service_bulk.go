@@ -17,18 +17,15 @@ const (
 	BulkLock          = "lock"
 	BulkUnlock        = "unlock"
 	BulkDelete        = "delete"
-	BulkResetPassword = "reset_password" // done by the ResetSender the auth package sets
+	BulkResetPassword = "reset_password" // done by the ResetSender NewService was given
 )
 
 // BulkActions lists every bulk action.
 var BulkActions = []string{BulkSetRoles, BulkAddRoles, BulkRemoveRoles, BulkDisable, BulkEnable, BulkLock, BulkUnlock, BulkDelete, BulkResetPassword}
 
 // ResetSender sends one user a password reset link. Resets belong to the auth package, which
-// imports this one; it hands its sender over with SetResetSender.
+// imports this one: app passes auth.Service.SendReset to NewService.
 type ResetSender func(ctx context.Context, a Actor, id string) error
-
-// SetResetSender makes the reset_password bulk action work. Call it before serving.
-func (s *Service) SetResetSender(f ResetSender) { s.sendReset = f }
 
 // bulkPermission is what each bulk action needs.
 var bulkPermission = map[string]Permission{
@@ -79,9 +76,6 @@ func (s *Service) Bulk(ctx context.Context, a Actor, req BulkRequest) ([]BulkRes
 	if err := a.Require(bulkPermission[req.Action]); err != nil {
 		return nil, err
 	}
-	if req.Action == BulkResetPassword && s.sendReset == nil {
-		return nil, errs.E(errs.Internal, "bulk.reset_unavailable", "Password resets cannot be sent: no reset sender is set.")
-	}
 	if roleAction {
 		for _, id := range req.RoleIDs {
 			if _, err := s.store.Role(ctx, id); errs.Is(errs.NotFound, err) {
@@ -106,7 +100,7 @@ func (s *Service) Bulk(ctx context.Context, a Actor, req BulkRequest) ([]BulkRes
 		case BulkSetRoles, BulkAddRoles, BulkRemoveRoles:
 			r.User, r.Error = s.bulkRoles(ctx, a, id, req.Action, req.RoleIDs)
 		case BulkDelete:
-			r.Error = s.DeleteUser(ctx, a, id, 0)
+			r.Error = s.DeleteUser(ctx, a, id, AnyVersion)
 		case BulkResetPassword:
 			r.Error = s.sendReset(ctx, a, id)
 		default:
@@ -131,5 +125,5 @@ func (s *Service) bulkRoles(ctx context.Context, a Actor, id, action string, rol
 	case BulkRemoveRoles:
 		p.RemoveRoleIDs = roleIDs
 	}
-	return s.UpdateUser(ctx, a, id, 0, p)
+	return s.UpdateUser(ctx, a, id, AnyVersion, p)
 }

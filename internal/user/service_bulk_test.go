@@ -7,7 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -159,7 +162,6 @@ func TestBulkRequestRefused(t *testing.T) {
 			{"viewer disables", f.viewer, user.BulkRequest{Action: user.BulkDisable, IDs: []string{u}}, errs.Forbidden, "auth.permission_denied", ""},
 			{"viewer changes roles", f.viewer, user.BulkRequest{Action: user.BulkAddRoles, IDs: []string{u}, RoleIDs: []string{user.ViewerRole}}, errs.Forbidden, "auth.permission_denied", ""},
 			{"viewer sends resets", f.viewer, user.BulkRequest{Action: user.BulkResetPassword, IDs: []string{u}}, errs.Forbidden, "auth.permission_denied", ""},
-			{"resets with no sender", f.admin, user.BulkRequest{Action: user.BulkResetPassword, IDs: []string{u}}, errs.Internal, "bulk.reset_unavailable", ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				var res []user.BulkResult
@@ -202,35 +204,33 @@ func TestBulkRequestRefused(t *testing.T) {
 	})
 }
 
-// The reset_password action goes to the sender the auth package sets, once per distinct user,
-// each failure reported on its own.
+// The reset_password action goes to the reset sender (auth's) once per distinct user, each
+// failure reported on its own.
 func TestBulkResetPassword(t *testing.T) {
 	each(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u1 := f.create(t, f.admin, "reset1@example.com", user.ViewerRole).ID
 		u2 := f.create(t, f.admin, "reset2@example.com", user.ViewerRole).ID
-		var sent []string
-		f.svc.SetResetSender(func(_ context.Context, a user.Actor, id string) error {
-			if a.ID != f.admin.ID {
-				t.Errorf("sender called as %s", a.ID)
-			}
-			if id == "missing" {
-				return errs.E(errs.NotFound, "user.not_found", "No such user.")
-			}
-			sent = append(sent, id)
-			return nil
-		})
-		res, err := f.svc.Bulk(ctx, f.admin, user.BulkRequest{Action: user.BulkResetPassword, IDs: []string{u1, "missing", u2, u1}})
+		missing := uuid.NewString()
+		res, err := f.svc.Bulk(ctx, f.admin, user.BulkRequest{Action: user.BulkResetPassword, IDs: []string{u1, missing, u2, u1}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(sent, []string{u1, u2}) {
+		if sent := f.resets.sent(); !slices.Equal(sent, []string{u1, u2}) {
 			t.Errorf("sent to %v, want %v", sent, []string{u1, u2})
 		}
 		if len(res) != 3 || res[0].Error != nil || !errs.Is(errs.NotFound, res[1].Error) || res[2].Error != nil {
 			t.Errorf("results %+v", res)
 		}
 	})
+}
+
+// A service that could not send resets is not made: its bulk action would do nothing.
+func TestNewServiceNeedsResetSender(t *testing.T) {
+	pw := auth.NewPasswords(auth.HashParams{Memory: 64, Time: 1, Threads: 1}, auth.DefaultPolicy)
+	if svc, err := user.NewService(nil, pw, nil); err == nil || svc != nil {
+		t.Fatalf("NewService without a reset sender = %v, %v", svc, err)
+	}
 }
 
 // Concurrent role additions to one user never undo each other: each either lands or fails on

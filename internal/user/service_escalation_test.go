@@ -47,10 +47,16 @@ func TestNoEscalation(t *testing.T) {
 		}
 
 		roles := func(a user.Actor, id string, ids ...string) func() error {
-			return func() error { _, err := f.svc.UpdateUser(ctx, a, id, 0, user.Patch{RoleIDs: &ids}); return err }
+			return func() error {
+				_, err := f.svc.UpdateUser(ctx, a, id, user.AnyVersion, user.Patch{RoleIDs: &ids})
+				return err
+			}
 		}
 		groups := func(a user.Actor, id string, ids ...string) func() error {
-			return func() error { _, err := f.svc.UpdateUser(ctx, a, id, 0, user.Patch{GroupIDs: &ids}); return err }
+			return func() error {
+				_, err := f.svc.UpdateUser(ctx, a, id, user.AnyVersion, user.Patch{GroupIDs: &ids})
+				return err
+			}
 		}
 		create := func(in user.CreateInput) func() error {
 			in.Profile = user.Profile{Email: ptr("new@example.com"), FirstName: ptr("N"), LastName: ptr("U")}
@@ -74,22 +80,22 @@ func TestNoEscalation(t *testing.T) {
 			{"add a member to the Admins group", members(admins.ID, true, target), "auth.escalation"},
 			{"remove a member from the Admins group", members(admins.ID, false, viaGroup), "auth.escalation"},
 			{"add Administrator to a group they manage", func() error {
-				_, err := f.svc.UpdateGroup(ctx, m, team.ID, 0, user.GroupInput{RoleIDs: &[]string{user.ViewerRole, user.AdministratorRole}})
+				_, err := f.svc.UpdateGroup(ctx, m, team.ID, user.AnyVersion, user.GroupInput{RoleIDs: &[]string{user.ViewerRole, user.AdministratorRole}})
 				return err
 			}, "auth.escalation"},
 			{"add a stronger custom role to a group they manage", func() error {
-				_, err := f.svc.UpdateGroup(ctx, m, team.ID, 0, user.GroupInput{RoleIDs: &[]string{keeper.ID}})
+				_, err := f.svc.UpdateGroup(ctx, m, team.ID, user.AnyVersion, user.GroupInput{RoleIDs: &[]string{keeper.ID}})
 				return err
 			}, "auth.escalation"},
 			{"create a group with Administrator", func() error {
 				_, err := f.svc.CreateGroup(ctx, m, user.GroupInput{Name: ptr("Sneaky"), RoleIDs: &[]string{user.AdministratorRole}})
 				return err
 			}, "auth.escalation"},
-			{"delete the Admins group", func() error { return f.svc.DeleteGroup(ctx, m, admins.ID, 0) }, "auth.escalation"},
+			{"delete the Admins group", func() error { return f.svc.DeleteGroup(ctx, m, admins.ID, user.AnyVersion) }, "auth.escalation"},
 			// A directory sync fills a group by its external id: pointing the Admins group at a
 			// directory group would make its members administrators.
 			{"map the Admins group to a directory group", func() error {
-				_, err := f.svc.UpdateGroup(ctx, m, admins.ID, 0, user.GroupInput{ExternalID: ptr("cn=everyone,ou=groups")})
+				_, err := f.svc.UpdateGroup(ctx, m, admins.ID, user.AnyVersion, user.GroupInput{ExternalID: ptr("cn=everyone,ou=groups")})
 				return err
 			}, "auth.escalation"},
 			{"bulk add Administrator", func() error { return bulkOne(f, m, user.BulkAddRoles, target, user.AdministratorRole) }, "auth.escalation"},
@@ -103,18 +109,18 @@ func TestNoEscalation(t *testing.T) {
 				return err
 			}, "auth.escalation"},
 			{"role admin widens a role beyond what they hold", func() error {
-				_, err := f.svc.UpdateRole(ctx, roleAdmin, helpdesk.ID, 0, user.RoleInput{Permissions: &[]user.Permission{user.UsersRead, user.SettingsManage}})
+				_, err := f.svc.UpdateRole(ctx, roleAdmin, helpdesk.ID, user.AnyVersion, user.RoleInput{Permissions: &[]user.Permission{user.UsersRead, user.SettingsManage}})
 				return err
 			}, "auth.escalation"},
 
 			{"edit an Administrator", func() error {
-				_, err := f.svc.UpdateUser(ctx, m, admin2, 0, user.Patch{Profile: user.Profile{Department: ptr("Nowhere")}})
+				_, err := f.svc.UpdateUser(ctx, m, admin2, user.AnyVersion, user.Patch{Profile: user.Profile{Department: ptr("Nowhere")}})
 				return err
 			}, "auth.superior"},
 			{"strip an Administrator", roles(m, admin2, user.ViewerRole), "auth.superior"},
 			{"lock an Administrator", func() error { _, err := f.svc.ChangeStatus(ctx, m, admin2, user.Lock); return err }, "auth.superior"},
 			{"disable an Administrator through a group", func() error { _, err := f.svc.ChangeStatus(ctx, m, viaGroup, user.Disable); return err }, "auth.superior"},
-			{"delete an Administrator", func() error { return f.svc.DeleteUser(ctx, m, admin2, 0) }, "auth.superior"},
+			{"delete an Administrator", func() error { return f.svc.DeleteUser(ctx, m, admin2, user.AnyVersion) }, "auth.superior"},
 			{"bulk disable an Administrator", func() error { return bulkOne(f, m, user.BulkDisable, admin2) }, "auth.superior"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -134,7 +140,7 @@ func TestNoEscalation(t *testing.T) {
 			f.audited(t, m, "user.update", func() (string, error) { return target, roles(m, target, helpdesk.ID)() })
 			f.audited(t, m, "group.members_add", func() (string, error) { return team.ID, members(team.ID, true, target)() })
 			f.audited(t, m, "group.update", func() (string, error) {
-				_, err := f.svc.UpdateGroup(ctx, m, team.ID, 0, user.GroupInput{RoleIDs: &[]string{user.ViewerRole, helpdesk.ID}})
+				_, err := f.svc.UpdateGroup(ctx, m, team.ID, user.AnyVersion, user.GroupInput{RoleIDs: &[]string{user.ViewerRole, helpdesk.ID}})
 				return team.ID, err
 			})
 			want := user.NewPermissions(user.UsersRead, user.UsersLock)

@@ -68,7 +68,7 @@ func TestCustomFieldValues(t *testing.T) {
 		defineFields(t, f)
 		id := f.create(t, f.admin, "custom@example.com").ID
 		set := func(values map[string]*string) error {
-			_, err := f.svc.UpdateUser(ctx, f.admin, id, 0, user.Patch{Profile: user.Profile{Custom: values}})
+			_, err := f.svc.UpdateUser(ctx, f.admin, id, user.AnyVersion, user.Patch{Profile: user.Profile{Custom: values}})
 			return err
 		}
 		for _, tc := range []struct {
@@ -149,7 +149,7 @@ func TestRequiredCustomField(t *testing.T) {
 		}
 		t.Run("cannot be cleared later", func(t *testing.T) {
 			err := f.unchanged(t, func() error {
-				_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, 0, user.Patch{Profile: user.Profile{Custom: map[string]*string{"employee_id": ptr("")}}})
+				_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, user.AnyVersion, user.Patch{Profile: user.Profile{Custom: map[string]*string{"employee_id": ptr("")}}})
 				return err
 			})
 			wantErr(t, err, errs.Invalid, "field.required", "custom.employee_id")
@@ -163,7 +163,7 @@ func TestListUsersByCustomField(t *testing.T) {
 		defineFields(t, f)
 		give := func(email string, values map[string]*string) string {
 			id := f.create(t, f.admin, email).ID
-			if _, err := f.svc.UpdateUser(ctx, f.admin, id, 0, user.Patch{Profile: user.Profile{Custom: values}}); err != nil {
+			if _, err := f.svc.UpdateUser(ctx, f.admin, id, user.AnyVersion, user.Patch{Profile: user.Profile{Custom: values}}); err != nil {
 				t.Fatal(err)
 			}
 			return id

@@ -12,12 +12,10 @@ func (s *Service) ListGroups(ctx context.Context, a Actor, f GroupFilter) ([]Gro
 		return nil, "", err
 	}
 	f.Q = canonical(f.Q)
-	switch {
-	case f.Limit == 0:
-		f.Limit = 50
-	case f.Limit < 0 || f.Limit > 1000:
+	if f.Limit < 0 || f.Limit > MaxPage {
 		return nil, "", errs.Field("limit", "filter.limit_invalid", "The limit must be between 1 and 1000.")
 	}
+	f.Limit = f.PageSize()
 	return s.store.ListGroups(ctx, f)
 }
 

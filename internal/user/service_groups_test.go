@@ -48,15 +48,15 @@ func TestEffectiveRoles(t *testing.T) {
 				return err
 			}, false, false},
 			{"leave through UpdateUser", func(g *user.Group, id string) error {
-				_, err := f.svc.UpdateUser(ctx, f.admin, id, 0, user.Patch{GroupIDs: &[]string{}})
+				_, err := f.svc.UpdateUser(ctx, f.admin, id, user.AnyVersion, user.Patch{GroupIDs: &[]string{}})
 				return err
 			}, false, false},
 			{"the group loses the role", func(g *user.Group, id string) error {
-				_, err := f.svc.UpdateGroup(ctx, f.admin, g.ID, 0, user.GroupInput{RoleIDs: &[]string{}})
+				_, err := f.svc.UpdateGroup(ctx, f.admin, g.ID, user.AnyVersion, user.GroupInput{RoleIDs: &[]string{}})
 				return err
 			}, false, true},
 			{"the group is deleted", func(g *user.Group, id string) error {
-				return f.svc.DeleteGroup(ctx, f.admin, g.ID, 0)
+				return f.svc.DeleteGroup(ctx, f.admin, g.ID, user.AnyVersion)
 			}, false, false},
 			{"also held directly", func(g *user.Group, id string) error {
 				_, err := f.svc.ChangeMembers(ctx, f.admin, g.ID, false, []string{id})
@@ -97,7 +97,7 @@ func TestEffectiveRoles(t *testing.T) {
 					t.Errorf("effective permissions %v lack audit.read", p)
 				}
 				// Replacing the direct roles does not touch the inherited one.
-				if _, err := f.svc.UpdateUser(ctx, f.admin, id, 0, user.Patch{RoleIDs: &roles}); err != nil {
+				if _, err := f.svc.UpdateUser(ctx, f.admin, id, user.AnyVersion, user.Patch{RoleIDs: &roles}); err != nil {
 					t.Fatal(err)
 				}
 				if grant(get(t, id), user.AuditorRole) == nil {

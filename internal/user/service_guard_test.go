@@ -32,7 +32,7 @@ func TestProtectedUsers(t *testing.T) {
 				if roles == nil {
 					roles = []string{}
 				}
-				_, err := f.svc.UpdateUser(ctx, a, id, 0, user.Patch{RoleIDs: &roles})
+				_, err := f.svc.UpdateUser(ctx, a, id, user.AnyVersion, user.Patch{RoleIDs: &roles})
 				return err
 			}
 		}
@@ -40,7 +40,7 @@ func TestProtectedUsers(t *testing.T) {
 			return func() error { _, err := f.svc.ChangeStatus(ctx, a, id, ev); return err }
 		}
 		del := func(a user.Actor, id string) func() error {
-			return func() error { return f.svc.DeleteUser(ctx, a, id, 0) }
+			return func() error { return f.svc.DeleteUser(ctx, a, id, user.AnyVersion) }
 		}
 		bulk := func(a user.Actor, action, id string, roles ...string) func() error {
 			return func() error { return bulkOne(f, a, action, id, roles...) }
@@ -72,9 +72,9 @@ func TestProtectedUsers(t *testing.T) {
 			{"bulk set_roles on the Default Administrator", bulk(admin2, user.BulkSetRoles, da, user.ViewerRole), errs.Forbidden, "user.default_admin"},
 			{"bulk set_roles to nothing", bulk(admin2, user.BulkSetRoles, da), errs.Forbidden, "user.default_admin"},
 			{"bulk remove_roles Administrator", bulk(admin2, user.BulkRemoveRoles, da, user.AdministratorRole), errs.Forbidden, "user.default_admin"},
-			{"delete the Administrator role", func() error { return f.svc.DeleteRole(ctx, admin2, user.AdministratorRole, 0) }, errs.Forbidden, "role.builtin"},
+			{"delete the Administrator role", func() error { return f.svc.DeleteRole(ctx, admin2, user.AdministratorRole, user.AnyVersion) }, errs.Forbidden, "role.builtin"},
 			{"empty the Administrator role", func() error {
-				_, err := f.svc.UpdateRole(ctx, admin2, user.AdministratorRole, 0, user.RoleInput{Permissions: &[]user.Permission{user.UsersRead}})
+				_, err := f.svc.UpdateRole(ctx, admin2, user.AdministratorRole, user.AnyVersion, user.RoleInput{Permissions: &[]user.Permission{user.UsersRead}})
 				return err
 			}, errs.Forbidden, "role.builtin"},
 

@@ -229,7 +229,7 @@ func TestLookalikeIdentities(t *testing.T) {
 			wantErr(t, err, errs.Conflict, tc.code, "username")
 		}
 		for _, username := range []string{"PayPal", "paypa1"} {
-			d, err := f.svc.UpdateUser(ctx, f.admin, paypal.ID, 0, user.Patch{Profile: user.Profile{Username: ptr(username)}})
+			d, err := f.svc.UpdateUser(ctx, f.admin, paypal.ID, user.AnyVersion, user.Patch{Profile: user.Profile{Username: ptr(username)}})
 			if err != nil || d.Username != username {
 				t.Fatalf("restyling one's own username to %s: %v, %v", username, d, err)
 			}

@@ -33,7 +33,7 @@ func TestReadPermissions(t *testing.T) {
 			{"groups without users.read", none, func(a user.Actor) error { _, _, err := f.svc.ListGroups(ctx, a, user.GroupFilter{}); return err }, false},
 			{"fields without users.read", none, func(a user.Actor) error { _, err := f.svc.Fields(ctx, a); return err }, false},
 			{"update yourself without users.write", none, func(a user.Actor) error {
-				_, err := f.svc.UpdateUser(ctx, a, nobodyID, 0, user.Patch{Profile: user.Profile{Phone: ptr("1")}})
+				_, err := f.svc.UpdateUser(ctx, a, nobodyID, user.AnyVersion, user.Patch{Profile: user.Profile{Phone: ptr("1")}})
 				return err
 			}, false},
 			{"create as a viewer", f.viewer, func(a user.Actor) error {

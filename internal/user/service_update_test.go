@@ -42,11 +42,61 @@ func TestUpdateUserVersion(t *testing.T) {
 				}
 			})
 		}
-		t.Run("no version: no check", func(t *testing.T) {
-			if _, err := f.svc.UpdateUser(ctx, f.admin, id, 0, user.Patch{Profile: user.Profile{Department: ptr("Support")}}); err != nil {
-				t.Fatalf("UpdateUser = %v", err)
+		t.Run("any version", func(t *testing.T) {
+			d, err := f.svc.UpdateUser(ctx, f.admin, id, user.AnyVersion, user.Patch{Profile: user.Profile{Department: ptr("Support")}})
+			if err != nil || d.Version != 3 {
+				t.Fatalf("UpdateUser with AnyVersion = %+v, %v", d, err)
 			}
 		})
+	})
+}
+
+// A change that names no version is refused, on every kind of thing that has one: a form or an
+// importer that forgot it must not skip the check in silence.
+func TestVersionRequired(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		id := f.create(t, f.admin, "unversioned@example.com").ID
+		r, err := f.svc.CreateRole(ctx, f.admin, user.RoleInput{Name: ptr("Unversioned"), Permissions: &[]user.Permission{user.UsersRead}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := f.svc.CreateGroup(ctx, f.admin, user.GroupInput{Name: ptr("Unversioned")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.CreateField(ctx, f.admin, user.FieldInput{Name: "unversioned", Label: ptr("Unversioned"), Type: user.TextField}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name   string
+			change func() error
+		}{
+			{"update a user", func() error {
+				_, err := f.svc.UpdateUser(ctx, f.admin, id, 0, user.Patch{Profile: user.Profile{Department: ptr("Support")}})
+				return err
+			}},
+			{"delete a user", func() error { return f.svc.DeleteUser(ctx, f.admin, id, 0) }},
+			{"update a role", func() error {
+				_, err := f.svc.UpdateRole(ctx, f.admin, r.ID, 0, user.RoleInput{Name: ptr("Renamed")})
+				return err
+			}},
+			{"delete a role", func() error { return f.svc.DeleteRole(ctx, f.admin, r.ID, 0) }},
+			{"update a group", func() error {
+				_, err := f.svc.UpdateGroup(ctx, f.admin, g.ID, 0, user.GroupInput{Name: ptr("Renamed")})
+				return err
+			}},
+			{"delete a group", func() error { return f.svc.DeleteGroup(ctx, f.admin, g.ID, 0) }},
+			{"update a field", func() error {
+				_, err := f.svc.UpdateField(ctx, f.admin, "unversioned", 0, user.FieldInput{Label: ptr("Renamed")})
+				return err
+			}},
+			{"delete a field", func() error { return f.svc.DeleteField(ctx, f.admin, "unversioned", 0) }},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				wantErr(t, f.unchanged(t, tc.change), errs.PreconditionRequired, "version.required")
+			})
+		}
 	})
 }
 
@@ -74,13 +124,13 @@ func TestUpdateLocalUser(t *testing.T) {
 				patch := user.Patch{Profile: tc.patch}
 				if tc.field == "" {
 					f.audited(t, f.admin, "user.update", func() (string, error) {
-						_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, 0, patch)
+						_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, user.AnyVersion, patch)
 						return d.ID, err
 					})
 					return
 				}
 				err := f.unchanged(t, func() error {
-					_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, 0, patch)
+					_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, user.AnyVersion, patch)
 					return err
 				})
 				if tc.code != "" && fieldCode(err, tc.field) != tc.code {
@@ -129,7 +179,7 @@ func TestUpdateDirectoryUser(t *testing.T) {
 				if tc.name == "the same values" {
 					// allowed, and a change of nothing writes nothing: no version, no event
 					_, before := f.counts(t)
-					d, err := f.svc.UpdateUser(ctx, f.admin, dir.ID, 0, tc.patch)
+					d, err := f.svc.UpdateUser(ctx, f.admin, dir.ID, user.AnyVersion, tc.patch)
 					if _, after := f.counts(t); err != nil || after != before || d.Version != dir.Version {
 						t.Fatalf("UpdateUser = %v; audit events %d → %d; version %d → %d", err, before, after, dir.Version, d.Version)
 					}
@@ -137,13 +187,13 @@ func TestUpdateDirectoryUser(t *testing.T) {
 				}
 				if tc.field == "" {
 					f.audited(t, f.admin, "user.update", func() (string, error) {
-						_, err := f.svc.UpdateUser(ctx, f.admin, dir.ID, 0, tc.patch)
+						_, err := f.svc.UpdateUser(ctx, f.admin, dir.ID, user.AnyVersion, tc.patch)
 						return dir.ID, err
 					})
 					return
 				}
 				err := f.unchanged(t, func() error {
-					_, err := f.svc.UpdateUser(ctx, f.admin, dir.ID, 0, tc.patch)
+					_, err := f.svc.UpdateUser(ctx, f.admin, dir.ID, user.AnyVersion, tc.patch)
 					return err
 				})
 				wantErr(t, err, errs.Invalid, "user.read_only", tc.field)
@@ -162,7 +212,7 @@ func TestUpdateUserIsOneTransaction(t *testing.T) {
 		ctx := context.Background()
 		d := f.create(t, f.admin, "atomic@example.com", user.ViewerRole)
 		err := f.unchanged(t, func() error {
-			_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, 0, user.Patch{
+			_, err := f.svc.UpdateUser(ctx, f.admin, d.ID, user.AnyVersion, user.Patch{
 				Profile:  user.Profile{Department: ptr("Finance")},
 				RoleIDs:  &[]string{user.AuditorRole},
 				GroupIDs: &[]string{"no-such-group"},

@@ -17,6 +17,24 @@ var userSorts = []string{"name", "username", "email", "created_at", "updated_at"
 // default when there is a search text, and the name order without one.
 const MatchSort = "match"
 
+// A list of users or groups returns DefaultPage of them when it names no limit; a limit may be
+// at most MaxPage.
+const (
+	DefaultPage = 50
+	MaxPage     = 1000
+)
+
+// pageSize is limit, DefaultPage when it is not set, never more than MaxPage.
+func pageSize(limit int) int {
+	switch {
+	case limit <= 0:
+		return DefaultPage
+	case limit > MaxPage:
+		return MaxPage
+	}
+	return limit
+}
+
 // Filter narrows and orders a list of users. Zero values match everything.
 type Filter struct {
 	Q       string // case-insensitive prefix of the name, first or last name, email, username or phone
@@ -25,10 +43,26 @@ type Filter struct {
 	RoleID  string            // effective: direct or through a group
 	GroupID string            // direct member
 	Custom  map[string]string // custom field name → value (compared in canonical form)
-	Sort    string
-	Limit   int
+	Sort    string            // see SortOrder
+	Limit   int               // see PageSize
 	Cursor  string
 }
+
+// SortOrder is the order the list is in: Sort, or when it names none (or names MatchSort
+// without a search text) MatchSort for a search and the name order without one.
+func (f Filter) SortOrder() string {
+	search := strings.TrimSpace(f.Q) != ""
+	switch {
+	case f.Sort == "" && search:
+		return MatchSort
+	case f.Sort == "" || f.Sort == MatchSort && !search:
+		return "name"
+	}
+	return f.Sort
+}
+
+// PageSize is how many users a page holds at most: Limit, DefaultPage when it is not set.
+func (f Filter) PageSize() int { return pageSize(f.Limit) }
 
 // Page is one page of a user list.
 type Page struct {
@@ -60,21 +94,14 @@ func (s *Service) normaliseFilter(ctx context.Context, f *Filter) error {
 	if f.Source != "" && !f.Source.Valid() {
 		bad = append(bad, errs.FieldError{Field: "source", Code: "filter.source_invalid", Message: "The source must be one of local, directory or scim."})
 	}
-	switch {
-	case f.Sort == "" && strings.TrimSpace(f.Q) != "":
-		f.Sort = MatchSort
-	case f.Sort == "" || f.Sort == MatchSort && strings.TrimSpace(f.Q) == "":
-		f.Sort = "name"
-	}
+	f.Sort = f.SortOrder()
 	if f.Sort != MatchSort && !slices.Contains(userSorts, f.Sort) && !(len(f.Sort) > 1 && f.Sort[0] == '-' && slices.Contains(userSorts, f.Sort[1:])) {
 		bad = append(bad, errs.FieldError{Field: "sort", Code: "filter.sort_invalid", Message: "The sort must be match, or one of name, username, email, created_at or updated_at with - in front to reverse."})
 	}
-	switch {
-	case f.Limit == 0:
-		f.Limit = 50
-	case f.Limit < 0 || f.Limit > 1000:
+	if f.Limit < 0 || f.Limit > MaxPage {
 		bad = append(bad, errs.FieldError{Field: "limit", Code: "filter.limit_invalid", Message: "The limit must be between 1 and 1000."})
 	}
+	f.Limit = f.PageSize()
 	if len(f.Custom) > 0 {
 		f.Custom = maps.Clone(f.Custom) // canonical values replace the caller's
 		defs, err := s.store.Fields(ctx)
@@ -275,8 +302,8 @@ type Patch struct {
 	AddRoleIDs, RemoveRoleIDs []string
 }
 
-// UpdateUser changes a user's profile, direct roles and groups. version is the If-Match the
-// caller read (0: no check).
+// UpdateUser changes a user's profile, direct roles and groups. version is the version the
+// caller read (If-Match), or AnyVersion.
 func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version int64, p Patch) (*Detail, error) {
 	if err := a.Require(UsersWrite); err != nil {
 		return nil, err
@@ -417,7 +444,8 @@ func changedFields(u *User, p *Profile) []string {
 	return out
 }
 
-// DeleteUser deletes a user for good; the audit log keeps who they were.
+// DeleteUser deletes a user for good; the audit log keeps who they were. version is the version
+// the caller read, or AnyVersion.
 func (s *Service) DeleteUser(ctx context.Context, a Actor, id string, version int64) error {
 	if err := a.Require(UsersDelete); err != nil {
 		return err

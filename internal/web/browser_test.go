@@ -120,7 +120,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		for i := 1; i <= 3; i++ {
 			b.Click(fmt.Sprintf("#results tbody tr:nth-child(%d) input[type=checkbox]", i))
 		}
-		b.WaitText("[data-selected-count]", "3 users selected")
+		b.WaitText("[data-selected-count]", "3 selected")
 		browsertest.Eval[bool](b.Tab, `(document.getElementById("action").value = "add_roles", document.getElementById("bulk-role").value = "user_manager", true)`)
 		b.Follow("#bulk .bulkbar button[type=submit]")
 		b.says("You are about to add the role User Manager to 3 users", "User000 Tester")

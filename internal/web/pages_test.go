@@ -255,7 +255,7 @@ func TestFieldPages(t *testing.T) {
 
 		// Delete: the button says every user's value goes too; then it does.
 		size := "M"
-		if _, err := e.app.Users.UpdateUser(ctx, sys, u.ID, 0, user.Patch{Profile: user.Profile{Custom: map[string]*string{"shirt": &size}}}); err != nil {
+		if _, err := e.app.Users.UpdateUser(ctx, sys, u.ID, user.AnyVersion, user.Patch{Profile: user.Profile{Custom: map[string]*string{"shirt": &size}}}); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.get("/fields/shirt").body, `data-confirm="Delete the field Shirt size? Every user's value of it is deleted too.`) {

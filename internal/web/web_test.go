@@ -17,6 +17,7 @@ import (
 
 	"github.com/usherhq/usher/internal/app"
 	"github.com/usherhq/usher/internal/config"
+	"github.com/usherhq/usher/internal/job"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
 	"github.com/usherhq/usher/internal/user"
@@ -47,6 +48,9 @@ func newEnv(t *testing.T, st *store.Store) *env {
 		t.Fatal(err)
 	}
 	if err := st.SyncBuiltinRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Migrate(ctx, st); err != nil { // the outbox queues a job with each message
 		t.Fatal(err)
 	}
 	a, err := app.New(cfg, st, slog.New(slog.DiscardHandler))
