@@ -16,6 +16,9 @@ func (s *Service) Audit(ctx context.Context, a Actor, f audit.Filter) ([]audit.E
 	if err := a.Require(AuditRead); err != nil {
 		return nil, "", err
 	}
+	if err := s.auditFilter(ctx, &f); err != nil {
+		return nil, "", err
+	}
 	switch {
 	case f.Limit <= 0:
 		f.Limit = 100
