@@ -51,7 +51,7 @@ type record struct {
 	TargetID   string         `json:"target_id"`
 	TargetName string         `json:"target_name"`
 	Outcome    string         `json:"outcome"`
-	Details    map[string]any `json:"details"`
+	Details    map[string]any `json:"details,omitempty"`
 	RequestID  string         `json:"request_id"`
 	ClientIP   string         `json:"client_ip"`
 }
