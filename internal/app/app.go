@@ -134,9 +134,10 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 			ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid, Limits: &cfg.SignInLimits}),
 		Setup: auth.NewSetup(st, users)}
 	users.SetResetSender(a.Auth.SendReset) // the bulk reset_password action, for every surface
-	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,
+	mailLog := mail.NewLog(st)
+	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, Metrics: reg,
 		HTTPS: cfg.HTTPS(), Ready: st.Ping})
-	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Logger: logger, HTTPS: cfg.HTTPS()})
+	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, HTTPS: cfg.HTTPS()})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
