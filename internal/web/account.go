@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -116,11 +117,7 @@ func (c *Console) accountAgain(w http.ResponseWriter, r *http.Request, m *me, p 
 func (c *Console) endSession(w http.ResponseWriter, r *http.Request, m *me) {
 	id := r.PathValue("id")
 	if err := c.deps.Auth.EndSession(r.Context(), m.Actor, id); err != nil {
-		if _, _, _, ok := formError(err); !ok {
-			c.fail(w, r, err)
-			return
-		}
-		c.redirect(w, r, "/account", flash{Kind: "error", Text: message(err)})
+		c.accountFailed(w, r, err)
 		return
 	}
 	if id == auth.SessionID(c.sessionFrom(r)) {
@@ -153,7 +150,7 @@ func (c *Console) createToken(w http.ResponseWriter, r *http.Request, m *me) {
 			c.accountAgain(w, r, m, p, http.StatusUnprocessableEntity)
 			return
 		}
-		end := day.Add(24 * time.Hour) // valid through the day named
+		end := day.Add(24*time.Hour - time.Second) // valid through the day named
 		in.ExpiresAt = &end
 	}
 	t, secret, err := c.deps.Auth.CreateToken(r.Context(), m.Actor, in)
@@ -182,12 +179,18 @@ func (c *Console) createToken(w http.ResponseWriter, r *http.Request, m *me) {
 // revokeToken revokes one of the person's tokens: it stops working at once.
 func (c *Console) revokeToken(w http.ResponseWriter, r *http.Request, m *me) {
 	if err := c.deps.Auth.RevokeToken(r.Context(), m.Actor, r.PathValue("id")); err != nil {
-		if _, _, _, ok := formError(err); !ok {
-			c.fail(w, r, err)
-			return
-		}
-		c.redirect(w, r, "/account", flash{Kind: "error", Text: message(err)})
+		c.accountFailed(w, r, err)
 		return
 	}
 	c.redirect(w, r, "/account#tokens", flash{Kind: "ok", Text: "The API token is revoked: it no longer works."})
+}
+
+// accountFailed shows why an action on the account page was refused (a session or token that is
+// not, or no longer, there) back on that page.
+func (c *Console) accountFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := errs.As(err); !ok || e.Kind == errs.Internal || e.Kind == errs.Unauthenticated {
+		c.fail(w, r, err)
+		return
+	}
+	c.redirect(w, r, "/account", flash{Kind: "error", Text: message(err)})
 }
