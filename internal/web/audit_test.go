@@ -38,18 +38,18 @@ func TestAuditPage(t *testing.T) {
 		b.get("/audit?action=user.disable").has("user.disable", "dora").lacks("auth.login", "user.create")
 		b.get("/audit?action=user.").has("user.disable", "user.create").lacks("auth.login")
 		b.get("/audit?actor=ADMIN@example.org").has("user.disable").lacks("system:test")
-		b.get("/audit?actor="+erin.ID).has("auth.login").lacks("user.disable")
+		b.get("/audit?actor=" + erin.ID).has("auth.login").lacks("user.disable")
 		b.get("/audit?target="+dora.ID).has("user.disable", "user.create").lacks("erin")
 		b.get("/audit?outcome=failure").has("auth.login", "erin").lacks("user.disable")
 		future := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04")
 		b.get("/audit?from="+future).has("No event matches these filters.", "Reset filters")
 		past := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")
-		b.get("/audit?from="+past+"&to="+future).has("user.disable")
+		b.get("/audit?from=" + past + "&to=" + future).has("user.disable")
 
 		// Filters that cannot be read say so next to the field.
 		b.get("/audit?actor=nobody").want(http.StatusUnprocessableEntity).has("No user has this username or email.")
 		b.get("/audit?from=yesterday").want(http.StatusUnprocessableEntity).has("Enter a date and time in UTC")
-		b.get("/audit?from="+future+"&to="+past).want(http.StatusUnprocessableEntity).has("The end of the time range must be after its start.")
+		b.get("/audit?from=" + future + "&to=" + past).want(http.StatusUnprocessableEntity).has("The end of the time range must be after its start.")
 		if l := b.get("/audit?cursor=forged").location; l != "/audit" {
 			t.Fatalf("a forged cursor goes to %q", l)
 		}
