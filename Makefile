@@ -1,16 +1,22 @@
 # usher's developer commands. `make test` is what CI runs (through .ci/run).
 GO ?= go
 
-.PHONY: test test-sqlite build lint npm-tools
+.PHONY: test test-sqlite build lint npm-tools chromium
 
 # Every test on SQLite and on a throwaway PostgreSQL cluster (scripts/with-postgres.sh), with the
-# pinned npm tools some tests run (scripts/npm-tools.sh).
-test: npm-tools
-	scripts/with-postgres.sh $(GO) test -race -count=1 ./...
+# pinned npm tools some tests run (scripts/npm-tools.sh) and the browser the console tests drive
+# (scripts/chromium.sh).
+test: npm-tools chromium
+	scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 30m ./...
 
-# The npm packages tools/npm/package-lock.json pins (the OpenAPI linter), installed once into .tools/.
+# The npm packages tools/npm/package-lock.json pins (the OpenAPI linter, axe-core), installed once
+# into .tools/.
 npm-tools:
 	scripts/npm-tools.sh
+
+# Debian's chromium for the console's browser tests (internal/web/browsertest), installed if missing.
+chromium:
+	scripts/chromium.sh
 
 # Every test on SQLite only; no PostgreSQL needed.
 test-sqlite:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# npm-tools.sh installs the npm packages some tests run (the OpenAPI linter) into $USHER_NPM_TOOLS
-# (default: .tools/ in the repository, ignored by git), exactly as tools/npm/package-lock.json
-# lists them (`npm ci`: the pinned versions, checked against their integrity hashes). A run that
+# npm-tools.sh installs the npm packages some tests run (the OpenAPI linter, axe-core) into
+# $USHER_NPM_TOOLS (default: .tools/ in the repository, ignored by git), exactly as
+# tools/npm/package-lock.json lists them (`npm ci`: the pinned versions, checked against their integrity hashes). A run that
 # finds that lockfile installed does nothing. Without node and npm it installs Debian's when root
 # with apt-get, and otherwise says what to install. Outside CI a failure only warns (the tests that
 # need a tool skip and say so); with CI=true it fails.

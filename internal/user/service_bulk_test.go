@@ -281,3 +281,30 @@ func TestBulkAddRolesConcurrently(t *testing.T) {
 		}
 	})
 }
+
+func TestMatching(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		for i := range 3 {
+			f.create(t, f.admin, fmt.Sprintf("match%d@example.com", i))
+		}
+		ids, err := f.svc.Matching(ctx, f.admin, user.Filter{Q: "match", Limit: 1})
+		if err != nil || len(ids) != 3 {
+			t.Fatalf("Matching: %v, %v; want the 3 users", ids, err)
+		}
+		nobody := f.actor(t, f.create(t, f.admin, "nobody@example.com").ID)
+		if _, err := f.svc.Matching(ctx, nobody, user.Filter{Q: "match"}); !errs.Is(errs.Forbidden, err) {
+			t.Fatalf("Matching without users.read: %v", err)
+		}
+		for i := range user.MaxBulk {
+			f.insert(t, user.User{Email: fmt.Sprintf("many%04d@example.com", i), Username: fmt.Sprintf("many%04d", i), Source: user.Local})
+		}
+		if ids, err := f.svc.Matching(ctx, f.admin, user.Filter{Q: "many"}); err != nil || len(ids) != user.MaxBulk {
+			t.Fatalf("Matching %d users: %d, %v", user.MaxBulk, len(ids), err)
+		}
+		f.insert(t, user.User{Email: "many-last@example.com", Username: "many-last", Source: user.Local})
+		if _, err := f.svc.Matching(ctx, f.admin, user.Filter{Q: "many"}); !errs.Is(errs.Invalid, err) {
+			t.Fatalf("Matching more than MaxBulk: %v", err)
+		}
+	})
+}

@@ -171,7 +171,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, m *me) {
 	for _, e := range events {
 		p.Events = append(p.Events, auditRow{Event: e, Details: readable(e.Details)})
 	}
-	p.Next, p.Prev = pages("/audit", p.Query.values(), f.Cursor, v["trail"], next)
+	p.Next, p.Prev = pageLinks("/audit", p.Query.values(), f.Cursor, v["trail"], next)
 	c.render(w, r, http.StatusOK, "audit", p)
 }
 

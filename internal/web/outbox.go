@@ -67,6 +67,6 @@ func (c *Console) outbox(w http.ResponseWriter, r *http.Request, m *me) {
 	for _, e := range entries {
 		p.Messages = append(p.Messages, outboxRow{Entry: e, State: stateOf(e)})
 	}
-	p.Next, p.Prev = pages("/outbox", query, cursor, v["trail"], next)
+	p.Next, p.Prev = pageLinks("/outbox", query, cursor, v["trail"], next)
 	c.render(w, r, http.StatusOK, "outbox", p)
 }

@@ -28,6 +28,28 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /users/{id}/reset-password", c.must(c.userReset))
 	mux.HandleFunc("POST /users/{id}/delete", c.must(c.deleteUser))
 
+	mux.HandleFunc("GET /roles", c.must(c.roles))
+	mux.HandleFunc("GET /roles/new", c.must(c.newRoleForm))
+	mux.HandleFunc("POST /roles/new", c.must(c.newRole))
+	mux.HandleFunc("GET /roles/{id}", c.must(c.rolePage))
+	mux.HandleFunc("POST /roles/{id}", c.must(c.editRole))
+	mux.HandleFunc("POST /roles/{id}/delete", c.must(c.deleteRole))
+
+	mux.HandleFunc("GET /groups", c.must(c.groups))
+	mux.HandleFunc("GET /groups/new", c.must(c.newGroupForm))
+	mux.HandleFunc("POST /groups/new", c.must(c.newGroup))
+	mux.HandleFunc("GET /groups/{id}", c.must(c.groupPage))
+	mux.HandleFunc("POST /groups/{id}", c.must(c.editGroup))
+	mux.HandleFunc("POST /groups/{id}/delete", c.must(c.deleteGroup))
+	mux.HandleFunc("POST /groups/{id}/members", c.must(c.groupMembers))
+
+	mux.HandleFunc("GET /fields", c.must(c.fields))
+	mux.HandleFunc("GET /fields/new", c.must(c.newFieldForm))
+	mux.HandleFunc("POST /fields/new", c.must(c.newField))
+	mux.HandleFunc("GET /fields/{name}", c.must(c.fieldPage))
+	mux.HandleFunc("POST /fields/{name}", c.must(c.editField))
+	mux.HandleFunc("POST /fields/{name}/delete", c.must(c.deleteField))
+
 	mux.HandleFunc("GET /audit", c.must(c.auditLog))
 	mux.HandleFunc("GET /audit/export", c.must(c.auditExport))
 	mux.HandleFunc("GET /outbox", c.must(c.outbox))

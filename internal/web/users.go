@@ -195,6 +195,7 @@ type bulkPage struct {
 	IDs      []string
 	Users    []*user.Detail
 	Back     string
+	Matching bool // every user the filters match, not the ones ticked
 	Done     bool
 	OK       int
 	Failures []bulkFailure
@@ -215,9 +216,28 @@ func (c *Console) bulk(w http.ResponseWriter, r *http.Request, m *me) {
 	}
 	ctx, a := r.Context(), m.Actor
 	back := localPath(r.PostForm.Get("back"))
-	p := &bulkPage{base: base{Title: "Confirm", Nav: "users"}, Action: r.PostForm.Get("action"), IDs: r.PostForm["id"], Back: back}
+	p := &bulkPage{base: base{Title: "Confirm", Nav: "users"}, Action: r.PostForm.Get("action"), IDs: r.PostForm["id"], Back: back,
+		Matching: r.PostForm.Get("scope") == "matching"}
+	if p.Matching {
+		// Every user the list's filters match, read again when the action is confirmed.
+		u, _ := url.Parse(back)
+		ids, err := c.deps.Users.Matching(ctx, a, readListQuery(u.Query()).filter())
+		if err != nil {
+			if _, _, _, ok := formError(err); !ok {
+				c.fail(w, r, err)
+				return
+			}
+			c.redirect(w, r, back, flash{Kind: "error", Text: message(err)})
+			return
+		}
+		p.IDs = ids
+	}
 	if len(p.IDs) == 0 {
-		c.redirect(w, r, back, flash{Kind: "error", Text: "Select at least one user first."})
+		text := "Select at least one user first."
+		if p.Matching {
+			text = "No user matches the filters."
+		}
+		c.redirect(w, r, back, flash{Kind: "error", Text: text})
 		return
 	}
 	for _, b := range bulkActions {

@@ -368,6 +368,17 @@ func TestBulkAction(t *testing.T) {
 			"Default Administrator (admin@example.org): You cannot delete your own account.")
 
 		b.post("/users/bulk", url.Values{"action": {"disable"}, "back": {"/users"}}).want(http.StatusSeeOther)
+
+		// Every user matching a search, not just the ticked ones.
+		all := url.Values{"scope": {"matching"}, "back": {"/users?q=cleo"}, "action": {"disable"}}
+		b.post("/users/bulk", all).want(http.StatusOK).has("You are about to disable 1 user", "every user matching the search and filters", "Cleo Tester")
+		all.Set("confirm", "yes")
+		b.follow(b.post("/users/bulk", all)).has("Done: disabled 1 user.")
+		if d, _ := e.app.Users.GetUser(ctx, user.System("test"), u3.ID); d.Status != user.Disabled {
+			t.Fatalf("cleo is %s after disabling every user matching cleo", d.Status)
+		}
+		b.follow(b.post("/users/bulk", url.Values{"scope": {"matching"}, "back": {"/users?q=nobody"}, "action": {"disable"}})).
+			has("No user matches the filters.")
 	})
 }
 

@@ -1,9 +1,11 @@
 // usher console: small enhancements. Every page works without this file.
 
-// Search as you type: the list under the search form follows the search box, debounced, read
-// from the server as the same page a submitted form would give.
+// Search as you type: the list under the search form (the element named by data-live-search,
+// #results when it names none) follows the search box, debounced, read from the server as the
+// same page a submitted form would give.
 function liveSearch(form) {
-  const results = document.getElementById("results");
+  const id = form.dataset.liveSearch || "results";
+  const results = document.getElementById(id);
   const q = form.querySelector("input[type=search]");
   if (!results || !q) return;
   let timer = 0;
@@ -19,7 +21,7 @@ function liveSearch(form) {
       const res = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
       if (!res.ok && res.status !== 422) { window.location.href = url; return; }
       const doc = new DOMParser().parseFromString(await res.text(), "text/html");
-      const fresh = doc.getElementById("results");
+      const fresh = doc.getElementById(id);
       if (fresh && query === last) {
         results.replaceChildren(...fresh.childNodes);
         history.replaceState(null, "", url);
@@ -40,9 +42,10 @@ function selectAll(root) {
   const table = all.closest("table");
   const boxes = () => table.querySelectorAll("tbody input[type=checkbox]");
   const say = root.querySelector("[data-selected-count]");
+  const none = say ? say.textContent : "";
   const update = () => {
     const n = [...boxes()].filter((b) => b.checked).length;
-    if (say) say.textContent = n === 0 ? "Select users to act on them." : n === 1 ? "1 user selected" : n + " users selected";
+    if (say) say.textContent = n === 0 ? none : n === 1 ? "1 selected" : n + " selected";
     all.checked = n > 0 && n === boxes().length;
     all.indeterminate = n > 0 && n < boxes().length;
   };
