@@ -24,7 +24,7 @@ type auditBody struct {
 
 // AuditFilter is the query of an audit log read.
 type AuditFilter struct {
-	Actor   string    `query:"actor" doc:"Only events by this user id."`
+	Actor   string    `query:"actor" doc:"Only events by this user: their id, or the username or email of a user who exists."`
 	Target  string    `query:"target" doc:"Only events about this id."`
 	Action  string    `query:"action" doc:"An action (user.lock) or a prefix ending in a dot (user.)."`
 	Outcome string    `query:"outcome" enum:"success,failure,"`

@@ -162,6 +162,7 @@ func azFixtures(e *env, c *client) map[string]func() azRequest {
 		},
 		"delete-field": func() azRequest { return azRequest{path: "/api/v1/fields/" + e.freshField(), headers: anyIfMatch} },
 		"list-audit":   func() azRequest { return azRequest{path: "/api/v1/audit?action=user."} },
+		"export-audit": func() azRequest { return azRequest{path: "/api/v1/audit/export?format=csv&action=user."} },
 		"list-outbox":  func() azRequest { return azRequest{path: "/api/v1/mail/outbox?status=queued"} },
 		"request-password-reset": func() azRequest {
 			return azRequest{path: "/api/v1/auth/password-reset", body: map[string]string{"email": "viewer@example.org"}}

@@ -69,6 +69,7 @@ func (s *Server) routes() {
 
 	huma.Register(a, op("list-outbox", get, "/api/v1/mail/outbox", "Emails usher sent, is retrying or gave up on (never their content)", string(user.SettingsManage), "mail"), s.listOutbox)
 	huma.Register(a, op("list-audit", get, "/api/v1/audit", "The audit log, newest first", string(user.AuditRead), "audit"), s.listAudit)
+	huma.Register(a, exportResponse(op("export-audit", get, "/api/v1/audit/export", "Download the audit log as CSV or JSON, with the filters of list-audit (the export is audited)", string(user.AuditRead), "audit")), s.exportAudit)
 }
 
 var statusSummary = map[user.Event]string{

@@ -184,9 +184,10 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &App{Config: cfg, Logger: logger, Store: st, Users: users, Metrics: reg, Auth: signIn,
 		Setup: auth.NewSetup(st, users), Background: bg}
-	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,
+	mailLog := mail.NewLog(st)
+	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, Metrics: reg,
 		HTTPS: cfg.HTTPS(), Ready: st.Ping})
-	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Logger: logger, HTTPS: cfg.HTTPS(),
+	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, HTTPS: cfg.HTTPS(),
 		FlashKey: box.DeriveKey("flash messages")})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)

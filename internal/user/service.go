@@ -22,6 +22,7 @@ type Store interface {
 	User(ctx context.Context, id string) (*User, error)
 	UserDetail(ctx context.Context, id string) (*Detail, error) // User with UserRoles and UserGroups
 	DefaultAdmin(ctx context.Context) (*User, error)
+	UserByLogin(ctx context.Context, login string) (*User, error) // by username or email, case-insensitively
 	// UsersLike returns the users whose email or username has one of the skeletons (see
 	// Skeleton). Inside InTx, changes to identities with the same skeleton wait for each other
 	// from this call to the end of the transaction, so that each sees what the other wrote.

@@ -13,6 +13,9 @@ func (s *Service) Audit(ctx context.Context, a Actor, f audit.Filter) ([]audit.E
 	if err := a.Require(AuditRead); err != nil {
 		return nil, "", err
 	}
+	if err := s.auditFilter(ctx, &f); err != nil {
+		return nil, "", err
+	}
 	f.Limit = f.PageSize()
 	return s.store.AuditEvents(ctx, f)
 }

@@ -50,5 +50,15 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /fields/{name}", c.must(c.editField))
 	mux.HandleFunc("POST /fields/{name}/delete", c.must(c.deleteField))
 
+	mux.HandleFunc("GET /audit", c.must(c.auditLog))
+	mux.HandleFunc("GET /audit/export", c.must(c.auditExport))
+	mux.HandleFunc("GET /outbox", c.must(c.outbox))
+
+	mux.HandleFunc("GET /account", c.must(c.account))
+	mux.HandleFunc("POST /account/password", c.must(c.changePassword))
+	mux.HandleFunc("POST /account/sessions/{id}/end", c.must(c.endSession))
+	mux.HandleFunc("POST /account/tokens", c.must(c.createToken))
+	mux.HandleFunc("POST /account/tokens/{id}/revoke", c.must(c.revokeToken))
+
 	mux.HandleFunc("/", c.notFound)
 }

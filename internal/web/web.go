@@ -24,6 +24,7 @@ import (
 
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/mail"
 	"github.com/usherhq/usher/internal/request"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -36,6 +37,7 @@ type Deps struct {
 	Users  *user.Service
 	Auth   *auth.Service
 	Setup  *auth.Setup
+	Mail   *mail.Log // the outbox page
 	Logger *slog.Logger
 	// HTTPS is set when the public URL is https: the session cookie is then the Secure __Host- one.
 	HTTPS bool
@@ -57,8 +59,8 @@ type Console struct {
 // New parses every template with the shared layout and builds the console's handler. A broken or
 // missing template fails here, at start-up, not on a request.
 func New(deps Deps) (*Console, error) {
-	if deps.Users == nil || deps.Auth == nil || deps.Setup == nil {
-		return nil, errors.New("web.New: the user, auth and setup services are required")
+	if deps.Users == nil || deps.Auth == nil || deps.Setup == nil || deps.Mail == nil {
+		return nil, errors.New("web.New: the user, auth, setup and mail log services are required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)

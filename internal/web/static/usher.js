@@ -87,8 +87,31 @@ function confirmForm(form) {
   });
 }
 
+// Copy buttons: a button with data-copy="ID" copies the text of the input ID. Without scripts the
+// button stays hidden and the text is there to select; a focused secret is selected whole.
+function copyButtons(root) {
+  root.querySelectorAll("[data-select-on-focus]").forEach((input) => input.addEventListener("focus", () => input.select()));
+  root.querySelectorAll("button[data-copy]").forEach((button) => {
+    const input = document.getElementById(button.dataset.copy);
+    const say = button.closest(".field") && button.closest(".field").querySelector("[data-copy-status]");
+    if (!input || !navigator.clipboard) return;
+    button.hidden = false;
+    if (say) say.textContent = "Copy it with the button, or select the text.";
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(input.value);
+        if (say) say.textContent = "Copied. Keep it somewhere safe: usher cannot show it again.";
+      } catch {
+        input.focus();
+        if (say) say.textContent = "Copying was not allowed: the text is selected, copy it with the keyboard.";
+      }
+    });
+  });
+}
+
 function bind(root) {
   selectAll(root);
+  copyButtons(root);
   root.querySelectorAll("form[data-confirm]").forEach(confirmForm);
 }
 
