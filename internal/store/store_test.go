@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
@@ -177,4 +178,7 @@ func TestInTx(t *testing.T) {
 }
 
 // The store satisfies the domain's persistence interface.
-var _ user.Store = (*store.Store)(nil)
+var (
+	_ user.Store            = (*store.Store)(nil)
+	_ auth.InvitationStore = (*store.Store)(nil)
+)
