@@ -52,7 +52,8 @@ func newEnv(t *testing.T, st *store.Store, environ ...string) *env {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), append([]string{
-		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword}, environ...))
+		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword,
+		"USHER_INVITATION_RESEND_INTERVAL=0s"}, environ...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +69,10 @@ func newEnv(t *testing.T, st *store.Store, environ ...string) *env {
 	}
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, app: a, srv: srv, mail: &recorder{links: map[string]string{}}, cookie: auth.SessionCookieName(cfg.HTTPS())}
+	e := &env{t: t, app: a, srv: srv, mail: &recorder{links: map[string]string{}, invitations: map[string][]auth.InvitationEmail{}},
+		cookie: auth.SessionCookieName(cfg.HTTPS())}
 	a.Auth.SetNotifier(e.mail)
+	a.Invitations.SetNotifier(e.mail)
 	e.anon = &client{t: t, base: srv.URL, cookieName: e.cookie}
 	e.admin = e.login("admin@example.org")
 	e.manager = e.login(e.createUser("manager", user.UserManagerRole).Username)
@@ -244,9 +247,33 @@ func toJSON(v any) string {
 
 // recorder keeps the emails sign-in events would send.
 type recorder struct {
-	mu     sync.Mutex
-	links  map[string]string // user id → the latest reset link
-	locked []string          // user ids told about a lockout
+	mu          sync.Mutex
+	links       map[string]string                 // user id → the latest reset link
+	locked      []string                          // user ids told about a lockout
+	invitations map[string][]auth.InvitationEmail // user id → the invitation emails, oldest first
+}
+
+func (r *recorder) Invitation(_ context.Context, m auth.InvitationEmail) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.invitations[m.To.ID] = append(r.invitations[m.To.ID], m)
+	return nil
+}
+
+// invitationToken returns the token of the latest invitation link emailed to a user.
+func (r *recorder) invitationToken(t *testing.T, userID string) string {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ms := r.invitations[userID]
+	if len(ms) == 0 {
+		t.Fatalf("no invitation was sent to %s", userID)
+	}
+	u, err := url.Parse(ms[len(ms)-1].Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("token")
 }
 
 func (r *recorder) AccountLocked(_ context.Context, u *user.User, _ int, _ time.Time) error {

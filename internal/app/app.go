@@ -108,13 +108,15 @@ func NewMailSender(cfg *config.Config, logger *slog.Logger) (mail.Sender, error)
 
 // App is a running usher: its store, services and HTTP handler.
 type App struct {
-	Config  *config.Config
-	Logger  *slog.Logger
-	Store   *store.Store
-	Users   *user.Service
-	Auth    *auth.Service
-	Setup   *auth.Setup
-	Handler http.Handler
+	Config *config.Config
+	Logger *slog.Logger
+	Store  *store.Store
+	Users  *user.Service
+	Auth   *auth.Service
+	Setup  *auth.Setup
+	// Invitations invites people by email and lets them accept, for every surface.
+	Invitations *auth.Invitations
+	Handler     http.Handler
 	// Metrics is the registry of usher's metrics; Serve serves it on --metrics-listen.
 	Metrics *prometheus.Registry
 	// Background is set by Serve: jobs and the mail outbox.
@@ -133,8 +135,10 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 			ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid, Limits: &cfg.SignInLimits}),
 		Setup: auth.NewSetup(st, users)}
 	users.SetResetSender(a.Auth.SendReset) // the bulk reset_password action, for every surface
-	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,
-		HTTPS: cfg.HTTPS(), Ready: st.Ping})
+	a.Invitations = auth.NewInvitations(st, users, a.Auth, auth.InvitationOptions{ValidFor: cfg.InvitationValid,
+		ResendInterval: cfg.InvitationResend})
+	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Invitations: a.Invitations, Mail: mail.NewLog(st),
+		Logger: logger, Metrics: reg, HTTPS: cfg.HTTPS(), Ready: st.Ping})
 	pages, err := web.New(a.Setup, a.Auth, logger)
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)
@@ -219,6 +223,7 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	// shares it and after a restart, and no one without it can read or make one.
 	st.SetCursorKey(a.Background.Secrets.DeriveKey("page cursors"))
 	a.Auth.SetNotifier(mailNotifier{outbox: a.Background.Outbox, users: a.Users})
+	a.Invitations.SetNotifier(mailNotifier{outbox: a.Background.Outbox, users: a.Users})
 	jobs := a.Background.Jobs
 	if err := jobs.Start(ctx); err != nil {
 		return err

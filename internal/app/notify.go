@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/mail"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -59,4 +60,14 @@ func (n mailNotifier) AccountLocked(ctx context.Context, u *user.User, failures 
 		}
 	}
 	return nil
+}
+
+// Invitation queues an invitation email to the invited person.
+func (n mailNotifier) Invitation(ctx context.Context, m auth.InvitationEmail) error {
+	msg, err := mail.Invitation{To: recipient(m.To), Inviter: m.Inviter, Link: m.Link, ExpiresIn: m.ValidFor, Note: m.Message}.Message()
+	if err != nil {
+		return err
+	}
+	_, err = n.outbox.Enqueue(ctx, msg)
+	return err
 }

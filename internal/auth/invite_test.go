@@ -138,7 +138,7 @@ func TestInvitePerAddress(t *testing.T) {
 			{"BOB@Example.ORG", nil, "invitation.email_duplicate", user.InviteEmailDuplicate},
 			{"ada@example.org", nil, "invitation.email_taken", user.InviteEmailTaken},
 			{"MANAGER@EXAMPLE.ORG", nil, "invitation.email_taken", user.InviteEmailTaken},
-			{"rnanager@example.org", nil, "user.lookalike", ""}, // rn looks like m
+			{"rnanager@example.org", nil, "user.lookalike", ""},                // rn looks like m
 			{"\u0430da@example.org", nil, "invitation.email_not_username", ""}, // Cyrillic а
 			{"dan@example.org", []string{user.AdministratorRole}, "auth.escalation", ""},
 			{"erin@example.org", []string{"no-such-role"}, "role.unknown", ""},

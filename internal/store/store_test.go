@@ -177,8 +177,8 @@ func TestInTx(t *testing.T) {
 	})
 }
 
-// The store satisfies the domain's persistence interface.
+// The store satisfies the domain's persistence interfaces.
 var (
-	_ user.Store            = (*store.Store)(nil)
+	_ user.Store           = (*store.Store)(nil)
 	_ auth.InvitationStore = (*store.Store)(nil)
 )
