@@ -29,19 +29,20 @@ const Version = "1.0.0"
 
 // Deps are the services the API calls.
 type Deps struct {
-	Users *user.Service
-	Auth  *auth.Service
-	Setup *auth.Setup
-	// Invitations invites people and lets them accept.
-	Invitations *auth.Invitations
-	Mail        *mail.Log
-	Logger      *slog.Logger
-	Metrics     *prometheus.Registry // where HTTP metrics go; nil for none. The app serves it apart.
+	Users   *user.Service
+	Auth    *auth.Service
+	Setup   *auth.Setup
+	Mail    *mail.Log
+	Logger  *slog.Logger
+	Metrics *prometheus.Registry // where HTTP metrics go; nil for none. The app serves it apart.
 	// HTTPS is set when the public URL is https: every response then carries
 	// Strict-Transport-Security and the session cookie is the Secure __Host- one.
 	HTTPS bool
 	// Ready reports whether the server can take traffic (the database answers).
 	Ready func(ctx context.Context) error
+
+	// Invitations invites people and lets them accept.
+	Invitations *auth.Invitations
 }
 
 // Server is the HTTP API.

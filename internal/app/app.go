@@ -108,19 +108,20 @@ func NewMailSender(cfg *config.Config, logger *slog.Logger) (mail.Sender, error)
 
 // App is a running usher: its store, services and HTTP handler.
 type App struct {
-	Config *config.Config
-	Logger *slog.Logger
-	Store  *store.Store
-	Users  *user.Service
-	Auth   *auth.Service
-	Setup  *auth.Setup
-	// Invitations invites people by email and lets them accept, for every surface.
-	Invitations *auth.Invitations
-	Handler     http.Handler
+	Config  *config.Config
+	Logger  *slog.Logger
+	Store   *store.Store
+	Users   *user.Service
+	Auth    *auth.Service
+	Setup   *auth.Setup
+	Handler http.Handler
 	// Metrics is the registry of usher's metrics; Serve serves it on --metrics-listen.
 	Metrics *prometheus.Registry
 	// Background is set by Serve: jobs and the mail outbox.
 	Background *Background
+
+	// Invitations invites people by email and lets them accept, for every surface.
+	Invitations *auth.Invitations
 }
 
 // New builds the services and the HTTP handler on an open store.
@@ -136,9 +137,9 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 		Setup: auth.NewSetup(st, users)}
 	users.SetResetSender(a.Auth.SendReset) // the bulk reset_password action, for every surface
 	a.Invitations = auth.NewInvitations(st, users, a.Auth, auth.InvitationOptions{ValidFor: cfg.InvitationValid,
-		ResendInterval: cfg.InvitationResend})
-	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Invitations: a.Invitations, Mail: mail.NewLog(st),
-		Logger: logger, Metrics: reg, HTTPS: cfg.HTTPS(), Ready: st.Ping})
+		ResendInterval: cfg.InviteResend})
+	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mail.NewLog(st), Logger: logger, Metrics: reg,
+		HTTPS: cfg.HTTPS(), Ready: st.Ping, Invitations: a.Invitations})
 	pages, err := web.New(a.Setup, a.Auth, logger)
 	if err != nil {
 		return nil, fmt.Errorf("console templates: %w", err)

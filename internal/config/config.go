@@ -41,19 +41,18 @@ type Config struct {
 	ResetUnlocks    bool          // a completed password reset clears a lockout
 	ResetLinkValid  time.Duration
 	InvitationValid time.Duration // how long an invitation link works
-	// InvitationResend is the least time between two invitation emails to one person.
-	InvitationResend time.Duration
-	ShutdownTimeout  time.Duration
-	SMTPHost         string // empty: mail goes to .eml files in the data directory
-	SMTPPort         int
-	SMTPTLS          string // starttls, tls or none
-	SMTPUsername     string
-	SMTPPassword     string
-	MailFrom         string         // default usher@<host of public-url>
-	SecretKey        string         // base64 of 32 bytes; empty: a key file in the data directory
-	TrustedProxies   []netip.Prefix // peers whose X-Forwarded-For names the client
-	SignInLimits     auth.Limits
-	File             string // the configuration file read, if any
+	InviteResend    time.Duration // least time between two invitation emails to one person
+	ShutdownTimeout time.Duration
+	SMTPHost        string // empty: mail goes to .eml files in the data directory
+	SMTPPort        int
+	SMTPTLS         string // starttls, tls or none
+	SMTPUsername    string
+	SMTPPassword    string
+	MailFrom        string         // default usher@<host of public-url>
+	SecretKey       string         // base64 of 32 bytes; empty: a key file in the data directory
+	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-For names the client
+	SignInLimits    auth.Limits
+	File            string // the configuration file read, if any
 }
 
 // setting describes one configuration entry under all its names.
@@ -221,7 +220,7 @@ func settings() []setting {
 			return dur(func(c *Config) *time.Duration { return &c.InvitationValid })
 		}),
 		mk("invitation-resend-interval", "60s", "least time between two invitation emails to one person; 0s for none", func() (func(*Config) string, func(*Config, string) error) {
-			return dur(func(c *Config) *time.Duration { return &c.InvitationResend })
+			return dur(func(c *Config) *time.Duration { return &c.InviteResend })
 		}),
 		mk("signin-rate-address", "120/1m", "sign-in attempts taken from one client address (an IPv6 /64); more are refused with 429; 0 for no limit", func() (func(*Config) string, func(*Config, string) error) {
 			return rate(func(c *Config) *auth.Limit { return &c.SignInLimits.SignInPerAddress })
@@ -477,7 +476,7 @@ func (c *Config) validate() []Problem {
 	if c.InvitationValid < time.Hour || c.InvitationValid > 90*24*time.Hour {
 		bad("invitation-lifetime", "must be between 1h and 2160h (90 days)")
 	}
-	if c.InvitationResend < 0 || c.InvitationResend > 24*time.Hour {
+	if c.InviteResend < 0 || c.InviteResend > 24*time.Hour {
 		bad("invitation-resend-interval", "must be between 0 (no interval) and 24h")
 	}
 	if c.SignInLimits.ResetInterval < 0 || c.SignInLimits.ResetInterval > 24*time.Hour {

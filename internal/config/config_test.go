@@ -121,15 +121,15 @@ func TestInvitationSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.InvitationValid != 15*24*time.Hour || c.InvitationResend != time.Minute {
-		t.Fatalf("defaults: lifetime %s, resend interval %s", c.InvitationValid, c.InvitationResend)
+	if c.InvitationValid != 15*24*time.Hour || c.InviteResend != time.Minute {
+		t.Fatalf("defaults: lifetime %s, resend interval %s", c.InvitationValid, c.InviteResend)
 	}
 	c, err = load(t, []string{"USHER_INVITATION_LIFETIME=48h"}, "--invitation-resend-interval", "0s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.InvitationValid != 48*time.Hour || c.InvitationResend != 0 {
-		t.Fatalf("lifetime %s, resend interval %s", c.InvitationValid, c.InvitationResend)
+	if c.InvitationValid != 48*time.Hour || c.InviteResend != 0 {
+		t.Fatalf("lifetime %s, resend interval %s", c.InvitationValid, c.InviteResend)
 	}
 	for _, tc := range []struct{ env, want string }{
 		{"USHER_INVITATION_LIFETIME=30m", "--invitation-lifetime (USHER_INVITATION_LIFETIME, from env): must be between 1h and 2160h (90 days)"},
