@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -239,9 +240,12 @@ func (iv *Invitations) Resend(ctx context.Context, a user.Actor, userID string) 
 		if ok, err := iv.store.ClaimInvitationEmail(ctx, u.ID, now, now.Add(-iv.opts.ResendInterval)); err != nil {
 			return err
 		} else if !ok {
-			return errs.Later("invitation.resend_too_soon",
-				"An invitation email went to this person moments ago. Wait a minute before sending another, or copy the invitation link instead.",
-				iv.opts.ResendInterval)
+			wait := iv.opts.ResendInterval
+			if inv, err := iv.store.Invitation(ctx, u.ID); err == nil && inv.SentAt != nil {
+				wait = inv.SentAt.Add(iv.opts.ResendInterval).Sub(now)
+			}
+			return errs.Later("invitation.resend_too_soon", "An invitation email went to this person less than "+
+				span(iv.opts.ResendInterval)+" ago. Send another later, or copy the invitation link instead.", wait)
 		}
 		link, err := iv.newLink(ctx, u.ID, now)
 		if err != nil {
@@ -291,6 +295,21 @@ func (iv *Invitations) Link(ctx context.Context, a user.Actor, userID string) (s
 		return "", err
 	}
 	return link, nil
+}
+
+// span says a duration in words: "1 minute", "90 seconds", "2 hours".
+func span(d time.Duration) string {
+	n, unit := int(d/time.Second), "second"
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		n, unit = int(d/time.Hour), "hour"
+	case d >= time.Minute && d%time.Minute == 0:
+		n, unit = int(d/time.Minute), "minute"
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // vouch makes the actor the one whose rights an acceptance checks.
