@@ -36,6 +36,9 @@ type Deps struct {
 	HTTPS bool
 	// Ready reports whether the server can take traffic (the database answers).
 	Ready func(ctx context.Context) error
+
+	// Invitations invites people and lets them accept.
+	Invitations *auth.Invitations
 }
 
 // Server is the HTTP API.

@@ -49,6 +49,16 @@ func (e *env) freshUser(st user.Status) string {
 	return d.ID
 }
 
+// freshInvited invites a Viewer as usher itself.
+func (e *env) freshInvited() string {
+	e.t.Helper()
+	res, err := e.app.Invitations.Invite(context.Background(), user.System("test"),
+		[]user.InviteInput{{Email: unique("invited") + "@example.org", RoleIDs: []string{user.ViewerRole}}}, "")
+	must(e.t, err)
+	must(e.t, res[0].Err)
+	return res[0].User.ID
+}
+
 func (e *env) freshRole() string {
 	r, err := e.app.Users.CreateRole(context.Background(), user.System("test"), user.RoleInput{Name: strptr(unique("role")),
 		Permissions: &[]user.Permission{user.UsersRead}})
@@ -184,6 +194,18 @@ func azFixtures(e *env, c *client) map[string]func() azRequest {
 			}
 			return azRequest{path: "/api/v1/auth/sessions/" + auth.SessionID(e.login(who).cookie)}
 		},
+		"invite": func() azRequest {
+			return azRequest{path: "/api/v1/invitations", body: map[string]any{"invitations": []map[string]any{
+				{"email": unique("inv") + "@example.org", "roles": []string{user.ViewerRole}}}}}
+		},
+		"accept-invitation": func() azRequest {
+			id := e.freshInvited()
+			return azRequest{path: "/api/v1/invitations/accept", body: map[string]string{"token": e.mail.invitationToken(e.t, id),
+				"first_name": "New", "last_name": "Person", "password": testPassword}}
+		},
+		"resend-invitation":   func() azRequest { return azRequest{path: users + e.freshInvited() + "/invitation/resend"} },
+		"revoke-invitation":   func() azRequest { return azRequest{path: users + e.freshInvited() + "/invitation/revoke"} },
+		"invitation-link":     func() azRequest { return azRequest{path: users + e.freshInvited() + "/invitation/link"} },
 		"send-password-reset": func() azRequest { return azRequest{path: users + e.freshUser(user.Active) + "/reset-password"} },
 	}
 }

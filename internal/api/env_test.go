@@ -53,7 +53,8 @@ func newEnv(t *testing.T, st *store.Store, environ ...string) *env {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), append([]string{"USHER_DATA_DIR=" + t.TempDir(),
-		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword}, environ...))
+		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword,
+		"USHER_INVITATION_RESEND_INTERVAL=0s"}, environ...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +267,36 @@ func (m mailbox) messages(t *testing.T, kind, userID string) []*mail.Message {
 		out = append(out, msg)
 	}
 	return out
+}
+
+var invitationLinkRE = regexp.MustCompile(`https?://\S+/invitation\?token=[A-Za-z0-9_-]+`)
+
+// invitationLink returns the link of the latest invitation email to a user, "" when none was sent.
+func (m mailbox) invitationLink(t *testing.T, userID string) string {
+	t.Helper()
+	msgs := m.messages(t, mail.KindInvitation, userID)
+	if len(msgs) == 0 {
+		return ""
+	}
+	link := invitationLinkRE.FindString(msgs[0].Text)
+	if link == "" {
+		t.Fatalf("the invitation email has no link:\n%s", msgs[0].Text)
+	}
+	return link
+}
+
+// invitationToken returns the token of the latest invitation link emailed to a user.
+func (m mailbox) invitationToken(t *testing.T, userID string) string {
+	t.Helper()
+	link := m.invitationLink(t, userID)
+	if link == "" {
+		t.Fatalf("no invitation was sent to %s", userID)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("token")
 }
 
 var resetLinkRE = regexp.MustCompile(`https?://\S+/reset-password\?token=[A-Za-z0-9_-]+`)

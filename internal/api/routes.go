@@ -45,6 +45,12 @@ func (s *Server) routes() {
 		huma.Register(a, may(op(name+"-user", post, "/api/v1/users/{id}/"+name, statusSummary[ev], string(user.UsersLock), "users"), http.StatusConflict), s.changeStatus(ev))
 	}
 	huma.Register(a, may(noContent(op("send-password-reset", post, "/api/v1/users/{id}/reset-password", "Email a user a password reset link", string(user.UsersLock), "users")), http.StatusConflict), s.sendReset)
+	invite := string(user.UsersInvite)
+	huma.Register(a, may(bodyLimit(op("invite", post, "/api/v1/invitations", "Invite up to 100 people by email, with a result per address", invite, "invitations"), idListBody)), s.invite)
+	huma.Register(a, may(op("accept-invitation", post, "/api/v1/invitations/accept", "Accept an invitation: set your name and password, and sign in", public, "invitations"), http.StatusForbidden, http.StatusTooManyRequests), s.acceptInvitation)
+	huma.Register(a, may(noContent(op("resend-invitation", post, "/api/v1/users/{id}/invitation/resend", "Email an invited user a new link (earlier links stop working)", invite, "invitations")), http.StatusConflict, http.StatusTooManyRequests), s.resendInvitation)
+	huma.Register(a, may(noContent(op("revoke-invitation", post, "/api/v1/users/{id}/invitation/revoke", "End an invited user's links (the user stays invited)", invite, "invitations")), http.StatusConflict), s.revokeInvitation)
+	huma.Register(a, may(op("invitation-link", post, "/api/v1/users/{id}/invitation/link", "A fresh invitation link to hand over yourself (earlier links stop working)", invite, "invitations"), http.StatusConflict), s.invitationLink)
 	huma.Register(a, op("user-audit", get, "/api/v1/users/{id}/audit", "The audit trail of one user", string(user.AuditRead), "audit"), s.userAudit)
 
 	huma.Register(a, op("list-roles", get, "/api/v1/roles", "Built-in and custom roles", read, "roles"), s.listRoles)

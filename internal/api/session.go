@@ -34,6 +34,12 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*loginOutput, error
 	if err != nil {
 		return nil, err
 	}
+	return s.signedIn(ctx, token, u)
+}
+
+// signedIn answers a sign-in (a login, an accepted invitation): the session cookie, and who
+// is signed in with what they may do.
+func (s *Server) signedIn(ctx context.Context, token string, u *user.User) (*loginOutput, error) {
 	a, err := s.deps.Auth.SessionActor(ctx, token)
 	if err != nil {
 		return nil, err

@@ -141,9 +141,10 @@ func TestHostileBodiesCostLittle(t *testing.T) {
 
 // TestBodyLimits: no operation keeps huma's default limit of 1 MiB. Anonymous bodies (sign-in,
 // reset, setup) take less than 8 KiB, ordinary writes less than 64 KiB, and only the operations
-// that take a list of up to 1,000 user ids more.
+// that take a list (up to 1,000 user ids, or 100 addresses to invite with their roles and
+// groups) more.
 func TestBodyLimits(t *testing.T) {
-	idLists := map[string]bool{"bulk-users": true, "add-group-members": true, "remove-group-members": true}
+	idLists := map[string]bool{"bulk-users": true, "add-group-members": true, "remove-group-members": true, "invite": true}
 	for path, item := range New(Deps{}).OpenAPI().Paths {
 		for _, o := range []*huma.Operation{item.Post, item.Put, item.Patch, item.Delete} {
 			if o == nil || o.RequestBody == nil {

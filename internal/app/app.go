@@ -151,6 +151,9 @@ type App struct {
 	// Background is the jobs and the mail outbox; Serve starts the jobs. Until they run,
 	// messages wait in the outbox.
 	Background *Background
+
+	// Invitations invites people by email and lets them accept, for every surface.
+	Invitations *auth.Invitations
 }
 
 // New builds the services and the HTTP handler on an open store: first the secret key and the
@@ -184,11 +187,16 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &App{Config: cfg, Logger: logger, Store: st, Users: users, Metrics: reg, Auth: signIn,
 		Setup: auth.NewSetup(st, users), Background: bg}
+	a.Invitations, err = auth.NewInvitations(st, users, signIn, mailNotifier{outbox: bg.Outbox},
+		auth.InvitationOptions{ValidFor: cfg.InvitationValid, ResendInterval: cfg.InviteResend})
+	if err != nil {
+		return nil, err
+	}
 	mailLog := mail.NewLog(st)
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, Metrics: reg,
-		HTTPS: cfg.HTTPS(), Ready: st.Ping})
+		HTTPS: cfg.HTTPS(), Ready: st.Ping, Invitations: a.Invitations})
 	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, HTTPS: cfg.HTTPS(),
-		FlashKey: box.DeriveKey("flash messages")})
+		FlashKey: box.DeriveKey("flash messages"), Invitations: a.Invitations})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/mail"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -40,4 +41,14 @@ func (n mailNotifier) AccountLocked(ctx context.Context, u *user.User, failures 
 func (n mailNotifier) AccountLockedAdmin(ctx context.Context, admin, u *user.User, failures int, at time.Time) error {
 	locked := mail.LockedUser{ID: u.ID, Username: u.Username, Email: u.Email, Name: u.Name()}
 	return n.enqueue(ctx)(mail.AccountLockedAdmin{To: recipient(admin), User: locked, At: at, Failures: failures}.Message())
+}
+
+// Invitation queues an invitation email to the invited person.
+func (n mailNotifier) Invitation(ctx context.Context, m auth.InvitationEmail) error {
+	msg, err := mail.Invitation{To: recipient(m.To), Inviter: m.Inviter, Link: m.Link, ExpiresIn: m.ValidFor, Note: m.Message}.Message()
+	if err != nil {
+		return err
+	}
+	_, err = n.outbox.Enqueue(ctx, msg)
+	return err
 }

@@ -207,9 +207,7 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 		}
 	}
 	now := s.now()
-	token := newSecret("ses_")
-	sess := &Session{ID: digest(token), UserID: u.ID, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.opts.SessionAbsolute), ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
+	token, sess := s.newSession(u, c, now)
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.InsertSession(ctx, sess); err != nil {
 			return err
@@ -225,6 +223,13 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 		return "", nil, err
 	}
 	return token, u, nil
+}
+
+// newSession makes a session for a user who just signed in, and the token its cookie carries.
+func (s *Service) newSession(u *user.User, c Client, now time.Time) (string, *Session) {
+	token := newSecret("ses_")
+	return token, &Session{ID: digest(token), UserID: u.ID, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.opts.SessionAbsolute), ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
 }
 
 // LoginRetention is how long the count of a login as typed is kept after its last attempt,

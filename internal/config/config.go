@@ -40,6 +40,8 @@ type Config struct {
 	AutoUnlockAfter time.Duration // 0: locked accounts stay locked until an administrator unlocks them
 	ResetUnlocks    bool          // a completed password reset clears a lockout
 	ResetLinkValid  time.Duration
+	InvitationValid time.Duration // how long an invitation link works
+	InviteResend    time.Duration // least time between two invitation emails to one person
 	ShutdownTimeout time.Duration
 	SMTPHost        string // empty: mail goes to .eml files in the data directory
 	SMTPPort        int
@@ -213,6 +215,12 @@ func settings() []setting {
 		}),
 		mk("reset-link-lifetime", "60m", "how long an emailed password reset link works", func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.ResetLinkValid })
+		}),
+		mk("invitation-lifetime", "360h", "how long an emailed or copied invitation link works (15 days)", func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.InvitationValid })
+		}),
+		mk("invitation-resend-interval", "60s", "least time between two invitation emails to one person; 0s for none", func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.InviteResend })
 		}),
 		mk("signin-rate-address", "120/1m", "sign-in attempts taken from one client address (an IPv6 /64); more are refused with 429; 0 for no limit", func() (func(*Config) string, func(*Config, string) error) {
 			return rate(func(c *Config) *auth.Limit { return &c.SignInLimits.SignInPerAddress })
@@ -464,6 +472,12 @@ func (c *Config) validate() []Problem {
 	}
 	if c.ResetLinkValid < 5*time.Minute || c.ResetLinkValid > 24*time.Hour {
 		bad("reset-link-lifetime", "must be between 5m and 24h")
+	}
+	if c.InvitationValid < time.Hour || c.InvitationValid > 90*24*time.Hour {
+		bad("invitation-lifetime", "must be between 1h and 2160h (90 days)")
+	}
+	if c.InviteResend < 0 || c.InviteResend > 24*time.Hour {
+		bad("invitation-resend-interval", "must be between 0 (no interval) and 24h")
 	}
 	if c.SignInLimits.ResetInterval < 0 || c.SignInLimits.ResetInterval > 24*time.Hour {
 		bad("reset-interval", "must be between 0 (no interval) and 24h")

@@ -114,3 +114,31 @@ func TestPrintHidesSecrets(t *testing.T) {
 		t.Fatalf("Print shows a secret:\n%s", b.String())
 	}
 }
+
+// TestInvitationSettings: an invitation link works 15 days unless configured, within bounds.
+func TestInvitationSettings(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.InvitationValid != 15*24*time.Hour || c.InviteResend != time.Minute {
+		t.Fatalf("defaults: lifetime %s, resend interval %s", c.InvitationValid, c.InviteResend)
+	}
+	c, err = load(t, []string{"USHER_INVITATION_LIFETIME=48h"}, "--invitation-resend-interval", "0s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.InvitationValid != 48*time.Hour || c.InviteResend != 0 {
+		t.Fatalf("lifetime %s, resend interval %s", c.InvitationValid, c.InviteResend)
+	}
+	for _, tc := range []struct{ env, want string }{
+		{"USHER_INVITATION_LIFETIME=30m", "--invitation-lifetime (USHER_INVITATION_LIFETIME, from env): must be between 1h and 2160h (90 days)"},
+		{"USHER_INVITATION_LIFETIME=2161h", "--invitation-lifetime (USHER_INVITATION_LIFETIME, from env): must be between 1h and 2160h (90 days)"},
+		{"USHER_INVITATION_LIFETIME=15d", `"15d" is not a duration`},
+		{"USHER_INVITATION_RESEND_INTERVAL=-1s", "--invitation-resend-interval (USHER_INVITATION_RESEND_INTERVAL, from env): must be between 0 (no interval) and 24h"},
+	} {
+		if _, err := load(t, []string{tc.env}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one saying %q", tc.env, err, tc.want)
+		}
+	}
+}

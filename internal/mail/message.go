@@ -14,6 +14,7 @@ const (
 	KindPasswordReset      = "password_reset"
 	KindAccountLocked      = "account_locked"
 	KindAccountLockedAdmin = "account_locked_admin"
+	KindInvitation         = "invitation"
 	KindTest               = "test"
 )
 

@@ -15,7 +15,7 @@ var templateFS embed.FS
 
 // kinds lists every kind of message; each has templates/<kind>.txt (text/template, with a
 // "subject" block) and templates/<kind>.html (html/template, a "content" block in layout.html).
-var kinds = []string{KindPasswordReset, KindAccountLocked, KindAccountLockedAdmin, KindTest}
+var kinds = []string{KindPasswordReset, KindAccountLocked, KindAccountLockedAdmin, KindInvitation, KindTest}
 
 type pair struct {
 	text *texttemplate.Template
@@ -85,6 +85,33 @@ func (d PasswordReset) ExpiryMinutes() int { return max(1, int(d.ExpiresIn/time.
 
 // Message renders the message.
 func (d PasswordReset) Message() (*Message, error) { return render(KindPasswordReset, d.To, d) }
+
+// Invitation invites a person to accept their new account.
+type Invitation struct {
+	To        Recipient
+	Inviter   string // the inviter's name; empty when usher itself invites
+	Link      string
+	ExpiresIn time.Duration
+	Note      string // the inviter's own words, plain text; may be empty
+}
+
+// Lifetime is how long the link works, for the templates: whole days, or whole hours under
+// two days, never more than the truth, at least one hour.
+func (d Invitation) Lifetime() string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	if d.ExpiresIn >= 48*time.Hour {
+		return plural(int(d.ExpiresIn/(24*time.Hour)), "day")
+	}
+	return plural(max(1, int(d.ExpiresIn/time.Hour)), "hour")
+}
+
+// Message renders the message.
+func (d Invitation) Message() (*Message, error) { return render(KindInvitation, d.To, d) }
 
 // AccountLocked tells a user that their account was locked.
 type AccountLocked struct {

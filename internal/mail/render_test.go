@@ -27,6 +27,11 @@ func goldenCases() map[string]func() (*Message, error) {
 		"account_locked_admin": AccountLockedAdmin{To: Recipient{UserID: "a1", Name: "Grace", Email: "grace@example.org"},
 			User: LockedUser{ID: "u1", Username: "ada", Email: "ada@example.org", Name: "Ada <Lovelace>"},
 			At:   lockedAt, Failures: 5, UserLink: "https://usher.example.com/users/u1"}.Message,
+		"invitation": Invitation{To: Recipient{UserID: "u2", Email: "bob@example.org"}, Inviter: "Ada <Lovelace>",
+			Link: "https://usher.example.com/invitation?token=inv_abc", ExpiresIn: 15 * 24 * time.Hour,
+			Note: "Welcome aboard!\n<b>See</b> you on Monday."}.Message,
+		"invitation_no_message": Invitation{To: Recipient{UserID: "u2", Email: "bob@example.org"}, Inviter: "",
+			Link: "https://usher.example.com/invitation?token=inv_abc", ExpiresIn: 36 * time.Hour}.Message,
 		"test": Test{To: "ops@example.org", PublicURL: "https://usher.example.com", At: lockedAt}.Message,
 	}
 }
@@ -76,6 +81,24 @@ func TestRenderEscapesHTML(t *testing.T) {
 	}
 	if m.UserID != "u1" {
 		t.Fatalf("the admin notice is filed under %q, want the locked user u1", m.UserID)
+	}
+}
+
+func TestInvitationEscapesMessage(t *testing.T) {
+	t.Parallel()
+	m, err := Invitation{To: Recipient{Email: "bob@example.org"}, Inviter: `<img src=x onerror=alert(1)>`,
+		Link: "https://usher.example.com/invitation?token=inv_abc", ExpiresIn: time.Hour,
+		Note: `<script>alert(1)</script> <a href="https://evil.example">click</a>`}.Message()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{"<script>", "<img", `<a href="https://evil.example">`} {
+		if strings.Contains(m.HTML, raw) {
+			t.Fatalf("HTML part holds %q unescaped:\n%s", raw, m.HTML)
+		}
+	}
+	if !strings.Contains(m.Text, "<script>alert(1)</script>") || !strings.Contains(m.Text, "expires in 1 hour.") {
+		t.Fatalf("the text part should show the message as it is, and the lifetime:\n%s", m.Text)
 	}
 }
 

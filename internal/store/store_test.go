@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
@@ -176,5 +177,8 @@ func TestInTx(t *testing.T) {
 	})
 }
 
-// The store satisfies the domain's persistence interface.
-var _ user.Store = (*store.Store)(nil)
+// The store satisfies the domain's persistence interfaces.
+var (
+	_ user.Store           = (*store.Store)(nil)
+	_ auth.InvitationStore = (*store.Store)(nil)
+)

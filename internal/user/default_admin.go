@@ -31,7 +31,7 @@ func (s *Service) CreateDefaultAdmin(ctx context.Context, a Actor, in CreateInpu
 		} else if ok {
 			return errs.E(errs.Conflict, "user.default_admin_exists", "usher is already set up: the Default Administrator exists.")
 		}
-		d, err := s.createUser(ctx, a, in, true)
+		d, err := s.createUser(ctx, a, in, createDefaultAdmin)
 		out = d
 		return err
 	})

@@ -162,10 +162,20 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in CreateInput) (*Det
 	if err := a.Require(UsersWrite); err != nil {
 		return nil, err
 	}
-	return s.createUser(ctx, a, in, false)
+	return s.createUser(ctx, a, in, createLocal)
 }
 
-func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, defaultAdmin bool) (*Detail, error) {
+// How createUser makes a user: which status, and which event the audit log records.
+type createKind int
+
+const (
+	createLocal        createKind = iota // active, names required, user.create
+	createDefaultAdmin                   // the same, marked as the Default Administrator
+	createInvited                        // invited, no names or password yet, user.invite
+)
+
+func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, kind createKind) (*Detail, error) {
+	defaultAdmin, invited := kind == createDefaultAdmin, kind == createInvited
 	in.Profile.canonicalise()
 	defaulted := in.Username == nil || *in.Username == ""
 	if defaulted {
@@ -180,7 +190,11 @@ func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, defau
 	now := s.now()
 	u := &User{ID: newID(), Status: Active, Source: Local, CreatedAt: now, UpdatedAt: now, ActivatedAt: &now,
 		Version: 1, DefaultAdmin: defaultAdmin}
-	bad := in.Profile.validate(true)
+	if invited {
+		// The invited person gives their names and password when they accept.
+		u.Status, u.ActivatedAt, in.Password = Invited, nil, nil
+	}
+	bad := in.Profile.validate(!invited)
 	if in.ExternalID != nil && *in.ExternalID != "" {
 		bad = append(bad, errs.FieldError{Field: "external_id", Code: "user.external_id_local", Message: "Only directory and SCIM users have an external id."})
 	}
@@ -228,10 +242,12 @@ func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, defau
 		if err := s.store.SetUserGroups(ctx, u.ID, in.GroupIDs); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, a, "user.create", "user", u.ID, u.Username, map[string]any{
-			"email": u.Email, "roles": in.RoleIDs, "groups": in.GroupIDs, "password_set": hash != "",
-			"default_admin": defaultAdmin,
-		}); err != nil {
+		action, details := "user.create", map[string]any{"email": u.Email, "roles": in.RoleIDs, "groups": in.GroupIDs,
+			"password_set": hash != "", "default_admin": defaultAdmin}
+		if invited {
+			action, details = "user.invite", map[string]any{"email": u.Email, "roles": in.RoleIDs, "groups": in.GroupIDs}
+		}
+		if err := s.audit(ctx, a, action, "user", u.ID, u.Username, details); err != nil {
 			return err
 		}
 		out, err = s.detail(ctx, u.ID)

@@ -34,11 +34,13 @@ var files embed.FS
 
 // Deps are the services the console calls.
 type Deps struct {
-	Users  *user.Service
-	Auth   *auth.Service
-	Setup  *auth.Setup
-	Mail   *mail.Log // the outbox page
-	Logger *slog.Logger
+	Users *user.Service
+	Auth  *auth.Service
+	Setup *auth.Setup
+	// Invitations invites people and lets them accept.
+	Invitations *auth.Invitations
+	Mail        *mail.Log // the outbox page
+	Logger      *slog.Logger
 	// HTTPS is set when the public URL is https: the session cookie is then the Secure __Host- one.
 	HTTPS bool
 	// FlashKey signs the one-time messages shown after a redirect. Replicas behind one address
@@ -59,8 +61,8 @@ type Console struct {
 // New parses every template with the shared layout and builds the console's handler. A broken or
 // missing template fails here, at start-up, not on a request.
 func New(deps Deps) (*Console, error) {
-	if deps.Users == nil || deps.Auth == nil || deps.Setup == nil || deps.Mail == nil {
-		return nil, errors.New("web.New: the user, auth, setup and mail log services are required")
+	if deps.Users == nil || deps.Auth == nil || deps.Setup == nil || deps.Mail == nil || deps.Invitations == nil {
+		return nil, errors.New("web.New: the user, auth, setup, invitation and mail log services are required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
