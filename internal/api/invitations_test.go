@@ -1,11 +1,11 @@
 package api_test
 
 import (
-	"github.com/usherhq/usher/internal/mail"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/usherhq/usher/internal/mail"
 	"net/http"
 	"strconv"
 	"strings"

@@ -26,6 +26,12 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /users/{id}", c.must(c.editUser))
 	mux.HandleFunc("POST /users/{id}/status", c.must(c.userStatus))
 	mux.HandleFunc("POST /users/{id}/reset-password", c.must(c.userReset))
+	mux.HandleFunc("POST /users/{id}/invitation/{action}", c.must(c.invitationAction))
+
+	mux.HandleFunc("GET /invite", c.must(c.inviteForm))
+	mux.HandleFunc("POST /invite", c.must(c.invite))
+	mux.HandleFunc("GET /invitation", c.acceptForm)
+	mux.HandleFunc("POST /invitation", c.accept)
 	mux.HandleFunc("POST /users/{id}/delete", c.must(c.deleteUser))
 
 	mux.HandleFunc("GET /roles", c.must(c.roles))

@@ -34,6 +34,8 @@ type userPage struct {
 	Fields  []struct{ Name, Label, Autocomplete string }
 	Tab     string
 	New     bool
+	// InvitationLink is a fresh invitation link to copy, shown once after "Copy invitation link".
+	InvitationLink string
 }
 
 // shows reports whether the form shows a field's error next to it.

@@ -194,7 +194,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "same-origin")
+	if h.Get("Referrer-Policy") == "" { // pages that hold a token send none
+		h.Set("Referrer-Policy", "same-origin")
+	}
 	h.Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	w.Write([]byte(buf.String()))

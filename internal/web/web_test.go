@@ -42,8 +42,12 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 func newEnv(t *testing.T, st *store.Store) *env {
 	t.Helper()
 	ctx := context.Background()
+	// The server's address is known before usher is built, so that emailed links lead to it.
+	srv := httptest.NewUnstartedServer(nil)
 	cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), []string{
-		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword})
+		"USHER_PUBLIC_URL=http://" + srv.Listener.Addr().String(),
+		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword,
+		"USHER_INVITATION_RESEND_INTERVAL=0s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +64,8 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	if _, err := a.EnsureDefaultAdmin(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler)
+	srv.Config.Handler = a.Handler
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &env{t: t, app: a, srv: srv}
 }

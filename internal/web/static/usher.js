@@ -109,6 +109,64 @@ function copyButtons(root) {
   });
 }
 
+// The invite form: "+ Add another member" and "Remove" change the rows in place, and the send
+// button says how many invitations it sends. Without scripts both buttons post the form and the
+// server gives it back with one row more or less.
+function inviteForm(form) {
+  const list = form.querySelector("[data-invite-rows]");
+  const send = form.querySelector("[data-send-label]");
+  const paste = form.querySelector("#paste");
+  const renumber = () => {
+    [...list.children].forEach((row, i) => {
+      const n = i + 1;
+      const email = row.querySelector("input[name=email]");
+      const role = row.querySelector("select[name=role]");
+      email.id = "email-" + i;
+      role.id = "role-" + i;
+      row.querySelector("label[for^=email]").htmlFor = email.id;
+      row.querySelector("label[for^=email]").textContent = "Email address " + n;
+      row.querySelector("label[for^=role]").htmlFor = role.id;
+      row.querySelector("label[for^=role]").textContent = "Role for address " + n;
+      row.querySelector("[data-remove-row]").setAttribute("aria-label", "Remove address " + n);
+    });
+  };
+  const count = () => {
+    let n = [...form.querySelectorAll("input[name=email]")].filter((e) => e.value.trim() !== "").length;
+    if (paste) n += paste.value.split(/[\s,;]+/).filter((s) => s !== "").length;
+    send.textContent = n === 0 ? "Send invitations" : n === 1 ? "Send 1 invitation" : "Send " + n + " invitations";
+  };
+  const wire = (row) => {
+    row.querySelector("[data-remove-row]").addEventListener("click", (ev) => {
+      ev.preventDefault();
+      const next = row.nextElementSibling || row.previousElementSibling;
+      if (list.children.length === 1) {
+        row.querySelector("input[name=email]").value = "";
+        row.querySelector(".field-error")?.remove();
+      } else {
+        row.remove();
+      }
+      renumber();
+      count();
+      (next || list.firstElementChild).querySelector("input[name=email]").focus();
+    });
+  };
+  [...list.children].forEach(wire);
+  form.querySelector("[data-add-row]").addEventListener("click", (ev) => {
+    ev.preventDefault();
+    const row = list.lastElementChild.cloneNode(true);
+    row.querySelector("input[name=email]").value = "";
+    row.querySelector("input[name=email]").removeAttribute("aria-invalid");
+    row.querySelector("input[name=email]").removeAttribute("aria-describedby");
+    row.querySelector(".field-error")?.remove();
+    list.append(row);
+    wire(row);
+    renumber();
+    row.querySelector("input[name=email]").focus();
+  });
+  form.addEventListener("input", count);
+  count();
+}
+
 function bind(root) {
   selectAll(root);
   copyButtons(root);
@@ -116,4 +174,5 @@ function bind(root) {
 }
 
 document.querySelectorAll("form[data-live-search]").forEach(liveSearch);
+document.querySelectorAll("form[data-invite-form]").forEach(inviteForm);
 bind(document);
