@@ -23,7 +23,7 @@ const (
 	Unauthenticated                  // no valid session or token
 	Unavailable                      // a dependency is down; try again later
 	PreconditionFailed               // If-Match names a version that is no longer current
-	PreconditionRequired             // an update came without If-Match
+	PreconditionRequired             // an update or a delete named no version (in HTTP: no If-Match)
 	TooLarge                         // the request body is over the limit
 	TooMany                          // the server sheds this request: too many at once or too often; see RetryAfter
 )
