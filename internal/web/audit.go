@@ -178,6 +178,12 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, m *me) {
 // auditExport downloads what the audit log's filters select, with the same service call as the
 // API's export: checked and recorded before the first byte, then streamed a page at a time.
 func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, m *me) {
+	// A download writes an audit event: another site may not start one (a GET passes the
+	// cross-origin check, and the session cookie goes with a top-level link).
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		c.fail(w, r, errs.E(errs.Forbidden, "audit.export_cross_site", "Start the download from usher's audit log page."))
+		return
+	}
 	q := readAuditQuery(r.URL.Query())
 	f, bad := q.filter()
 	if len(bad) > 0 {

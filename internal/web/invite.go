@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,16 +33,8 @@ type invitePage struct {
 }
 
 // HasRole and InGroup tell the paste box's checkboxes whether they are ticked.
-func (p *invitePage) HasRole(id string) bool { return contains(p.PasteRoles, id) }
-func (p *invitePage) InGroup(id string) bool { return contains(p.PasteGroup, id) }
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func (p *invitePage) HasRole(id string) bool { return slices.Contains(p.PasteRoles, id) }
+func (p *invitePage) InGroup(id string) bool { return slices.Contains(p.PasteGroup, id) }
 
 func (c *Console) inviteChoices(r *http.Request, m *me, p *invitePage) error {
 	var err error
@@ -136,6 +129,9 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, m *me) {
 		from = append(from, -1)
 	}
 	if len(people) == 0 {
+		if len(p.Rows) == 0 {
+			p.Rows = []inviteRow{{Role: user.ViewerRole}}
+		}
 		p.Rows[0].Error = "Enter an email address."
 		p.Message = "Nothing was sent: enter at least one email address."
 		c.render(w, r, http.StatusUnprocessableEntity, "invite", p)

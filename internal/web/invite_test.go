@@ -174,5 +174,13 @@ func TestInviteInBrowser(t *testing.T) {
 		if len(evs) < 2 {
 			t.Fatalf("audit trail of the invitation: %+v", evs)
 		}
+
+		// Enter in any row sends the form; it never "presses" a row's Remove.
+		b.open("/invite")
+		b.Fill("Email address 1", "enter1@example.org")
+		b.Click("[data-add-row]")
+		b.Fill("Email address 2", "enter2@example.org")
+		b.PressAndLoad(browsertest.KeyEnter)
+		b.says("Sent 2 invitations.")
 	})
 }

@@ -198,6 +198,14 @@ func (c *Console) editUser(w http.ResponseWriter, r *http.Request, m *me) {
 		return
 	}
 	patch := user.Patch{Profile: readProfile(r, p, d.SourceOwned())}
+	// Only the custom values the person changed are sent, so that saving an untouched field
+	// records no change to it.
+	for name, v := range patch.Custom {
+		old := d.Custom[name]
+		if v == nil && old == "" || v != nil && *v == old {
+			delete(patch.Custom, name)
+		}
+	}
 	roleIDs := r.PostForm["role"]
 	groupIDs := r.PostForm["group"]
 	if roleIDs == nil {
@@ -205,6 +213,12 @@ func (c *Console) editUser(w http.ResponseWriter, r *http.Request, m *me) {
 	}
 	if groupIDs == nil {
 		groupIDs = []string{}
+	}
+	// The form lists a limited number of groups: memberships it did not show are kept.
+	for _, g := range d.Groups {
+		if !slices.ContainsFunc(p.Groups, func(ch groupChoice) bool { return ch.Group.ID == g.ID }) {
+			groupIDs = append(groupIDs, g.ID)
+		}
 	}
 	patch.RoleIDs, patch.GroupIDs = &roleIDs, &groupIDs
 	for i := range p.Roles {
@@ -360,6 +374,11 @@ func (c *Console) newUser(w http.ResponseWriter, r *http.Request, m *me) {
 		if !ok {
 			c.fail(w, r, err)
 			return
+		}
+		for name, text := range fields {
+			if field, ok := strings.CutPrefix(name, "custom."); ok {
+				fields["field."+field] = text
+			}
 		}
 		p.Message, p.Errors = summary(msg, fields, p.shows), fields
 		c.render(w, r, status, "user", p)

@@ -218,9 +218,13 @@ func (c *Console) bulk(w http.ResponseWriter, r *http.Request, m *me) {
 	back := localPath(r.PostForm.Get("back"))
 	p := &bulkPage{base: base{Title: "Confirm", Nav: "users"}, Action: r.PostForm.Get("action"), IDs: r.PostForm["id"], Back: back,
 		Matching: r.PostForm.Get("scope") == "matching"}
-	if p.Matching {
-		// Every user the list's filters match, read again when the action is confirmed.
-		u, _ := url.Parse(back)
+	if p.Matching && r.PostForm.Get("confirm") != "yes" {
+		// Every user the list's filters match now; the confirmation carries these ids, so the
+		// action touches exactly the users it counted.
+		u, err := url.Parse(back)
+		if err != nil {
+			u = &url.URL{Path: "/users"}
+		}
 		ids, err := c.deps.Users.Matching(ctx, a, readListQuery(u.Query()).filter())
 		if err != nil {
 			if _, _, _, ok := formError(err); !ok {

@@ -359,11 +359,23 @@ func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request) {
 }
 
 // localPath keeps a redirect target only when it is a path on this site.
+// Control characters and backslashes are refused outright: browsers drop tabs and new lines from
+// an address and read a backslash as a slash, so "/\t/evil.example" would leave the site.
 func localPath(p string) string {
-	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
-	return p
+	out := u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
 }
 
 // sessionCookie is the cookie that carries a session: never readable by scripts, never sent on

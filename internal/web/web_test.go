@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/usherhq/usher/internal/app"
+	"github.com/usherhq/usher/internal/audit"
 	"github.com/usherhq/usher/internal/config"
 	"github.com/usherhq/usher/internal/job"
 	"github.com/usherhq/usher/internal/store"
@@ -382,6 +383,7 @@ func TestBulkAction(t *testing.T) {
 		all := url.Values{"scope": {"matching"}, "back": {"/users?q=cleo"}, "action": {"disable"}}
 		b.post("/users/bulk", all).want(http.StatusOK).has("You are about to disable 1 user", "every user matching the search and filters", "Cleo Tester")
 		all.Set("confirm", "yes")
+		all.Set("id", u3.ID) // the confirmation carries the ids it counted
 		b.follow(b.post("/users/bulk", all)).has("Done: disabled 1 user.")
 		if d, _ := e.app.Users.GetUser(ctx, user.System("test"), u3.ID); d.Status != user.Disabled {
 			t.Fatalf("cleo is %s after disabling every user matching cleo", d.Status)
@@ -454,3 +456,65 @@ func TestCreateUserPage(t *testing.T) {
 		vb.get("/users").lacks("Create user")
 	})
 }
+
+func TestRedirectsStayOnSite(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		b := e.signIn("admin@example.org")
+		for _, next := range []string{"/\t/evil.example/y", "/\\evil.example", "//evil.example", "https://evil.example", "/%2F/evil.example", "/\x7f/x"} {
+			if p := b.get("/sign-in?next=" + url.QueryEscape(next)); p.location != "/" {
+				t.Errorf("next=%q sends to %q", next, p.location)
+			}
+			p := b.post("/users/bulk", url.Values{"back": {next}, "action": {"disable"}})
+			if p.location != "/" {
+				t.Errorf("back=%q sends to %q", next, p.location)
+			}
+		}
+		if p := b.get("/sign-in?next=" + url.QueryEscape("/users?q=a b")); p.location != "/users?q=a b" && p.location != "/users?q=a%20b" {
+			t.Errorf("a local next with a query sends to %q", p.location)
+		}
+		// A filter address that does not parse is no reason to fail.
+		b.post("/users/bulk", url.Values{"back": {"/%zz"}, "scope": {"matching"}, "action": {"disable"}}).want(http.StatusOK)
+	})
+}
+
+func TestUserSaveKeepsWhatTheFormDidNotShow(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		sys := user.System("test")
+		u := e.createUser("gina", user.ViewerRole)
+		var last *user.Group
+		for i := range 201 {
+			g, err := e.app.Users.CreateGroup(ctx, sys, user.GroupInput{Name: ptr(fmt.Sprintf("g%03d", i))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = g
+		}
+		if _, err := e.app.Users.ChangeMembers(ctx, sys, last.ID, true, []string{u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.app.Users.CreateField(ctx, sys, user.FieldInput{Name: "badge", Label: ptr("Badge"), Type: user.TextField}); err != nil {
+			t.Fatal(err)
+		}
+		badge := "B-7"
+		if _, err := e.app.Users.UpdateUser(ctx, sys, u.ID, user.AnyVersion, user.Patch{Profile: user.Profile{Custom: map[string]*string{"badge": &badge}}}); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := e.app.Users.GetUser(ctx, sys, u.ID)
+		b := e.signIn("admin@example.org")
+		form := url.Values{"version": {fmt.Sprint(before.Version)}, "email": {"gina@example.org"}, "username": {"gina"},
+			"first_name": {"Gina"}, "last_name": {"Tester"}, "phone": {"+44 20 7946 0000"}, "department": {""},
+			"role": {user.ViewerRole}, "field.badge": {"B-7"}}
+		b.follow(b.post("/users/"+u.ID, form)).has("Saved the changes")
+		after, _ := e.app.Users.GetUser(ctx, sys, u.ID)
+		if len(after.Groups) != 1 || after.Groups[0].ID != last.ID {
+			t.Fatalf("saving the form lost a group it did not show: %+v", after.Groups)
+		}
+		evs, _, _ := e.app.Users.UserAudit(ctx, sys, u.ID, audit.Filter{Action: "user.update", Limit: 1})
+		if len(evs) != 1 || strings.Contains(fmt.Sprint(evs[0].Details), "badge") {
+			t.Fatalf("an untouched custom field is recorded as changed: %+v", evs)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
