@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -343,4 +345,32 @@ func (s *Store) readCatalog(ctx context.Context, roleIDs, groupIDs []string, all
 		return nil, 0, fmt.Errorf("store: roles and groups: %w", err)
 	}
 	return cat, v, nil
+}
+
+// GroupNames is every group's id and name in name order, from the catalog copy the user lists
+// keep (read again only when catalog_version has moved on): what a filter or a picker offers,
+// without counting members.
+func (s *Store) GroupNames(ctx context.Context) ([]user.GroupRef, error) {
+	var version int64
+	if err := s.reader(ctx).QueryRowContext(ctx, `SELECT version FROM catalog_version`).Scan(&version); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: catalog version: %w", err)
+	}
+	cat, err := s.catalogAt(ctx, version, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	type named struct {
+		ref user.GroupRef
+		key string
+	}
+	all := make([]named, 0, len(cat.groups))
+	for id, g := range cat.groups {
+		all = append(all, named{user.GroupRef{ID: id, Name: g.name}, g.key})
+	}
+	slices.SortFunc(all, func(a, b named) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.ref.ID, b.ref.ID)) })
+	out := make([]user.GroupRef, len(all))
+	for i, n := range all {
+		out[i] = n.ref
+	}
+	return out, nil
 }

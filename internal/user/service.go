@@ -46,6 +46,7 @@ type Store interface {
 	DeleteRole(ctx context.Context, id string) error
 
 	ListGroups(ctx context.Context, f GroupFilter) ([]Group, string, error)
+	GroupNames(ctx context.Context) ([]GroupRef, error)
 	Group(ctx context.Context, id string) (*Group, error)
 	InsertGroup(ctx context.Context, g *Group) error
 	UpdateGroup(ctx context.Context, g *Group, prevVersion int64) error

@@ -6,6 +6,15 @@ import (
 	"github.com/usherhq/usher/internal/errs"
 )
 
+// GroupNames is every group's id and name, in name order, for a filter or a picker: cheaper
+// than ListGroups, which counts each group's members.
+func (s *Service) GroupNames(ctx context.Context, a Actor) ([]GroupRef, error) {
+	if err := a.Require(UsersRead); err != nil {
+		return nil, err
+	}
+	return s.store.GroupNames(ctx)
+}
+
 // ListGroups returns one page of groups.
 func (s *Service) ListGroups(ctx context.Context, a Actor, f GroupFilter) ([]Group, string, error) {
 	if err := a.Require(UsersRead); err != nil {

@@ -82,7 +82,7 @@ type usersPage struct {
 	Counts   user.Counts
 	Users    []*user.Detail
 	Roles    []user.Role
-	Groups   []user.Group
+	Groups   []user.GroupRef
 	RoleName map[string]string
 	Next     string // the next page's address, empty on the last
 	Prev     string // the previous page's address, empty on the first
@@ -115,7 +115,7 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request, m *me) {
 	for _, role := range p.Roles {
 		p.RoleName[role.ID] = role.Name
 	}
-	if p.Groups, _, err = c.deps.Users.ListGroups(ctx, a, user.GroupFilter{Limit: 200}); err != nil {
+	if p.Groups, err = c.deps.Users.GroupNames(ctx, a); err != nil {
 		c.fail(w, r, err)
 		return
 	}

@@ -505,6 +505,8 @@ func TestUserSaveKeepsWhatTheFormDidNotShow(t *testing.T) {
 		form := url.Values{"version": {fmt.Sprint(before.Version)}, "email": {"gina@example.org"}, "username": {"gina"},
 			"first_name": {"Gina"}, "last_name": {"Tester"}, "phone": {"+44 20 7946 0000"}, "department": {""},
 			"role": {user.ViewerRole}, "field.badge": {"B-7"}}
+		b.get("/users").has("g000", "g200") // the group filter offers every group
+		b.get("/users?group=" + last.ID).has("Gina Tester").lacks("Default Administrator")
 		b.follow(b.post("/users/"+u.ID, form)).has("Saved the changes")
 		after, _ := e.app.Users.GetUser(ctx, sys, u.ID)
 		if len(after.Groups) != 1 || after.Groups[0].ID != last.ID {
