@@ -72,7 +72,8 @@ func dialSmall(t *testing.T, addr string) net.Conn {
 // timeout rather than wait for the client forever.
 func TestClientThatNeverReadsIsCutOff(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), []string{"USHER_WRITE_TIMEOUT=1s"})
+		cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), []string{"USHER_WRITE_TIMEOUT=1s",
+			"USHER_DATA_DIR=" + t.TempDir()}) // New keeps the secret key there
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -164,7 +164,8 @@ func containsAt(seq []string, i int, code string) bool {
 func TestENUMUnknownLoginUnlocksLikeAccount(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		f := newFixture(t, st, auth.Options{AutoUnlockAfter: 300 * time.Millisecond, Limits: noLimits})
+		// The delay leaves room for the twenty attempts and the lockout (with its notices) on a busy machine.
+		f := newFixture(t, st, auth.Options{AutoUnlockAfter: 1500 * time.Millisecond, Limits: noLimits})
 		try := func(login string) string {
 			_, _, err := f.auth.Login(ctx, login, "wrong password!", auth.Client{})
 			return code(err)
@@ -182,7 +183,7 @@ func TestENUMUnknownLoginUnlocksLikeAccount(t *testing.T) {
 				t.Fatalf("before the delay: %s answers %s", l, c)
 			}
 		}
-		time.Sleep(400 * time.Millisecond)
+		time.Sleep(1600 * time.Millisecond)
 		for _, l := range logins {
 			if c := try(l); c != "auth.invalid_credentials" {
 				t.Fatalf("after the delay: %s answers %s", l, c)
