@@ -46,7 +46,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	// The server's address is known before usher is built, so that emailed links lead to it.
 	srv := httptest.NewUnstartedServer(nil)
 	cfg, err := config.Load(pflag.NewFlagSet("test", pflag.ContinueOnError), []string{
-		"USHER_PUBLIC_URL=http://" + srv.Listener.Addr().String(),
+		"USHER_PUBLIC_URL=http://" + srv.Listener.Addr().String(), "USHER_DATA_DIR=" + t.TempDir(),
 		"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=" + testPassword,
 		"USHER_INVITATION_RESEND_INTERVAL=0s"})
 	if err != nil {
