@@ -93,6 +93,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.Type("#q", "mar")
 		b.WaitGone("#results tbody tr:nth-child(2)")
 		b.WaitText("#results", "Marek Tester")
+		b.WaitText("[data-results-status]", "1 row shown") // what a screen reader hears
 		if n := browsertest.Eval[int](b.Tab, `document.querySelectorAll("#results tbody tr").length`); n != 1 {
 			t.Fatalf("searching mar lists %d users", n)
 		}

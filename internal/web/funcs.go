@@ -25,6 +25,7 @@ func funcs(c *Console) template.FuncMap {
 		},
 		"bulkActions": func() any { return bulkActions },
 		"inc":         func(i int) int { return i + 1 },
+		"minPassword": func() int { return c.deps.PasswordMinLength },
 		"sub":         func(a, b int) int { return a - b },
 		"list":        func(s ...string) []string { return s },
 		"status":      func(s string) user.Status { return user.Status(s) },

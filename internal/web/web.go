@@ -43,6 +43,8 @@ type Deps struct {
 	Logger      *slog.Logger
 	// HTTPS is set when the public URL is https: the session cookie is then the Secure __Host- one.
 	HTTPS bool
+	// PasswordMinLength is the password policy's least length, for the forms' hints.
+	PasswordMinLength int
 	// FlashKey signs the one-time messages shown after a redirect. Replicas behind one address
 	// need the same key; without one a random key is made.
 	FlashKey []byte
@@ -66,6 +68,9 @@ func New(deps Deps) (*Console, error) {
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.PasswordMinLength <= 0 {
+		deps.PasswordMinLength = auth.DefaultPolicy.MinLength
 	}
 	if len(deps.FlashKey) == 0 {
 		deps.FlashKey = make([]byte, 32)

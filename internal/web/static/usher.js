@@ -26,6 +26,13 @@ function liveSearch(form) {
         results.replaceChildren(...fresh.childNodes);
         history.replaceState(null, "", url);
         bind(results);
+        // A screen reader hears how many rows the list now shows, not the whole table again.
+        const status = document.querySelector('[data-results-status="' + id + '"]');
+        if (status) {
+          const rows = results.querySelectorAll("tbody tr").length;
+          const empty = results.querySelector(".empty");
+          status.textContent = empty ? empty.textContent.trim().replace(/\s+/g, " ") : rows === 1 ? "1 row shown" : rows + " rows shown";
+        }
       }
     } finally {
       results.removeAttribute("aria-busy");
