@@ -14,6 +14,7 @@ type fieldBody struct {
 	Required  bool      `json:"required"`
 	Pattern   string    `json:"pattern,omitempty" doc:"For text fields: a regular expression the whole value must match."`
 	Options   []string  `json:"options,omitempty" doc:"For enum fields: the allowed values."`
+	Position  int       `json:"position" doc:"Where the field comes in forms, lists and exports: 1, 2, 3, …"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Version   int64     `json:"version"`
@@ -21,7 +22,7 @@ type fieldBody struct {
 
 func toField(f *user.Field) fieldBody {
 	return fieldBody{Name: f.Name, Label: f.Label, Type: string(f.Type), Required: f.Required, Pattern: f.Pattern,
-		Options: f.Options, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Version: f.Version}
+		Options: f.Options, Position: f.Position, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, Version: f.Version}
 }
 
 type fieldOutput struct {
@@ -58,6 +59,7 @@ type FieldChanges struct {
 	Required *bool     `json:"required,omitempty"`
 	Pattern  *string   `json:"pattern,omitempty"`
 	Options  *[]string `json:"options,omitempty"`
+	Position *int      `json:"position,omitempty" minimum:"1" doc:"Moves the field to this place in the order, from 1; the others make room. New fields come last without it."`
 }
 
 type createFieldInput struct {
@@ -71,7 +73,7 @@ type createFieldInput struct {
 func (s *Server) createField(ctx context.Context, in *createFieldInput) (*fieldOutput, error) {
 	b := in.Body
 	f, err := s.deps.Users.CreateField(ctx, actorFrom(ctx), user.FieldInput{Name: b.Name, Type: user.FieldType(b.Type),
-		Label: b.Label, Required: b.Required, Pattern: b.Pattern, Options: b.Options})
+		Label: b.Label, Required: b.Required, Pattern: b.Pattern, Options: b.Options, Position: b.Position})
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +93,7 @@ func (s *Server) updateField(ctx context.Context, in *updateFieldInput) (*fieldO
 	}
 	b := in.Body
 	f, err := s.deps.Users.UpdateField(ctx, actorFrom(ctx), in.Name, v, user.FieldInput{Label: b.Label, Required: b.Required,
-		Pattern: b.Pattern, Options: b.Options})
+		Pattern: b.Pattern, Options: b.Options, Position: b.Position})
 	if err != nil {
 		return nil, err
 	}

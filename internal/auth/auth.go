@@ -36,6 +36,7 @@ type Store interface {
 	ListUsers(ctx context.Context, f user.Filter) ([]*user.Detail, string, error)
 	InsertOneTimeToken(ctx context.Context, hash, purpose, userID string, created, expires time.Time) error
 	UseOneTimeToken(ctx context.Context, hash, purpose string, now time.Time) (string, error)
+	OneTimeTokenUser(ctx context.Context, hash, purpose string, now time.Time) (string, error)
 	DeleteOneTimeTokens(ctx context.Context, userID, purpose string, now time.Time) error
 
 	InsertSession(ctx context.Context, s *Session) error

@@ -76,6 +76,35 @@ func (iv *Invitations) Accept(ctx context.Context, token string, in AcceptInput,
 	return r.session, r.user, nil
 }
 
+// Invitee returns the invited user an invitation link is for, when Accept would take it now
+// (as far as the link goes: the names, the password and the inviter's rights are checked on
+// accepting). The page the link opens says at once that a used or expired link no longer works,
+// in Accept's words, rather than after the person has filled in the form.
+func (iv *Invitations) Invitee(ctx context.Context, token string) (*user.User, error) {
+	if !strings.HasPrefix(token, invitePrefix) {
+		return nil, errInvitationInvalid
+	}
+	userID, err := iv.store.OneTimeTokenUser(ctx, digest(token), PurposeInvitation, iv.now())
+	if errs.Is(errs.NotFound, err) {
+		return nil, errInvitationInvalid
+	} else if err != nil {
+		return nil, err
+	}
+	u, err := iv.store.User(ctx, userID)
+	if errs.Is(errs.NotFound, err) {
+		return nil, errInvitationInvalid
+	} else if err != nil {
+		return nil, err
+	}
+	switch u.Status {
+	case user.Invited:
+		return u, nil
+	case user.Disabled:
+		return nil, errDisabled
+	}
+	return nil, errInvitationInvalid
+}
+
 // acceptance is what Accept's transaction found: the invited user, once the link named one;
 // the new session's token; why the link was refused, for the audit log.
 type acceptance struct {

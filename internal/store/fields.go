@@ -8,10 +8,10 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-// Fields lists the custom field definitions in the order they were created.
+// Fields lists the custom field definitions in their order.
 func (s *Store) Fields(ctx context.Context) ([]user.Field, error) {
 	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT name, label, type, required, pattern, options, version,
-		created_at, updated_at FROM fields ORDER BY created_at, name`)
+		created_at, updated_at, position FROM fields ORDER BY position, created_at, name`)
 	if err != nil {
 		return nil, fmt.Errorf("store: fields: %w", err)
 	}
@@ -20,7 +20,7 @@ func (s *Store) Fields(ctx context.Context) ([]user.Field, error) {
 	for rows.Next() {
 		var f user.Field
 		var opts string
-		if err := rows.Scan(&f.Name, &f.Label, &f.Type, &f.Required, &f.Pattern, &opts, &f.Version, &f.CreatedAt, &f.UpdatedAt); err != nil {
+		if err := rows.Scan(&f.Name, &f.Label, &f.Type, &f.Required, &f.Pattern, &opts, &f.Version, &f.CreatedAt, &f.UpdatedAt, &f.Position); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(opts), &f.Options); err != nil {
@@ -40,13 +40,25 @@ func optionsJSON(opts []string) string {
 	return string(b)
 }
 
-// InsertField writes a new field definition.
+// InsertField writes a new field definition, last in the order, and sets f.Position.
 func (s *Store) InsertField(ctx context.Context, f *user.Field) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO fields (name, label, type, required, pattern, options,
-		version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		f.Name, f.Label, string(f.Type), f.Required, f.Pattern, optionsJSON(f.Options), f.Version, f.CreatedAt, f.UpdatedAt)
+	err := s.writer(ctx).QueryRowContext(ctx, `INSERT INTO fields (name, label, type, required, pattern, options,
+		version, created_at, updated_at, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+		(SELECT coalesce(max(position), 0) + 1 FROM fields)) RETURNING position`,
+		f.Name, f.Label, string(f.Type), f.Required, f.Pattern, optionsJSON(f.Options), f.Version, f.CreatedAt, f.UpdatedAt).
+		Scan(&f.Position)
 	if err != nil {
 		return fmt.Errorf("store: insert field: %w", mapError(err))
+	}
+	return nil
+}
+
+// SetFieldOrder numbers the named fields 1, 2, 3, … in the order given.
+func (s *Store) SetFieldOrder(ctx context.Context, names []string) error {
+	for i, name := range names {
+		if _, err := s.writer(ctx).ExecContext(ctx, `UPDATE fields SET position = $1 WHERE name = $2`, i+1, name); err != nil {
+			return fmt.Errorf("store: order fields: %w", err)
+		}
 	}
 	return nil
 }

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,6 +163,44 @@ func TestCustomFieldValues(t *testing.T) {
 		mustInsertField(t, s, "floor", user.TextField)
 		if got := load(bob); len(got) != 0 {
 			t.Errorf("bob's values after recreating floor = %v, want none", got)
+		}
+	})
+}
+
+// The migration that adds the order numbers the fields there are in the order they were defined.
+func TestFieldPositionMigration(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		ctx := context.Background()
+		must(t, s.MigrateDownTo(ctx, 11))
+		for i, name := range []string{"zeta", "alpha", "beta"} {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			if name == "beta" {
+				at = t0 // defined in the same instant as zeta: the name decides
+			}
+			if _, err := s.DB().ExecContext(ctx, `INSERT INTO fields (name, label, type, version, created_at, updated_at)
+				VALUES ($1, $1, 'text', 1, $2, $2)`, name, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defs, err := s.Fields(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range defs {
+			got = append(got, fmt.Sprintf("%s=%d", d.Name, d.Position))
+		}
+		if want := "beta=1 zeta=2 alpha=3"; strings.Join(got, " ") != want {
+			t.Errorf("after the migration: %s, want %s", strings.Join(got, " "), want)
+		}
+		f := &user.Field{Name: "gamma", Label: "Gamma", Type: user.TextField, Version: 1, CreatedAt: t0, UpdatedAt: t0}
+		if err := s.InsertField(ctx, f); err != nil || f.Position != 4 {
+			t.Errorf("a new field: position %d, %v; want 4", f.Position, err)
 		}
 	})
 }

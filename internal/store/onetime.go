@@ -35,6 +35,21 @@ func (s *Store) UseOneTimeToken(ctx context.Context, hash, purpose string, now t
 	return userID, nil
 }
 
+// OneTimeTokenUser returns the user of a token that UseOneTimeToken would accept now, without
+// using it: the page a link opens says at once whether the link still works.
+func (s *Store) OneTimeTokenUser(ctx context.Context, hash, purpose string, now time.Time) (string, error) {
+	var userID string
+	err := s.reader(ctx).QueryRowContext(ctx, `SELECT user_id FROM one_time_tokens
+		WHERE hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3`, hash, purpose, now).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("token")
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: read one-time token: %w", err)
+	}
+	return userID, nil
+}
+
 // DeleteOneTimeTokens removes a user's tokens of one purpose (a new password makes older reset
 // links useless) and any expired ones.
 func (s *Store) DeleteOneTimeTokens(ctx context.Context, userID, purpose string, now time.Time) error {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -372,5 +373,94 @@ func TestCountUsers(t *testing.T) {
 		if got != want {
 			t.Errorf("CountUsers = %+v, want %+v", got, want)
 		}
+	})
+}
+
+// The counts that triggers keep start from the users there are when the migration runs, and
+// follow every way a user is written: one at a time and in bulk
+// (COPY on PostgreSQL, and inside a transaction), a change of status by an update, a lockout
+// and its end, an update that leaves the status alone, and a delete. On PostgreSQL, many rows
+// of differences are folded into one without changing the sums.
+func TestCountUsersKept(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		ctx := context.Background()
+		check := func(when string) {
+			t.Helper()
+			got, err := s.CountUsers(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			by := func(st user.Status) int64 {
+				return int64(count(t, s, `SELECT count(*) FROM users WHERE status = $1`, string(st)))
+			}
+			want := user.Counts{Total: int64(count(t, s, `SELECT count(*) FROM users`)),
+				Active: by(user.Active), Invited: by(user.Invited), Locked: by(user.Locked), Disabled: by(user.Disabled)}
+			if got != want {
+				t.Errorf("%s: CountUsers = %+v, counted %+v", when, got, want)
+			}
+		}
+		batch := func(prefix string, n int, st user.Status) []*user.User {
+			var us []*user.User
+			for i := range n {
+				u := newUser(fmt.Sprintf("%s%d", prefix, i))
+				u.Status = st
+				us = append(us, u)
+			}
+			return us
+		}
+		// The migration that adds the counts counts the users already there.
+		must(t, s.MigrateDownTo(ctx, 10))
+		must(t, s.InsertUsers(ctx, append(batch("old", 3, user.Active), batch("oldlocked", 2, user.Locked)...)))
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check("after the migration")
+		must(t, s.InsertUsers(ctx, batch("bulk", 30, user.Invited)))
+		check("after a bulk insert")
+		must(t, s.InTx(ctx, func(ctx context.Context) error {
+			return s.InsertUsers(ctx, batch("intx", 20, user.Disabled))
+		}))
+		check("after a bulk insert in a transaction")
+		a := mustInsertUser(t, s, newUser("alice"))
+		check("after one insert")
+
+		a.Status, a.Version = user.Disabled, 2
+		must(t, s.UpdateUser(ctx, a, 1))
+		check("after a change of status")
+		a.FirstName, a.Version = "Alicia", 3
+		must(t, s.UpdateUser(ctx, a, 2))
+		check("after an update that keeps the status")
+		a.Status, a.Version = user.Active, 4
+		must(t, s.UpdateUser(ctx, a, 3))
+		if ok, err := s.LockUser(ctx, a.ID, t0); err != nil || !ok {
+			t.Fatalf("LockUser = %v, %v", ok, err)
+		}
+		check("after a lockout")
+		if ok, err := s.UnlockUserLockedBefore(ctx, a.ID, t0.Add(time.Hour), t0.Add(time.Hour)); err != nil || !ok {
+			t.Fatalf("UnlockUserLockedBefore = %v, %v", ok, err)
+		}
+		must(t, s.RecordLogin(ctx, a.ID, t0.Add(time.Hour), ""))
+		check("after the lockout ended and a sign-in")
+		must(t, s.DeleteUser(ctx, a.ID))
+		check("after a delete")
+
+		if s.Dialect != store.Postgres {
+			return
+		}
+		// Each change of status appends a row; more than the fold limit are read, then folded.
+		b := batch("many", 1, user.Active)[0]
+		mustInsertUser(t, s, b)
+		for i := range 520 {
+			b.Status = map[bool]user.Status{true: user.Disabled, false: user.Active}[i%2 == 0]
+			b.Version++
+			must(t, s.UpdateUser(ctx, b, b.Version-1))
+		}
+		check("before the fold")
+		if n := count(t, s, `SELECT count(*) FROM user_counts`); n != 1 {
+			t.Errorf("%d rows of counts after the fold, want 1", n)
+		}
+		check("after the fold")
 	})
 }

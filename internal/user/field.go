@@ -33,6 +33,7 @@ type Field struct {
 	Required  bool
 	Pattern   string   // for text fields: a regular expression the whole value must match
 	Options   []string // for enum fields
+	Position  int      // where it comes in forms, lists and exports: 1, 2, 3, …
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -64,6 +65,7 @@ type FieldInput struct {
 	Required *bool
 	Pattern  *string
 	Options  *[]string
+	Position *int // moves the field to this place in the order, from 1; the others make room
 }
 
 func (in *FieldInput) validate(creating bool) []errs.FieldError {

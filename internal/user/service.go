@@ -58,6 +58,7 @@ type Store interface {
 	Fields(ctx context.Context) ([]Field, error)
 	InsertField(ctx context.Context, f *Field) error
 	UpdateField(ctx context.Context, f *Field, prevVersion int64) error
+	SetFieldOrder(ctx context.Context, names []string) error
 	DeleteField(ctx context.Context, name string) error
 
 	AppendAudit(ctx context.Context, e audit.Event) error

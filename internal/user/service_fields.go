@@ -2,6 +2,7 @@ package user
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/usherhq/usher/internal/errs"
@@ -36,13 +37,18 @@ func (s *Service) CreateField(ctx context.Context, a Actor, in FieldInput) (*Fie
 		if err := s.store.InsertField(ctx, f); err != nil {
 			return err
 		}
+		if in.Position != nil {
+			if err := s.placeField(ctx, f, *in.Position); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, a, "field.create", "field", f.Name, f.Label, map[string]any{"type": string(f.Type), "required": f.Required})
 	})
 	return f, err
 }
 
-// UpdateField changes a field's label, required flag, pattern or options. Values already stored
-// stay as they are; new writes follow the new rules.
+// UpdateField changes a field's label, required flag, pattern, options or place in the order.
+// Values already stored stay as they are; new writes follow the new rules.
 func (s *Service) UpdateField(ctx context.Context, a Actor, name string, version int64, in FieldInput) (*Field, error) {
 	if err := a.Require(FieldsManage); err != nil {
 		return nil, err
@@ -73,6 +79,13 @@ func (s *Service) UpdateField(ctx context.Context, a Actor, name string, version
 		if in.Options != nil {
 			f.Options = *in.Options
 		}
+		var details map[string]any
+		if in.Position != nil && *in.Position != f.Position {
+			if err := s.placeField(ctx, f, *in.Position); err != nil {
+				return err
+			}
+			details = map[string]any{"position": f.Position}
+		}
 		prev := f.Version
 		f.Version++
 		f.UpdatedAt = s.now()
@@ -80,7 +93,7 @@ func (s *Service) UpdateField(ctx context.Context, a Actor, name string, version
 			return err
 		}
 		out = f
-		return s.audit(ctx, a, "field.update", "field", f.Name, f.Label, nil)
+		return s.audit(ctx, a, "field.update", "field", f.Name, f.Label, details)
 	})
 	return out, err
 }
@@ -103,6 +116,26 @@ func (s *Service) DeleteField(ctx context.Context, a Actor, name string, version
 		}
 		return s.audit(ctx, a, "field.delete", "field", f.Name, f.Label, nil)
 	})
+}
+
+// placeField moves f to place pos (from 1) in the order of the fields; the others keep their
+// order among themselves.
+func (s *Service) placeField(ctx context.Context, f *Field, pos int) error {
+	defs, err := s.store.Fields(ctx)
+	if err != nil {
+		return err
+	}
+	if pos < 1 || pos > len(defs) {
+		return errs.Field("position", "field.position_invalid", "Enter a position from 1 to "+itoa(len(defs))+".")
+	}
+	names := make([]string, 0, len(defs))
+	for _, d := range defs {
+		if d.Name != f.Name {
+			names = append(names, d.Name)
+		}
+	}
+	f.Position = pos
+	return s.store.SetFieldOrder(ctx, slices.Insert(names, pos-1, f.Name))
 }
 
 func (s *Service) field(ctx context.Context, name string) (*Field, error) {

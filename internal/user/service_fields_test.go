@@ -2,10 +2,12 @@ package user_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
 
+	"github.com/usherhq/usher/internal/audit"
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -58,6 +60,60 @@ func TestFieldDefinitions(t *testing.T) {
 		defs, err := f.svc.Fields(ctx, f.viewer)
 		if err != nil || len(defs) != 5 {
 			t.Fatalf("Fields = %d, %v; want the 5 defined", len(defs), err)
+		}
+	})
+}
+
+// Fields come in the order they were defined, and move to a place from 1; the others keep
+// their order among themselves. A place that does not exist is refused in words.
+func TestFieldOrder(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		defineFields(t, f)
+		order := func() []string {
+			t.Helper()
+			defs, err := f.svc.Fields(ctx, f.viewer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for i, d := range defs {
+				if d.Position != i+1 {
+					t.Errorf("field %s is number %d of the list but has position %d", d.Name, i+1, d.Position)
+				}
+				out = append(out, d.Name)
+			}
+			return out
+		}
+		if got := order(); !slices.Equal(got, []string{"badge", "floor", "start_date", "remote", "shirt"}) {
+			t.Fatalf("order %v, want the order of definition", got)
+		}
+		moved, err := f.svc.UpdateField(ctx, f.admin, "shirt", user.AnyVersion, user.FieldInput{Position: ptr(2)})
+		if err != nil || moved.Position != 2 {
+			t.Fatalf("move shirt to 2 = %+v, %v", moved, err)
+		}
+		if got := order(); !slices.Equal(got, []string{"badge", "shirt", "floor", "start_date", "remote"}) {
+			t.Fatalf("order %v after moving shirt to 2", got)
+		}
+		if _, err := f.svc.CreateField(ctx, f.admin, user.FieldInput{Name: "desk", Label: ptr("Desk"), Type: user.TextField, Position: ptr(1)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := order(); !slices.Equal(got, []string{"desk", "badge", "shirt", "floor", "start_date", "remote"}) {
+			t.Fatalf("order %v after defining desk at 1", got)
+		}
+		for _, pos := range []int{0, 7} {
+			err := f.unchanged(t, func() error {
+				_, err := f.svc.UpdateField(ctx, f.admin, "badge", user.AnyVersion, user.FieldInput{Position: ptr(pos)})
+				return err
+			})
+			wantErr(t, err, errs.Invalid, "field.position_invalid")
+			if e, _ := errs.As(err); e == nil || e.Message != "Enter a position from 1 to 6." {
+				t.Errorf("position %d: %v", pos, err)
+			}
+		}
+		events := f.audit(t, audit.Filter{Action: "field.update", TargetID: "shirt"})
+		if len(events) != 1 || fmt.Sprint(events[0].Details["position"]) != "2" {
+			t.Errorf("the move's audit event: %+v", events)
 		}
 	})
 }

@@ -229,3 +229,42 @@ func TestUpdateUserIsOneTransaction(t *testing.T) {
 		}
 	})
 }
+
+// A form or a file names the manager by email or username; the service finds the user, and
+// says in words when there is none or it is the user themselves. Empty clears the manager.
+func TestManagerByLogin(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		boss := f.create(t, f.admin, "boss@example.com")
+		id := f.create(t, f.admin, "report@example.com").ID
+		for _, tc := range []struct {
+			name, manager, want, code string
+		}{
+			{"by email, in other letter case", " Boss@Example.com ", boss.ID, ""},
+			{"cleared", "", "", ""},
+			{"by username", boss.Username, boss.ID, ""},
+			{"nobody", "nobody@example.com", boss.ID, "user.manager_unknown"},
+			{"themselves", "report@example.com", boss.ID, "user.manager_self"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := f.svc.UpdateUser(ctx, f.admin, id, user.AnyVersion, user.Patch{Profile: user.Profile{Manager: ptr(tc.manager)}})
+				if tc.code != "" {
+					wantErr(t, err, errs.Invalid, "")
+					if got := fieldCode(err, "manager"); got != tc.code {
+						t.Errorf("manager error %q, want %s", got, tc.code)
+					}
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				if got := f.user(t, id).ManagerID; got != tc.want {
+					t.Errorf("manager id %q, want %q", got, tc.want)
+				}
+			})
+		}
+		in := user.CreateInput{Profile: user.Profile{Email: ptr("new@example.com"), FirstName: ptr("N"), LastName: ptr("E"), Manager: ptr("boss@example.com")}}
+		d, err := f.svc.CreateUser(ctx, f.admin, in)
+		if err != nil || d.ManagerID != boss.ID {
+			t.Fatalf("CreateUser with a manager by email = %+v, %v", d, err)
+		}
+	})
+}

@@ -215,7 +215,7 @@ func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, kind 
 			return err
 		}
 		bad = append(bad, applyCustom(u, in.Custom, defs, true)...)
-		if err := s.checkManager(ctx, u.ID, in.ManagerID); err != nil {
+		if err := s.checkManager(ctx, u.ID, &in.Profile); err != nil {
 			bad = append(bad, *err)
 		}
 		if err := errs.Fields(bad); err != nil {
@@ -294,15 +294,32 @@ func applyProfile(u *User, p *Profile) {
 	set(&u.ExternalID, p.ExternalID)
 }
 
-func (s *Service) checkManager(ctx context.Context, selfID string, managerID *string) *errs.FieldError {
-	if managerID == nil || *managerID == "" {
+// checkManager checks the manager a profile names, first finding the one named by email or
+// username (Profile.Manager) and setting ManagerID to them.
+func (s *Service) checkManager(ctx context.Context, selfID string, p *Profile) *errs.FieldError {
+	field := "manager_id"
+	if p.Manager != nil {
+		field = "manager"
+		login := strings.TrimSpace(*p.Manager)
+		p.Manager = nil
+		if login == "" {
+			p.ManagerID = &login
+			return nil
+		}
+		m, err := s.store.UserByLogin(ctx, login)
+		if err != nil {
+			return &errs.FieldError{Field: field, Code: "user.manager_unknown", Message: "No user has this email or username."}
+		}
+		p.ManagerID = &m.ID
+	}
+	if p.ManagerID == nil || *p.ManagerID == "" {
 		return nil
 	}
-	if *managerID == selfID {
-		return &errs.FieldError{Field: "manager_id", Code: "user.manager_self", Message: "A user cannot be their own manager."}
+	if *p.ManagerID == selfID {
+		return &errs.FieldError{Field: field, Code: "user.manager_self", Message: "A user cannot be their own manager."}
 	}
-	if _, err := s.store.User(ctx, *managerID); err != nil {
-		return &errs.FieldError{Field: "manager_id", Code: "user.manager_unknown", Message: "The manager is not a user of usher."}
+	if _, err := s.store.User(ctx, *p.ManagerID); err != nil {
+		return &errs.FieldError{Field: field, Code: "user.manager_unknown", Message: "The manager is not a user of usher."}
 	}
 	return nil
 }
@@ -342,15 +359,15 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 			p.Email = nil
 		}
 		bad := p.Profile.validate(false)
+		if fe := s.checkManager(ctx, u.ID, &p.Profile); fe != nil {
+			bad = append(bad, *fe)
+		}
 		bad = append(bad, readOnly(u, &p.Profile)...)
 		defs, err := s.store.Fields(ctx)
 		if err != nil {
 			return err
 		}
 		bad = append(bad, applyCustom(u, p.Custom, defs, false)...)
-		if fe := s.checkManager(ctx, u.ID, p.ManagerID); fe != nil {
-			bad = append(bad, *fe)
-		}
 		if err := errs.Fields(bad); err != nil {
 			return err
 		}

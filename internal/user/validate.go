@@ -157,13 +157,16 @@ func validateText(field, value string, max int) *errs.FieldError {
 // Profile is the set of attributes a person or a source may write. A nil pointer means "not
 // given" in a patch.
 type Profile struct {
-	Username    *string
-	Email       *string
-	FirstName   *string
-	LastName    *string
-	Phone       *string
-	Department  *string
-	ManagerID   *string
+	Username   *string
+	Email      *string
+	FirstName  *string
+	LastName   *string
+	Phone      *string
+	Department *string
+	ManagerID  *string
+	// Manager names the manager by email or username, as a person types it in a form or a
+	// file; the service finds the user and sets ManagerID (empty clears). Not with ManagerID.
+	Manager     *string
 	ManagerName *string
 	ExternalID  *string
 	Custom      map[string]*string // custom field name → raw value (nil clears)

@@ -197,6 +197,14 @@ func TestConsoleInBrowser(t *testing.T) {
 // a role, a group and a field through their forms with the keyboard's Enter.
 func TestPagesInBrowser(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
+		for _, f := range []user.FieldInput{
+			{Name: "cost_center", Label: ptr("Cost center"), Type: user.TextField, Pattern: ptr("[A-Z]{2}[0-9]{4}")},
+			{Name: "shirt", Label: ptr("Shirt size"), Type: user.EnumField, Options: &[]string{"S", "M", "L"}},
+		} {
+			if _, err := e.app.Users.CreateField(context.Background(), user.System("test"), f); err != nil {
+				t.Fatal(err)
+			}
+		}
 		b := e.tab()
 		b.signIn("admin@example.org", testPassword)
 		for _, p := range []struct{ path, name string }{
@@ -213,5 +221,9 @@ func TestPagesInBrowser(t *testing.T) {
 		b.Check("group")
 		b.open("/forgot-password")
 		b.Check("forgot-password")
+
+		b.open("/fields")
+		b.Follow(`button[aria-label="Move Cost center down"]`)
+		b.says("Cost center is now number 2 of the custom fields.")
 	})
 }

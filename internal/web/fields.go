@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/usherhq/usher/internal/errs"
@@ -22,8 +24,15 @@ var fieldTypes = []struct {
 
 type fieldsPage struct {
 	base
-	Fields []user.Field
+	Fields []fieldRow
 	Types  map[user.FieldType]string
+}
+
+// fieldRow is a field in the list with the places its "Move up" and "Move down" buttons move it
+// to; 0 when it is already first or last.
+type fieldRow struct {
+	user.Field
+	Up, Down int
 }
 
 func typeLabels() map[user.FieldType]string {
@@ -40,7 +49,33 @@ func (c *Console) fields(w http.ResponseWriter, r *http.Request, m *me) {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "fields", &fieldsPage{base: base{Title: "Custom fields", Nav: "fields"}, Fields: fields, Types: typeLabels()})
+	p := &fieldsPage{base: base{Title: "Custom fields", Nav: "fields"}, Types: typeLabels()}
+	for i, f := range fields {
+		row := fieldRow{Field: f}
+		if i > 0 {
+			row.Up = i // the place above, counted from 1
+		}
+		if i < len(fields)-1 {
+			row.Down = i + 2
+		}
+		p.Fields = append(p.Fields, row)
+	}
+	c.render(w, r, http.StatusOK, "fields", p)
+}
+
+// moveField moves a field to another place in the order (the list's "Move up" and "Move down").
+func (c *Console) moveField(w http.ResponseWriter, r *http.Request, m *me) {
+	if err := readForm(w, r, 8<<10); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	to, _ := strconv.Atoi(r.PostForm.Get("to"))
+	f, err := c.deps.Users.UpdateField(r.Context(), m.Actor, r.PathValue("name"), version(r), user.FieldInput{Position: &to})
+	if err != nil {
+		c.refuseAction(w, r, "/fields", err)
+		return
+	}
+	c.redirect(w, r, "/fields", flash{Kind: "ok", Text: fmt.Sprintf("%s is now number %d of the custom fields.", f.Label, f.Position)})
 }
 
 type fieldPage struct {

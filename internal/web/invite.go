@@ -228,16 +228,32 @@ func (c *Console) invitationAction(w http.ResponseWriter, r *http.Request, m *me
 type acceptPage struct {
 	base
 	Token     string
+	Email     string // whom the invitation is for
 	FirstName string
 	LastName  string
 	Errors    map[string]string
 	Message   string
+	Dead      bool // the link no longer works: the page says so and shows no form
 }
 
-// acceptForm is the page an invitation link opens: the invited person's names and password.
+// acceptForm is the page an invitation link opens: the invited person's names and password,
+// or, when the link no longer works, why and what to do.
 func (c *Console) acceptForm(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	c.render(w, r, http.StatusOK, "accept", &acceptPage{base: base{Title: "Accept your invitation"}, Token: r.URL.Query().Get("token"), Errors: map[string]string{}})
+	p := &acceptPage{base: base{Title: "Accept your invitation"}, Token: r.URL.Query().Get("token"), Errors: map[string]string{}}
+	u, err := c.deps.Invitations.Invitee(r.Context(), p.Token)
+	if err != nil {
+		msg, _, _, ok := formError(err)
+		if !ok {
+			c.fail(w, r, err)
+			return
+		}
+		p.Message, p.Dead, p.Token = msg, true, ""
+		c.render(w, r, http.StatusGone, "accept", p)
+		return
+	}
+	p.Email = u.Email
+	c.render(w, r, http.StatusOK, "accept", p)
 }
 
 func (c *Console) accept(w http.ResponseWriter, r *http.Request) {
@@ -250,7 +266,7 @@ func (c *Console) accept(w http.ResponseWriter, r *http.Request) {
 		FirstName: strings.TrimSpace(r.PostForm.Get("first_name")), LastName: strings.TrimSpace(r.PostForm.Get("last_name"))}
 	if r.PostForm.Get("password") != r.PostForm.Get("confirm") {
 		p.Errors["confirm"] = "The two passwords differ: type the same password twice."
-		c.render(w, r, http.StatusUnprocessableEntity, "accept", p)
+		c.acceptAgain(w, r, http.StatusUnprocessableEntity, p)
 		return
 	}
 	token, u, err := c.deps.Invitations.Accept(r.Context(), p.Token, auth.AcceptInput{FirstName: p.FirstName, LastName: p.LastName,
@@ -263,13 +279,26 @@ func (c *Console) accept(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Errors = fields
 		p.Message = summary(msg, fields, func(f string) bool { return f == "first_name" || f == "last_name" || f == "password" })
-		c.render(w, r, status, "accept", p)
+		c.acceptAgain(w, r, status, p)
 		return
 	}
-	http.SetCookie(w, c.sessionCookie(token, c.deps.Auth.SessionLifetime()))
+	c.startSession(w, r, token)
 	to := "/account"
 	if a, err := c.deps.Auth.SessionActor(r.Context(), token); err == nil && a.Can(user.UsersRead) {
 		to = "/users"
 	}
 	c.redirect(w, r, to, flash{Kind: "ok", Text: "Welcome, " + u.Name() + ". Your account is ready, and you are signed in."})
+}
+
+// acceptAgain shows the accept page again after a refusal: with the form and whom the
+// invitation is for while the link works, without the form once it does not.
+func (c *Console) acceptAgain(w http.ResponseWriter, r *http.Request, status int, p *acceptPage) {
+	u, err := c.deps.Invitations.Invitee(r.Context(), p.Token)
+	if err == nil {
+		p.Email = u.Email
+	} else if _, _, _, ok := formError(err); ok {
+		p.Dead, p.Token, p.Errors = true, "", map[string]string{}
+		p.Message = message(err)
+	}
+	c.render(w, r, status, "accept", p)
 }

@@ -106,7 +106,7 @@ func TestAcceptInvitation(t *testing.T) {
 		token := u.Query().Get("token")
 
 		anon := e.browser()
-		page := anon.get("/invitation?token=" + token).want(http.StatusOK).has("Accept your invitation")
+		page := anon.get("/invitation?token="+token).want(http.StatusOK).has("Accept your invitation", "This invitation is for omar@example.org")
 		if page.header.Get("Referrer-Policy") != "no-referrer" {
 			t.Fatal("the page that holds the token sends referrers")
 		}
@@ -125,8 +125,14 @@ func TestAcceptInvitation(t *testing.T) {
 		if d := e.userByEmail("omar@example.org"); d.Status != user.Active {
 			t.Fatalf("after accepting Omar is %s", d.Status)
 		}
-		anon.post("/invitation", form).want(http.StatusUnprocessableEntity).has("This invitation link is not valid")
+		anon.post("/invitation", form).want(http.StatusUnprocessableEntity).has("This invitation link is not valid").lacks("Accept and sign in")
 		b.get("/users/"+omar.ID+"?tab=audit").has("user.invite", "invitation.accept")
+
+		// A used, unknown or made-up link says so when it is opened, with no form to fill in.
+		for _, tok := range []string{token, "inv_" + strings.Repeat("A", 43), "nonsense"} {
+			e.browser().get("/invitation?token="+tok).want(http.StatusGone).
+				has("This invitation link is not valid: it was used already").lacks("Accept and sign in", "This invitation is for")
+		}
 	})
 }
 
@@ -155,7 +161,8 @@ func TestInviteInBrowser(t *testing.T) {
 
 		rosa := e.userByEmail("rosa@example.org")
 		invited := e.tab()
-		invited.Go(e.invitationLink(rosa.ID))
+		link := e.invitationLink(rosa.ID)
+		invited.Go(link)
 		invited.Check("accept")
 		invited.Fill("First name", "Rosa")
 		invited.Fill("Last name", "Lima")
@@ -166,6 +173,10 @@ func TestInviteInBrowser(t *testing.T) {
 		if invited.path() != "/users" {
 			t.Fatalf("after accepting Rosa sees %s", invited.path())
 		}
+		used := e.tab()
+		used.Go(link)
+		used.says("This invitation link is not valid: it was used already")
+		used.Check("accept-used")
 
 		b.open("/users/" + rosa.ID + "?tab=audit")
 		b.says("invitation.accept", "user.invite")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -243,9 +244,35 @@ func TestFieldPages(t *testing.T) {
 		b.post("/fields/cost_centre", url.Values{"version": {fmt.Sprint(mustField(t, e, "cost_centre").Version)}, "label": {"Cost center"},
 			"pattern": {"[unclosed"}}).want(http.StatusUnprocessableEntity).has("The pattern is not a valid regular expression")
 
+		// The order: "Down" on the first field makes it second, on forms too; a place that does
+		// not exist is refused in words.
+		cv := fmt.Sprint(mustField(t, e, "cost_centre").Version)
+		buttons := func(body string, want ...string) {
+			t.Helper()
+			for _, label := range []string{"Move Cost center up", "Move Cost center down", "Move Shirt size up", "Move Shirt size down"} {
+				if got := strings.Contains(body, `aria-label="`+label+`"`); got != slices.Contains(want, label) {
+					t.Errorf("button %q shown: %v", label, got)
+				}
+			}
+		}
+		list := b.get("/fields")
+		buttons(list.body, "Move Cost center down", "Move Shirt size up")
+		if !strings.Contains(list.body, `action="/fields/cost_centre/move"><input type="hidden" name="version" value="`+cv+`"><input type="hidden" name="to" value="2">`) {
+			t.Fatal("the first field's Down button does not move it to place 2")
+		}
+		moved := b.follow(b.post("/fields/cost_centre/move", url.Values{"version": {cv}, "to": {"2"}})).
+			has("Cost center is now number 2 of the custom fields.", "1 Down Shirt size shirt One of a list (enum) Required S, M, L 2 Up Cost center")
+		buttons(moved.body, "Move Shirt size down", "Move Cost center up")
+		if page := b.get("/users/" + u.ID).body; strings.Index(page, "Shirt size") > strings.Index(page, "Cost center") {
+			t.Fatal("the user's form does not follow the fields' order")
+		}
+		b.follow(b.post("/fields/cost_centre/move", url.Values{"version": {fmt.Sprint(mustField(t, e, "cost_centre").Version)}, "to": {"3"}})).
+			has("Enter a position from 1 to 2.")
+
 		// A viewer reads fields but sees no write action, and each write is refused.
 		vb := e.signIn(viewer.Username)
-		vb.get("/fields").want(http.StatusOK).has("Cost center").lacks("Define field")
+		buttons(vb.get("/fields").want(http.StatusOK).has("Cost center").lacks("Define field").body)
+		vb.post("/fields/cost_centre/move", url.Values{"version": {"1"}, "to": {"1"}}).want(http.StatusForbidden).has("This needs the fields.manage permission.")
 		vb.get("/fields/shirt").want(http.StatusOK).has("Shirt size", "S, M, L").lacks("Delete field", "Save changes")
 		vb.get("/fields/new").want(http.StatusForbidden).has("This needs the fields.manage permission.")
 		vb.post("/fields/new", url.Values{"name": {"x"}, "label": {"X"}, "type": {"text"}}).want(http.StatusForbidden).

@@ -55,6 +55,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /fields/{name}", c.must(c.fieldPage))
 	mux.HandleFunc("POST /fields/{name}", c.must(c.editField))
 	mux.HandleFunc("POST /fields/{name}/delete", c.must(c.deleteField))
+	mux.HandleFunc("POST /fields/{name}/move", c.must(c.moveField))
 
 	mux.HandleFunc("GET /audit", c.must(c.auditLog))
 	mux.HandleFunc("GET /audit/export", c.must(c.auditExport))

@@ -62,8 +62,20 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, status, "sign-in", p)
 		return
 	}
-	http.SetCookie(w, c.sessionCookie(token, c.deps.Auth.SessionLifetime()))
+	c.startSession(w, r, token)
 	http.Redirect(w, r, p.Next, http.StatusSeeOther)
+}
+
+// startSession sets the cookie of a new session, first ending the session the browser had (a
+// second sign-in, an invitation accepted in a browser where someone is signed in), so that no
+// session is left behind that nobody can see or end.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token string) {
+	if m := meFrom(r.Context()); m != nil {
+		if err := c.deps.Auth.Logout(r.Context(), m.Actor, c.sessionFrom(r), client(r)); err != nil {
+			c.deps.Logger.Error("end the previous session", "err", err)
+		}
+	}
+	http.SetCookie(w, c.sessionCookie(token, c.deps.Auth.SessionLifetime()))
 }
 
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +213,7 @@ func (c *Console) setup(w http.ResponseWriter, r *http.Request) {
 		c.redirect(w, r, "/sign-in", flash{Kind: "ok", Text: "The Default Administrator is ready. Sign in."})
 		return
 	}
-	http.SetCookie(w, c.sessionCookie(token, c.deps.Auth.SessionLifetime()))
+	c.startSession(w, r, token)
 	c.redirect(w, r, "/users", flash{Kind: "ok", Text: "Welcome, " + d.Name() + ". You are the Default Administrator: invite or create the people who will use usher."})
 }
 

@@ -11,14 +11,18 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-// profileFields are the form's profile inputs, in order, with their labels and autocomplete.
-var profileFields = []struct{ Name, Label, Autocomplete string }{
-	{"email", "Email", "email"},
-	{"username", "Username", "username"},
-	{"first_name", "First name", "given-name"},
-	{"last_name", "Last name", "family-name"},
-	{"phone", "Phone", "tel"},
-	{"department", "Department", "organization-title"},
+// profileField is one profile input of a user's form.
+type profileField struct{ Name, Label, Autocomplete, Hint string }
+
+// profileFields are the form's profile inputs, in order.
+var profileFields = []profileField{
+	{Name: "email", Label: "Email", Autocomplete: "email"},
+	{Name: "username", Label: "Username", Autocomplete: "username"},
+	{Name: "first_name", Label: "First name", Autocomplete: "given-name"},
+	{Name: "last_name", Label: "Last name", Autocomplete: "family-name"},
+	{Name: "phone", Label: "Phone", Autocomplete: "tel"},
+	{Name: "department", Label: "Department", Autocomplete: "organization-title"},
+	{Name: "manager", Label: "Manager", Autocomplete: "off", Hint: "their email or username"},
 }
 
 type userPage struct {
@@ -31,7 +35,7 @@ type userPage struct {
 	Audit   []audit.Event
 	Errors  map[string]string
 	Message string
-	Fields  []struct{ Name, Label, Autocomplete string }
+	Fields  []profileField
 	Tab     string
 	New     bool
 	// InvitationLink is a fresh invitation link to copy, shown once after "Copy invitation link".
@@ -40,7 +44,7 @@ type userPage struct {
 
 // shows reports whether the form shows a field's error next to it.
 func (p *userPage) shows(field string) bool {
-	if slices.ContainsFunc(p.Fields, func(f struct{ Name, Label, Autocomplete string }) bool { return f.Name == field }) {
+	if slices.ContainsFunc(p.Fields, func(f profileField) bool { return f.Name == field }) {
 		return true
 	}
 	if name, ok := strings.CutPrefix(field, "custom."); ok {
@@ -89,6 +93,16 @@ func (c *Console) userForm(r *http.Request, m *me, d *user.Detail) (*userPage, e
 			"last_name": d.LastName, "phone": d.Phone, "department": d.Department}}
 	if err := c.choices(r, m, p, d); err != nil {
 		return nil, err
+	}
+	if d.ManagerID != "" {
+		boss, err := c.deps.Users.GetUser(ctx, a, d.ManagerID)
+		if err != nil && !errs.Is(errs.NotFound, err) {
+			return nil, err
+		} else if err == nil {
+			p.Values["manager"] = boss.Email
+		}
+	} else if d.SourceOwned() {
+		p.Values["manager"] = d.ManagerName
 	}
 	for i := range p.Custom {
 		p.Custom[i].Value = d.Custom[p.Custom[i].Field.Name]
@@ -163,6 +177,7 @@ func readProfile(r *http.Request, p *userPage, owned bool) user.Profile {
 	set("last_name", &pr.LastName)
 	set("phone", &pr.Phone)
 	set("department", &pr.Department)
+	set("manager", &pr.Manager)
 	if len(p.Custom) > 0 {
 		pr.Custom = map[string]*string{}
 		for i := range p.Custom {

@@ -259,6 +259,20 @@ func TestSignIn(t *testing.T) {
 				t.Fatalf("next=%q: redirected to %q, want /", next, p.location)
 			}
 		}
+		// Each sign-in in the same browser ended the session before it: one is left.
+		admin, err := e.app.Store.DefaultAdmin(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sessions, err := e.app.Store.Sessions(context.Background(), admin.ID); err != nil || len(sessions) != 1 {
+			t.Fatalf("%d sessions after signing in three times in one browser (%v), want 1", len(sessions), err)
+		}
+		// Signing in as someone else ends the first person's session too.
+		anon.post("/sign-in", url.Values{"login": {"ada"}, "password": {testPassword}})
+		if sessions, _ := e.app.Store.Sessions(context.Background(), admin.ID); len(sessions) != 0 {
+			t.Fatalf("%d sessions of the administrator left after ada signed in in the same browser", len(sessions))
+		}
+
 		b := e.signIn("admin@example.org")
 		if p := b.get("/users").want(http.StatusOK).has("Users", "Default Administrator"); !strings.Contains(p.body, ">Sign out</button>") {
 			t.Fatal("a signed-in page has no Sign out button")
@@ -417,7 +431,18 @@ func TestUserPage(t *testing.T) {
 			t.Fatalf("a stale form saved: %q", d.Department)
 		}
 
+		// The manager is typed as an email or a username, and shown as the manager's email.
 		form.Set("version", fmt.Sprint(d.Version))
+		form.Set("manager", "nobody@example.org")
+		b.post("/users/"+u.ID, form).want(http.StatusUnprocessableEntity).has("No user has this email or username.")
+		form.Set("manager", "ADMIN@example.org")
+		if saved := b.follow(b.post("/users/"+u.ID, form)).has("Saved the changes"); saved.inputValue("manager") != "admin@example.org" {
+			t.Fatalf("the manager is shown as %q", saved.inputValue("manager"))
+		}
+		d, _ = e.app.Users.GetUser(ctx, user.System("test"), u.ID)
+		form.Set("version", fmt.Sprint(d.Version))
+		form.Set("manager", "")
+
 		form.Set("email", "not-an-email")
 		b.post("/users/"+u.ID, form).want(http.StatusUnprocessableEntity).has("Nothing was saved", "The email address must contain exactly one @.")
 
