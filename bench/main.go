@@ -42,6 +42,7 @@ var commands = []struct {
 	{"foot", "P-FOOT: static binary size, time to ready and idle RSS of usher serve", runFoot},
 	{"login", "P-LOGIN: password sign-ins per second against the raw argon2id rate, memory under 500 attempts", runLogin},
 	{"console", "the console's users page at scale: first page, a search, a filtered page (≤ 100 ms p99)", runConsole},
+	{"export", "P-EXPORT: every user to CSV or XLSX through GET /api/v1/users/export: time and memory", runExport},
 	{"explain", "the plan and time of each ListUsers query shape of the P-SEARCH mix", runExplain},
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"mime"
 	"net/http"
 	"time"
@@ -30,17 +31,25 @@ func (s *Server) exportAudit(ctx context.Context, in *auditExportInput) (*huma.S
 	if err != nil {
 		return nil, err
 	}
+	return fileResponse(x.ContentType(), x.FileName(), func(ctx context.Context, w io.Writer) error {
+		_, err := x.Write(ctx, w)
+		return err
+	}), nil
+}
+
+// fileResponse streams a file to save as it is made. An error part way breaks the connection
+// rather than ending the response: a cut file must not look whole.
+func fileResponse(contentType, name string, write func(ctx context.Context, w io.Writer) error) *huma.StreamResponse {
 	return &huma.StreamResponse{Body: func(hctx huma.Context) {
-		hctx.SetHeader("Content-Type", x.ContentType())
-		hctx.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": x.FileName()}))
+		hctx.SetHeader("Content-Type", contentType)
+		hctx.SetHeader("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 		hctx.SetHeader("X-Content-Type-Options", "nosniff")
 		hctx.SetStatus(http.StatusOK)
-		if _, err := x.Write(hctx.Context(), hctx.BodyWriter()); err != nil {
-			logError(hctx.Context(), "audit export broke off", err)
-			// Break the connection rather than end the response: a cut file must not look whole.
+		if err := write(hctx.Context(), hctx.BodyWriter()); err != nil {
+			logError(hctx.Context(), "download of "+name+" broke off", err)
 			panic(http.ErrAbortHandler)
 		}
-	}}, nil
+	}}
 }
 
 // exportResponse documents the export's answer: a file in either format.

@@ -170,10 +170,12 @@ func azFixtures(e *env, c *client) map[string]func() azRequest {
 		"update-field": func() azRequest {
 			return azRequest{path: "/api/v1/fields/" + e.freshField(), headers: anyIfMatch, body: map[string]any{"label": "G"}}
 		},
-		"delete-field": func() azRequest { return azRequest{path: "/api/v1/fields/" + e.freshField(), headers: anyIfMatch} },
-		"list-audit":   func() azRequest { return azRequest{path: "/api/v1/audit?action=user."} },
-		"export-audit": func() azRequest { return azRequest{path: "/api/v1/audit/export?format=csv&action=user."} },
-		"list-outbox":  func() azRequest { return azRequest{path: "/api/v1/mail/outbox?status=queued"} },
+		"delete-field":    func() azRequest { return azRequest{path: "/api/v1/fields/" + e.freshField(), headers: anyIfMatch} },
+		"list-audit":      func() azRequest { return azRequest{path: "/api/v1/audit?action=user."} },
+		"export-audit":    func() azRequest { return azRequest{path: "/api/v1/audit/export?format=csv&action=user."} },
+		"import-template": func() azRequest { return azRequest{path: "/api/v1/imports/template?format=csv"} },
+		"export-users":    func() azRequest { return azRequest{path: "/api/v1/users/export?format=csv&status=active"} },
+		"list-outbox":     func() azRequest { return azRequest{path: "/api/v1/mail/outbox?status=queued"} },
 		"request-password-reset": func() azRequest {
 			return azRequest{path: "/api/v1/auth/password-reset", body: map[string]string{"email": "viewer@example.org"}}
 		},

@@ -14,7 +14,7 @@ type fieldBody struct {
 	Required  bool      `json:"required"`
 	Pattern   string    `json:"pattern,omitempty" doc:"For text fields: a regular expression the whole value must match."`
 	Options   []string  `json:"options,omitempty" doc:"For enum fields: the allowed values."`
-	Position  int       `json:"position" doc:"Where the field comes in forms, lists and exports: 1, 2, 3, …"`
+	Position  int       `json:"position" doc:"Where the field comes in the list of fields and on user forms: 1, 2, 3, …"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Version   int64     `json:"version"`

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -78,8 +77,8 @@ func init() {
 // setRetryAfter tells a client whose request the server shed when to try again.
 func setRetryAfter(hctx huma.Context, list []error) {
 	for _, err := range list {
-		if e, ok := errs.As(err); ok && e.Kind == errs.TooMany {
-			hctx.SetHeader("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.RetryAfter.Seconds())))))
+		if n := errs.RetryAfterSeconds(err); n > 0 {
+			hctx.SetHeader("Retry-After", strconv.Itoa(n))
 			return
 		}
 	}

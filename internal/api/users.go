@@ -114,18 +114,26 @@ type userPage struct {
 	}
 }
 
-func (s *Server) listUsers(ctx context.Context, in *listUsersInput) (*userPage, error) {
-	f := user.Filter{Q: in.Q, Status: user.Status(in.Status), Source: user.Source(in.Source), RoleID: in.Role,
-		GroupID: in.Group, Sort: in.Sort, Limit: in.Limit, Cursor: in.Cursor}
-	for _, kv := range in.Field {
+// customFilter reads the field=NAME=VALUE parameters of a list or an export into f.
+func customFilter(f *user.Filter, params []string) error {
+	for _, kv := range params {
 		name, value, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
-			return nil, errs.Field("field", "filter.field_invalid", "A field filter is NAME=VALUE, e.g. field=cost_center=4711.")
+			return errs.Field("field", "filter.field_invalid", "A field filter is NAME=VALUE, e.g. field=cost_center=4711.")
 		}
 		if f.Custom == nil {
 			f.Custom = map[string]string{}
 		}
 		f.Custom[name] = value
+	}
+	return nil
+}
+
+func (s *Server) listUsers(ctx context.Context, in *listUsersInput) (*userPage, error) {
+	f := user.Filter{Q: in.Q, Status: user.Status(in.Status), Source: user.Source(in.Source), RoleID: in.Role,
+		GroupID: in.Group, Sort: in.Sort, Limit: in.Limit, Cursor: in.Cursor}
+	if err := customFilter(&f, in.Field); err != nil {
+		return nil, err
 	}
 	page, err := s.deps.Users.ListUsers(ctx, actorFrom(ctx), f)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 const AcceptAnswerFloor = 250 * time.Millisecond
 
 var errInvitationInvalid = errs.E(errs.Invalid, "invitation.invalid",
-	"This invitation link is not valid: it was used already, it expired, or a newer one was sent. Ask the person who invited you for a new one.")
+	"This invitation link is not valid: it was used already, it expired, it was revoked, or a newer one was sent. Ask the person who invited you for a new one.")
 
 // AcceptInput is what an invited person gives to accept.
 type AcceptInput struct {

@@ -80,6 +80,16 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// RetryAfterSeconds is the Retry-After of an answer to err: the whole seconds after which a
+// request the server shed (TooMany) may be tried again, at least 1; 0 for any other error.
+func RetryAfterSeconds(err error) int {
+	e, ok := As(err)
+	if !ok || e.Kind != TooMany {
+		return 0
+	}
+	return max(1, int((e.RetryAfter+time.Second-1)/time.Second))
+}
+
 func (e *Error) Error() string {
 	msg := e.Code + ": " + e.Message
 	if e.Err != nil {

@@ -53,10 +53,23 @@ func (s *Store) InsertField(ctx context.Context, f *user.Field) error {
 	return nil
 }
 
+// LockFieldOrder makes the changes to the fields' order of concurrent transactions wait for
+// each other (PostgreSQL; SQLite's one writer does that already). The rows' keys stay shared:
+// writes of users' custom values do not wait.
+func (s *Store) LockFieldOrder(ctx context.Context) error {
+	if s.Dialect != Postgres {
+		return nil
+	}
+	if _, err := s.writer(ctx).ExecContext(ctx, `SELECT 1 FROM fields ORDER BY name FOR NO KEY UPDATE`); err != nil {
+		return fmt.Errorf("store: lock the fields' order: %w", err)
+	}
+	return nil
+}
+
 // SetFieldOrder numbers the named fields 1, 2, 3, … in the order given.
 func (s *Store) SetFieldOrder(ctx context.Context, names []string) error {
 	for i, name := range names {
-		if _, err := s.writer(ctx).ExecContext(ctx, `UPDATE fields SET position = $1 WHERE name = $2`, i+1, name); err != nil {
+		if _, err := s.writer(ctx).ExecContext(ctx, `UPDATE fields SET position = $1 WHERE name = $2 AND position <> $1`, i+1, name); err != nil {
 			return fmt.Errorf("store: order fields: %w", err)
 		}
 	}

@@ -78,10 +78,10 @@ func (s *Store) CountUsers(ctx context.Context) (user.Counts, error) {
 	if err != nil {
 		return c, fmt.Errorf("store: count users: %w", err)
 	}
-	if rows > countRowsToFold && s.Dialect == Postgres {
-		if err := s.foldUserCounts(ctx); err != nil {
-			return c, err
-		}
+	if _, inTx := ctx.Value(txKey{}).(*sql.Tx); rows > countRowsToFold && s.Dialect == Postgres && !inTx {
+		// The counts are read; a fold that fails is tried again by the next read, and must not
+		// cost this one its answer. Outside any transaction, so that it cannot spoil one.
+		_ = s.foldUserCounts(ctx)
 	}
 	return c, nil
 }
@@ -90,7 +90,7 @@ func (s *Store) CountUsers(ctx context.Context) (user.Counts, error) {
 // rows that concurrent transactions append meanwhile are not seen and stay, and of two folds at
 // once the second finds the rows gone and adds a row of zeros.
 func (s *Store) foldUserCounts(ctx context.Context) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `WITH folded AS (DELETE FROM user_counts RETURNING *)
+	_, err := s.write.ExecContext(ctx, `WITH folded AS (DELETE FROM user_counts RETURNING *)
 		INSERT INTO user_counts (total, active, invited, locked, disabled)
 		SELECT coalesce(sum(total), 0), coalesce(sum(active), 0), coalesce(sum(invited), 0),
 			coalesce(sum(locked), 0), coalesce(sum(disabled), 0) FROM folded`)

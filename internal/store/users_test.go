@@ -462,5 +462,9 @@ func TestCountUsersKept(t *testing.T) {
 			t.Errorf("%d rows of counts after the fold, want 1", n)
 		}
 		check("after the fold")
+		if _, err := s.DB().ExecContext(ctx, `TRUNCATE users CASCADE`); err != nil {
+			t.Fatal(err)
+		}
+		check("after a truncate")
 	})
 }

@@ -33,7 +33,7 @@ type Field struct {
 	Required  bool
 	Pattern   string   // for text fields: a regular expression the whole value must match
 	Options   []string // for enum fields
-	Position  int      // where it comes in forms, lists and exports: 1, 2, 3, …
+	Position  int      // where it comes in the list of fields and on user forms: 1, 2, 3, …
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -59,6 +59,7 @@ type Store interface {
 	InsertField(ctx context.Context, f *Field) error
 	UpdateField(ctx context.Context, f *Field, prevVersion int64) error
 	SetFieldOrder(ctx context.Context, names []string) error
+	LockFieldOrder(ctx context.Context) error
 	DeleteField(ctx context.Context, name string) error
 
 	AppendAudit(ctx context.Context, e audit.Event) error

@@ -34,15 +34,19 @@ func (s *Service) CreateField(ctx context.Context, a Actor, in FieldInput) (*Fie
 		f.Options = *in.Options
 	}
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.LockFieldOrder(ctx); err != nil {
+			return err
+		}
 		if err := s.store.InsertField(ctx, f); err != nil {
 			return err
 		}
 		if in.Position != nil {
-			if err := s.placeField(ctx, f, *in.Position); err != nil {
+			if _, err := s.placeField(ctx, f, *in.Position); err != nil {
 				return err
 			}
 		}
-		return s.audit(ctx, a, "field.create", "field", f.Name, f.Label, map[string]any{"type": string(f.Type), "required": f.Required})
+		return s.audit(ctx, a, "field.create", "field", f.Name, f.Label,
+			map[string]any{"type": string(f.Type), "required": f.Required, "position": f.Position})
 	})
 	return f, err
 }
@@ -55,6 +59,9 @@ func (s *Service) UpdateField(ctx context.Context, a Actor, name string, version
 	}
 	var out *Field
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.LockFieldOrder(ctx); err != nil {
+			return err
+		}
 		f, err := s.field(ctx, name)
 		if err != nil {
 			return err
@@ -80,11 +87,14 @@ func (s *Service) UpdateField(ctx context.Context, a Actor, name string, version
 			f.Options = *in.Options
 		}
 		var details map[string]any
-		if in.Position != nil && *in.Position != f.Position {
-			if err := s.placeField(ctx, f, *in.Position); err != nil {
+		if in.Position != nil {
+			moved, err := s.placeField(ctx, f, *in.Position)
+			if err != nil {
 				return err
 			}
-			details = map[string]any{"position": f.Position}
+			if moved {
+				details = map[string]any{"position": f.Position}
+			}
 		}
 		prev := f.Version
 		f.Version++
@@ -104,6 +114,9 @@ func (s *Service) DeleteField(ctx context.Context, a Actor, name string, version
 		return err
 	}
 	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.LockFieldOrder(ctx); err != nil {
+			return err
+		}
 		f, err := s.field(ctx, name)
 		if err != nil {
 			return err
@@ -114,28 +127,44 @@ func (s *Service) DeleteField(ctx context.Context, a Actor, name string, version
 		if err := s.store.DeleteField(ctx, name); err != nil {
 			return err
 		}
+		// The fields after it move up one place: the order stays 1, 2, 3, …
+		defs, err := s.store.Fields(ctx)
+		if err != nil {
+			return err
+		}
+		names := make([]string, len(defs))
+		for i, d := range defs {
+			names[i] = d.Name
+		}
+		if err := s.store.SetFieldOrder(ctx, names); err != nil {
+			return err
+		}
 		return s.audit(ctx, a, "field.delete", "field", f.Name, f.Label, nil)
 	})
 }
 
-// placeField moves f to place pos (from 1) in the order of the fields; the others keep their
-// order among themselves.
-func (s *Service) placeField(ctx context.Context, f *Field, pos int) error {
+// placeField moves f to place pos (from 1) in the order of the fields and numbers them all 1,
+// 2, 3, …; the others keep their order among themselves. It reports whether f changed place.
+// The caller holds LockFieldOrder.
+func (s *Service) placeField(ctx context.Context, f *Field, pos int) (bool, error) {
 	defs, err := s.store.Fields(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if pos < 1 || pos > len(defs) {
-		return errs.Field("position", "field.position_invalid", "Enter a position from 1 to "+itoa(len(defs))+".")
+		return false, errs.Field("position", "field.position_invalid", "Enter a position from 1 to "+itoa(len(defs))+".")
 	}
 	names := make([]string, 0, len(defs))
-	for _, d := range defs {
-		if d.Name != f.Name {
+	was := 0
+	for i, d := range defs {
+		if d.Name == f.Name {
+			was = i + 1
+		} else {
 			names = append(names, d.Name)
 		}
 	}
 	f.Position = pos
-	return s.store.SetFieldOrder(ctx, slices.Insert(names, pos-1, f.Name))
+	return was != pos, s.store.SetFieldOrder(ctx, slices.Insert(names, pos-1, f.Name))
 }
 
 func (s *Service) field(ctx context.Context, name string) (*Field, error) {

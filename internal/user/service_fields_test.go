@@ -111,6 +111,19 @@ func TestFieldOrder(t *testing.T) {
 				t.Errorf("position %d: %v", pos, err)
 			}
 		}
+		// A delete closes the gap, and the next move then moves.
+		if err := f.svc.DeleteField(ctx, f.admin, "badge", user.AnyVersion); err != nil {
+			t.Fatal(err)
+		}
+		if got := order(); !slices.Equal(got, []string{"desk", "shirt", "floor", "start_date", "remote"}) {
+			t.Fatalf("order %v after deleting badge", got)
+		}
+		if _, err := f.svc.UpdateField(ctx, f.admin, "floor", user.AnyVersion, user.FieldInput{Position: ptr(4)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := order(); !slices.Equal(got, []string{"desk", "shirt", "start_date", "floor", "remote"}) {
+			t.Fatalf("order %v after moving floor down one", got)
+		}
 		events := f.audit(t, audit.Filter{Action: "field.update", TargetID: "shirt"})
 		if len(events) != 1 || fmt.Sprint(events[0].Details["position"]) != "2" {
 			t.Errorf("the move's audit event: %+v", events)

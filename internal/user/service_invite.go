@@ -20,6 +20,33 @@ const (
 	InviteEmailTaken     = "A user with this email already exists."
 )
 
+// SplitAddresses splits text pasted into an invitation box or read from a list into addresses.
+// Commas, semicolons and line breaks separate entries (not inside double quotes); white space
+// separates addresses within an entry, except that an entry with an address in angle brackets,
+// as mail programs copy them ("Lovelace, Ada" <ada@example.com>), gives that address alone.
+func SplitAddresses(s string) []string {
+	quoted := false
+	entries := strings.FieldsFunc(s, func(r rune) bool {
+		if r == '"' {
+			quoted = !quoted
+		}
+		return r == '\n' || r == '\r' || !quoted && (r == ',' || r == ';')
+	})
+	var out []string
+	for _, entry := range entries {
+		if open := strings.LastIndexByte(entry, '<'); open >= 0 {
+			if end := strings.IndexByte(entry[open:], '>'); end > 0 && strings.TrimSpace(entry[open+end+1:]) == "" {
+				if addr := strings.TrimSpace(entry[open+1 : open+end]); addr != "" {
+					out = append(out, addr)
+					continue
+				}
+			}
+		}
+		out = append(out, strings.FieldsFunc(entry, unicode.IsSpace)...)
+	}
+	return out
+}
+
 // InvitationEmail checks an address as it was typed into an invitation, by DESIGN §2's email
 // rules but with the invitation's own messages: an invitation refuses spaces anywhere, even
 // around the address, where a profile form trims them. It returns the address as it is

@@ -1,6 +1,7 @@
 package user_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/usherhq/usher/internal/errs"
@@ -41,5 +42,25 @@ func TestInvitationEmail(t *testing.T) {
 	}
 	if user.DuplicateKey("Ada@Example.ORG") != user.DuplicateKey("ada@example.org") {
 		t.Error("addresses differing in case are not duplicates")
+	}
+}
+
+func TestSplitAddresses(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"a@x.org, b@x.org;c@x.org\nd@x.org\r\ne@x.org", []string{"a@x.org", "b@x.org", "c@x.org", "d@x.org", "e@x.org"}},
+		{"a@x.org b@x.org\tc@x.org\u00a0d@x.org", []string{"a@x.org", "b@x.org", "c@x.org", "d@x.org"}},
+		{"Ada Lovelace <ada@x.org>; \"Hopper, Grace\" <grace@x.org>", []string{"ada@x.org", "grace@x.org"}},
+		{"\"unclosed, quote a@x.org\nb@x.org", []string{"\"unclosed,", "quote", "a@x.org", "b@x.org"}},
+		{"Ada <ada@x.org>, bob@x.org", []string{"ada@x.org", "bob@x.org"}},
+		{"<> a@x.org", []string{"<>", "a@x.org"}},
+		{"Ada <ada@x.org> trailing", []string{"Ada", "<ada@x.org>", "trailing"}},
+		{" , ;\n ", nil},
+	} {
+		if got := user.SplitAddresses(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("SplitAddresses(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

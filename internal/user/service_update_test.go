@@ -261,6 +261,11 @@ func TestManagerByLogin(t *testing.T) {
 				}
 			})
 		}
+		_, err := f.svc.UpdateUser(ctx, f.admin, id, user.AnyVersion, user.Patch{Profile: user.Profile{Manager: ptr("boss@example.com"), ManagerID: ptr("")}})
+		wantErr(t, err, errs.Invalid, "")
+		if got := fieldCode(err, "manager"); got != "user.manager_twice" {
+			t.Errorf("a manager named twice: %q", got)
+		}
 		in := user.CreateInput{Profile: user.Profile{Email: ptr("new@example.com"), FirstName: ptr("N"), LastName: ptr("E"), Manager: ptr("boss@example.com")}}
 		d, err := f.svc.CreateUser(ctx, f.admin, in)
 		if err != nil || d.ManagerID != boss.ID {

@@ -215,7 +215,7 @@ func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, kind 
 			return err
 		}
 		bad = append(bad, applyCustom(u, in.Custom, defs, true)...)
-		if err := s.checkManager(ctx, u.ID, &in.Profile); err != nil {
+		if err := s.checkManager(ctx, u.ID, "", &in.Profile); err != nil {
 			bad = append(bad, *err)
 		}
 		if err := errs.Fields(bad); err != nil {
@@ -295,16 +295,31 @@ func applyProfile(u *User, p *Profile) {
 }
 
 // checkManager checks the manager a profile names, first finding the one named by email or
-// username (Profile.Manager) and setting ManagerID to them.
-func (s *Service) checkManager(ctx context.Context, selfID string, p *Profile) *errs.FieldError {
+// username (Profile.Manager) and setting ManagerID to them. A name that is the current
+// manager's email or username (current is their id) keeps them, whoever else it might name.
+func (s *Service) checkManager(ctx context.Context, selfID, current string, p *Profile) *errs.FieldError {
 	field := "manager_id"
 	if p.Manager != nil {
 		field = "manager"
 		login := strings.TrimSpace(*p.Manager)
 		p.Manager = nil
+		if p.ManagerID != nil {
+			return &errs.FieldError{Field: field, Code: "user.manager_twice",
+				Message: "Name the manager once: by id, or by email or username."}
+		}
+		if len(login) > MaxEmail {
+			return &errs.FieldError{Field: field, Code: "user.manager_unknown", Message: "No user has this email or username."}
+		}
 		if login == "" {
 			p.ManagerID = &login
 			return nil
+		}
+		if current != "" {
+			if cur, err := s.store.User(ctx, current); err == nil &&
+				(strings.EqualFold(login, cur.Email) || strings.EqualFold(login, cur.Username)) {
+				p.ManagerID = &current
+				return nil
+			}
 		}
 		m, err := s.store.UserByLogin(ctx, login)
 		if err != nil {
@@ -359,7 +374,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 			p.Email = nil
 		}
 		bad := p.Profile.validate(false)
-		if fe := s.checkManager(ctx, u.ID, &p.Profile); fe != nil {
+		if fe := s.checkManager(ctx, u.ID, u.ManagerID, &p.Profile); fe != nil {
 			bad = append(bad, *fe)
 		}
 		bad = append(bad, readOnly(u, &p.Profile)...)

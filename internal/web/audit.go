@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -14,9 +15,6 @@ import (
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
 )
-
-// auditPageSize is how many events a page of the audit log shows.
-const auditPageSize = 50
 
 // auditQuery is the audit log's filters as the address carries them. The times are what a
 // datetime-local input sends, read as UTC.
@@ -151,7 +149,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, m *me) {
 		c.render(w, r, http.StatusUnprocessableEntity, "audit", p)
 		return
 	}
-	f.Limit, f.Cursor = auditPageSize, v.Get("cursor")
+	f.Limit, f.Cursor = pageSize, v.Get("cursor")
 	events, next, err := c.deps.Users.Audit(r.Context(), m.Actor, f)
 	if err != nil {
 		msg, fields, status, ok := formError(err)
@@ -177,10 +175,16 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, m *me) {
 
 // auditExport downloads what the audit log's filters select, with the same service call as the
 // API's export: checked and recorded before the first byte, then streamed a page at a time.
+// crossSite reports whether another site started a request. A download writes an audit event:
+// another site may not start one (a GET passes the cross-origin check, and the session cookie
+// goes with a top-level link).
+func crossSite(r *http.Request) bool {
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site != "" && site != "same-origin" && site != "none"
+}
+
 func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, m *me) {
-	// A download writes an audit event: another site may not start one (a GET passes the
-	// cross-origin check, and the session cookie goes with a top-level link).
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+	if crossSite(r) {
 		c.fail(w, r, errs.E(errs.Forbidden, "audit.export_cross_site", "Start the download from usher's audit log page."))
 		return
 	}
@@ -192,21 +196,35 @@ func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, m *me) {
 	}
 	x, err := c.deps.Users.ExportAudit(r.Context(), m.Actor, f, r.URL.Query().Get("format"))
 	if err != nil {
+		c.download(w, r, q.URL(), err, "", "", nil)
+		return
+	}
+	c.download(w, r, q.URL(), nil, x.ContentType(), x.FileName(), func(w io.Writer) error {
+		_, err := x.Write(r.Context(), w)
+		return err
+	})
+}
+
+// download answers a request for a file that the service prepared (err is its refusal): the
+// file, written as it is made; a refusal that is about the request on the page it came from
+// (back), with the reason; an error that cuts the file short breaks the connection, so that
+// a cut file cannot look whole.
+func (c *Console) download(w http.ResponseWriter, r *http.Request, back string, err error, contentType, name string, write func(io.Writer) error) {
+	if err != nil {
 		if errs.Is(errs.Invalid, err) {
-			c.redirect(w, r, q.URL(), flash{Kind: "error", Text: "Nothing was downloaded: " + message(err)})
+			c.redirect(w, r, back, flash{Kind: "error", Text: "Nothing was downloaded: " + message(err)})
 			return
 		}
 		c.fail(w, r, err)
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", x.ContentType())
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": x.FileName()}))
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if _, err := x.Write(r.Context(), w); err != nil {
-		c.deps.Logger.Error("audit export broke off", "request_id", client(r).RequestID, "err", err)
-		// Break the connection rather than end the response: a cut file must not look whole.
+	if err := write(w); err != nil {
+		c.deps.Logger.Error("download broke off", "path", r.URL.Path, "request_id", client(r).RequestID, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 }

@@ -60,14 +60,6 @@ func (c *Console) inviteForm(w http.ResponseWriter, r *http.Request, m *me) {
 	c.render(w, r, http.StatusOK, "invite", p)
 }
 
-// splitAddresses splits pasted text into addresses: commas, semicolons, spaces and new lines
-// separate them.
-func splitAddresses(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool {
-		return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
-	})
-}
-
 // invite sends the invitations: each address on its own, so a bad one is reported on its row
 // and the good ones are sent.
 func (c *Console) invite(w http.ResponseWriter, r *http.Request, m *me) {
@@ -119,7 +111,7 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, m *me) {
 		people = append(people, in)
 		from = append(from, i)
 	}
-	pasted := splitAddresses(p.Paste)
+	pasted := user.SplitAddresses(p.Paste)
 	for _, e := range pasted {
 		roles := p.PasteRoles
 		if roles == nil {

@@ -55,7 +55,7 @@ func TestInvitePage(t *testing.T) {
 		p := b.post("/invite", url.Values{
 			"email": {"nina@example.org", "NINA@example.org", "not-an-email", ""},
 			"role":  {user.ViewerRole, user.ViewerRole, user.UserManagerRole, user.ViewerRole},
-			"paste": {"omar@example.org, pia@example.org\nnina@example.org"}, "paste_role": {user.ViewerRole}})
+			"paste": {"omar@example.org, \"Pia, Dr.\" <pia@example.org>\nnina@example.org"}, "paste_role": {user.ViewerRole}})
 		p.want(http.StatusUnprocessableEntity).has("Sent 3 invitations.", "3 invitations were not sent",
 			"This email has already been added.", "Enter a valid email address, like name@example.com.",
 			"nina@example.org: This email has already been added.")

@@ -8,9 +8,6 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-// outboxPageSize is how many messages a page of the outbox shows.
-const outboxPageSize = 50
-
 type outboxPage struct {
 	base
 	Status   string
@@ -49,7 +46,7 @@ func (c *Console) outbox(w http.ResponseWriter, r *http.Request, m *me) {
 		query.Set("status", p.Status)
 	}
 	cursor := v.Get("cursor")
-	entries, next, err := c.deps.Mail.List(r.Context(), m.Actor, mail.Filter{Status: mail.Status(p.Status), Limit: outboxPageSize, Cursor: cursor})
+	entries, next, err := c.deps.Mail.List(r.Context(), m.Actor, mail.Filter{Status: mail.Status(p.Status), Limit: pageSize, Cursor: cursor})
 	if err != nil {
 		msg, fields, status, ok := formError(err)
 		if !ok {

@@ -20,6 +20,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /users", c.must(c.users))
 	mux.HandleFunc("POST /users/bulk", c.must(c.bulk))
+	mux.HandleFunc("GET /users/export", c.must(c.usersExport))
 	mux.HandleFunc("GET /users/new", c.must(c.newUserForm))
 	mux.HandleFunc("POST /users/new", c.must(c.newUser))
 	mux.HandleFunc("GET /users/{id}", c.must(c.userPage))

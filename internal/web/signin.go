@@ -1,10 +1,8 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
@@ -54,9 +52,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, err)
 			return
 		}
-		if e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(int((e.RetryAfter+time.Second-1)/time.Second)))
-		}
+		retryAfter(w, err)
 		p.Message = e.Message
 		status, _ := e.Kind.HTTPStatus()
 		c.render(w, r, status, "sign-in", p)
@@ -112,9 +108,7 @@ func (c *Console) forgot(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, err)
 			return
 		}
-		if e, _ := errs.As(err); e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(int((e.RetryAfter+time.Second-1)/time.Second)))
-		}
+		retryAfter(w, err)
 		p.Message = msg
 		c.render(w, r, status, "forgot", p)
 		return
@@ -158,9 +152,7 @@ func (c *Console) reset(w http.ResponseWriter, r *http.Request) {
 		if p.Error != "" {
 			p.Message = ""
 		}
-		if e, _ := errs.As(err); e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(int((e.RetryAfter+time.Second-1)/time.Second)))
-		}
+		retryAfter(w, err)
 		c.render(w, r, status, "reset", p)
 		return
 	}

@@ -2,11 +2,15 @@ package web
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/imports"
+	"github.com/usherhq/usher/internal/sheet"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -46,6 +50,13 @@ func (q listQuery) URL() string {
 		return "/users?" + v.Encode()
 	}
 	return "/users"
+}
+
+// ExportURL downloads the users these filters select, in the import format.
+func (q listQuery) ExportURL(format string) string {
+	v := q.values()
+	v.Set("format", format)
+	return "/users/export?" + v.Encode()
 }
 
 // SortURL is the list sorted by a column: ascending first, descending when it already is.
@@ -91,12 +102,6 @@ type usersPage struct {
 	Message  string
 }
 
-// pageSize is how many users a page of the list shows.
-const pageSize = 50
-
-// maxTrail bounds the cursors the address keeps for "Previous"; further back is the first page.
-const maxTrail = 20
-
 func (c *Console) users(w http.ResponseWriter, r *http.Request, m *me) {
 	ctx, a := r.Context(), m.Actor
 	v := r.URL.Query()
@@ -140,38 +145,7 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request, m *me) {
 	}
 	p.Users = page.Users
 	p.First = f.Cursor == ""
-	if page.Next != "" {
-		nv := p.Query.values()
-		nv.Set("cursor", page.Next)
-		back := append([]string(nil), trail...)
-		if f.Cursor != "" {
-			back = append(back, f.Cursor)
-		} else {
-			back = append(back, "")
-		}
-		if len(back) > maxTrail {
-			back = back[len(back)-maxTrail:]
-		}
-		for _, t := range back {
-			nv.Add("trail", t)
-		}
-		p.Next = "/users?" + nv.Encode()
-	}
-	if f.Cursor != "" {
-		pv := p.Query.values()
-		if n := len(trail); n > 0 {
-			if prev := trail[n-1]; prev != "" {
-				pv.Set("cursor", prev)
-			}
-			for _, t := range trail[:n-1] {
-				pv.Add("trail", t)
-			}
-		}
-		p.Prev = "/users"
-		if len(pv) > 0 {
-			p.Prev += "?" + pv.Encode()
-		}
-	}
+	p.Next, p.Prev = pageLinks("/users", p.Query.values(), f.Cursor, trail, page.Next)
 	c.render(w, r, http.StatusOK, "users", p)
 }
 
@@ -334,4 +308,24 @@ func message(err error) string {
 		return e.Message
 	}
 	return "Something went wrong on the server; nothing was changed for this user."
+}
+
+// usersExport downloads the users the list's filters select, as CSV or XLSX in the import
+// format: the file, edited, imports as it is.
+func (c *Console) usersExport(w http.ResponseWriter, r *http.Request, m *me) {
+	if crossSite(r) {
+		c.fail(w, r, errs.E(errs.Forbidden, "user.export_cross_site", "Start the download from usher's users page."))
+		return
+	}
+	q := readListQuery(r.URL.Query())
+	format := sheet.Format(r.URL.Query().Get("format"))
+	if format != sheet.CSV && format != sheet.XLSX {
+		c.redirect(w, r, q.URL(), flash{Kind: "error", Text: "Nothing was downloaded: the format must be csv or xlsx."})
+		return
+	}
+	x, err := c.deps.Users.ExportUsers(r.Context(), m.Actor, q.filter(), string(format))
+	c.download(w, r, q.URL(), err, format.ContentType(), imports.FileName(format, time.Now()), func(w io.Writer) error {
+		_, err := imports.Export(r.Context(), x, format, w)
+		return err
+	})
 }

@@ -19,8 +19,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/errs"
@@ -236,10 +236,15 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if title == "" {
 		title = "Not done"
 	}
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(int((e.RetryAfter+time.Second-1)/time.Second)))
-	}
+	retryAfter(w, e)
 	c.render(w, r, status, "error", &errorPage{base: base{Title: title}, Message: e.Message})
+}
+
+// retryAfter says when to try again, on an answer to a request the server shed.
+func retryAfter(w http.ResponseWriter, err error) {
+	if n := errs.RetryAfterSeconds(err); n > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(n))
+	}
 }
 
 // formError splits a service error into the message above a form and the messages next to its

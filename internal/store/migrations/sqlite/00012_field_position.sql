@@ -1,5 +1,5 @@
 -- +goose Up
--- Custom fields have an order, which forms, the users list and exports follow: 1, 2, 3, …
+-- Custom fields have an order, 1, 2, 3, …, which the fields list and user forms follow.
 -- The fields there are keep the order they were defined in.
 ALTER TABLE fields ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
 UPDATE fields SET position = (SELECT count(*) FROM fields f
