@@ -35,7 +35,7 @@ func (s *Server) routes() {
 
 	huma.Register(a, op("list-users", get, "/api/v1/users", "Search, filter, sort and page through users", read, "users"), s.listUsers)
 	huma.Register(a, templateResponse(op("import-template", get, "/api/v1/imports/template", "Download an empty import file: the header row, with this installation's custom fields", string(user.ImportRun), "imports")), s.importTemplate)
-	huma.Register(a, usersExportResponse(op("export-users", get, "/api/v1/users/export", "Download the users the filters of list-users select, as CSV or XLSX in the import format (the export is audited)", read, "users")), s.exportUsers)
+	huma.Register(a, usersExportResponse(op("export-users", get, "/api/v1/users/export", "Download the users the filters of list-users select, as CSV or XLSX in the import format (needs users.read too; the export is audited)", string(user.ExportRun), "users")), s.exportUsers)
 	huma.Register(a, may(created(op("create-user", post, "/api/v1/users", "Create a local user", write, "users")), http.StatusConflict, http.StatusTooManyRequests), s.createUser)
 	huma.Register(a, op("count-users", get, "/api/v1/users/counts", "Number of users in each status", read, "users"), s.countUsers)
 	huma.Register(a, may(bodyLimit(op("bulk-users", post, "/api/v1/users/bulk", "Apply one action to many users, with a result per user", authenticated, "users"), idListBody), http.StatusForbidden), s.bulkUsers)

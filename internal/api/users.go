@@ -115,18 +115,9 @@ type userPage struct {
 }
 
 // customFilter reads the field=NAME=VALUE parameters of a list or an export into f.
-func customFilter(f *user.Filter, params []string) error {
-	for _, kv := range params {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok || name == "" {
-			return errs.Field("field", "filter.field_invalid", "A field filter is NAME=VALUE, e.g. field=cost_center=4711.")
-		}
-		if f.Custom == nil {
-			f.Custom = map[string]string{}
-		}
-		f.Custom[name] = value
-	}
-	return nil
+func customFilter(f *user.Filter, params []string) (err error) {
+	f.Custom, err = user.FieldFilters(params)
+	return err
 }
 
 func (s *Server) listUsers(ctx context.Context, in *listUsersInput) (*userPage, error) {

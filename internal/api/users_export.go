@@ -22,7 +22,7 @@ type userExportInput struct {
 	Role   string   `query:"role" doc:"Only users holding this role, directly or through a group (role id)."`
 	Group  string   `query:"group" doc:"Only members of this group (group id)."`
 	Field  []string `query:"field,explode" doc:"Custom field filter NAME=VALUE; repeat for several (all must match)."`
-	Sort   string   `query:"sort" doc:"As list-users; name by default."`
+	Sort   string   `query:"sort" doc:"As list-users, but created_at (the order users were made, new ones last) by default; match order with q."`
 }
 
 // exportUsers streams the users the filter selects in the import format. The service checks

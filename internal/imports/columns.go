@@ -92,7 +92,12 @@ func ReadHeader(cells []string, fields []user.Field) (*Header, error) {
 		byKey[k] = c
 	}
 	for _, f := range fields {
-		byKey[key(f.Name)], byKey[key(f.Label)] = Field(f.Name), Field(f.Name)
+		byKey[key(f.Name)] = Field(f.Name) // a field's name is never a built-in one (user.Field)
+	}
+	for _, f := range fields {
+		if _, taken := byKey[key(f.Label)]; !taken {
+			byKey[key(f.Label)] = Field(f.Name)
+		}
 	}
 	h := &Header{Columns: make([]Column, len(cells))}
 	seen := map[Column]string{}
@@ -147,13 +152,26 @@ func (c Column) words() string {
 
 // Headers is the header row usher writes (the export's and the template's): the built-in
 // columns, then each custom field by its label, in their order; * marks what a new user needs.
+// A field whose label reads as a built-in column or as an earlier field ("Email", "Cost
+// center" beside "cost-center") is headed by its name, so that ReadHeader reads the row back.
 func Headers(fields []user.Field) []string {
 	out := make([]string, 0, len(headers)+len(fields))
 	for _, h := range headers {
 		out = append(out, h.header)
 	}
+	taken := map[string]bool{}
+	for k := range aliases {
+		taken[k] = true
+	}
+	for _, f := range fields {
+		taken[key(f.Name)] = true
+	}
 	for _, f := range fields {
 		label := f.Label
+		if taken[key(label)] && key(label) != key(f.Name) {
+			label = f.Name
+		}
+		taken[key(label)] = true
 		if f.Required {
 			label += "*"
 		}
@@ -169,8 +187,9 @@ func SplitName(name string) (first, last string) {
 	if l, f, ok := strings.Cut(name, ","); ok {
 		return strings.TrimSpace(f), strings.TrimSpace(l)
 	}
-	if i := strings.LastIndexFunc(name, unicode.IsSpace); i >= 0 {
-		return strings.TrimSpace(name[:i]), strings.TrimSpace(name[i+1:])
+	words := strings.FieldsFunc(name, unicode.IsSpace) // any space: a no-break or an ideographic one too
+	if len(words) < 2 {
+		return name, ""
 	}
-	return name, ""
+	return strings.Join(words[:len(words)-1], " "), words[len(words)-1]
 }

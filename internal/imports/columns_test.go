@@ -76,9 +76,29 @@ func TestSplitName(t *testing.T) {
 	for in, want := range map[string][2]string{
 		"Ada Lovelace": {"Ada", "Lovelace"}, "Ada King Lovelace": {"Ada King", "Lovelace"}, "Lovelace, Ada": {"Ada", "Lovelace"},
 		" Ada ": {"Ada", ""}, "": {"", ""}, "José María  García": {"José María", "García"},
+		"Ada\u00a0Lovelace": {"Ada", "Lovelace"}, "山田\u3000太郎": {"山田", "太郎"},
 	} {
 		if f, l := imports.SplitName(in); f != want[0] || l != want[1] {
 			t.Errorf("SplitName(%q) = %q, %q; want %q", in, f, l, want)
 		}
+	}
+}
+
+// A custom field labelled like a built-in column, or like an earlier field, is written under
+// its name, and the header row usher writes reads back to the same columns.
+func TestHeadersRoundTrip(t *testing.T) {
+	fields := []user.Field{{Name: "work_email", Label: "Email"}, {Name: "cost_center", Label: "Cost center"},
+		{Name: "cc2", Label: "cost-center"}, {Name: "dept_code", Label: "Department"}}
+	h := imports.Headers(fields)
+	if got := h[len(h)-4:]; !slices.Equal(got, []string{"work_email", "Cost center", "cc2", "dept_code"}) {
+		t.Fatalf("custom headers %q", got)
+	}
+	read, err := imports.ReadHeader(h, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []imports.Column{imports.Field("work_email"), imports.Field("cost_center"), imports.Field("cc2"), imports.Field("dept_code")}
+	if got := read.Columns[len(read.Columns)-4:]; !slices.Equal(got, want) || read.Columns[1] != imports.Email || read.Columns[8] != imports.Department {
+		t.Errorf("read back as %q", read.Columns)
 	}
 }

@@ -15,7 +15,8 @@ import (
 const ActionUpdate = "Update"
 
 // WriteUsers writes the users of an export in the import format (Headers): a user's direct
-// roles (roles through groups come with the groups), groups, manager by email and custom
+// roles (roles through groups come with the groups), groups, manager by email (empty when a
+// directory gives the manager only as a name, which the import could not find) and custom
 // values, each row marked Update. It returns how many users it wrote. The file is whole only
 // when it returns no error and w is closed.
 func WriteUsers(ctx context.Context, x *user.UserExport, w sheet.Writer) (int, error) {
@@ -55,10 +56,12 @@ func Export(ctx context.Context, x *user.UserExport, format sheet.Format, w io.W
 		return 0, err
 	}
 	n, err := WriteUsers(ctx, x, sw)
-	if err != nil {
-		return n, err
+	// Closed also after an error, which frees the XLSX writer's temporary files; what it then
+	// writes goes to a response that breaks off.
+	if cerr := sw.Close(); err == nil {
+		err = cerr
 	}
-	return n, sw.Close()
+	return n, err
 }
 
 // FileName is the name an export of the format is saved under, dated with the day.
@@ -88,8 +91,9 @@ func WriteTemplate(header []string, format sheet.Format, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := sw.Write(header); err != nil {
-		return err
+	err = sw.Write(header)
+	if cerr := sw.Close(); err == nil {
+		err = cerr
 	}
-	return sw.Close()
+	return err
 }

@@ -101,9 +101,13 @@ func (d *delimited) Next() ([]string, int, error) {
 	}
 	var tooLong *rowTooLong
 	if errors.As(err, &tooLong) {
+		where := "The first row"
+		if d.line > 0 {
+			where = fmt.Sprintf("The row after line %d", d.line)
+		}
 		return nil, 0, &Error{Code: "file.row_too_long", Message: fmt.Sprintf(
-			"The row after line %d is longer than %d KiB, which no row of users is: a quote (\") is probably not closed. Correct it and upload the file again.",
-			d.line, d.lim.maxRow()>>10)}
+			"%s is longer than %d KiB, which no row of users is: a quote (\") is probably not closed. Correct it and upload the file again.",
+			where, d.lim.maxRow()>>10)}
 	}
 	if err != nil {
 		var pe *csv.ParseError

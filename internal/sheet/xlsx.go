@@ -538,10 +538,10 @@ func (s *sharedStrings) get(i, limit int) (string, error) {
 	var start, end uint32
 	if i == 0 {
 		if _, err := s.ends.ReadAt(b[4:], 0); err != nil {
-			return "", err
+			return "", noEOF(err)
 		}
 	} else if _, err := s.ends.ReadAt(b[:], 4*int64(i-1)); err != nil {
-		return "", err
+		return "", noEOF(err)
 	} else {
 		start = binary.LittleEndian.Uint32(b[:4])
 	}
@@ -549,9 +549,12 @@ func (s *sharedStrings) get(i, limit int) (string, error) {
 	if s.long[i] || int(end-start) > limit {
 		return "", errLongString
 	}
+	if end == start {
+		return "", nil // reading 0 bytes at the end answers io.EOF, which would end the sheet
+	}
 	text := make([]byte, end-start)
 	if _, err := s.text.ReadAt(text, int64(start)); err != nil {
-		return "", err
+		return "", fmt.Errorf("xlsx: shared string %d: %w", i, noEOF(err))
 	}
 	return string(text), nil
 }
@@ -563,4 +566,13 @@ func (s *sharedStrings) Close() error {
 	}
 	s.files = nil
 	return errors.Join(errs...)
+}
+
+// noEOF turns an io.EOF from inside a part into io.ErrUnexpectedEOF: only the end of the
+// worksheet's rows may end a sheet.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }

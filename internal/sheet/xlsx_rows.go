@@ -297,9 +297,13 @@ func (x *xlsx) put() error {
 	case errors.Is(err, errLongString), c.long, x.size+len(v) > int(x.lim.maxRow()):
 		x.rowErr = &RowError{Line: x.line, Message: fmt.Sprintf("this row holds more than %d KiB of text; usher reads rows of up to %d KiB.", x.lim.maxRow()>>10, x.lim.maxRow()>>10)}
 	case err != nil:
-		return err
+		return noEOF(err)
 	case v != "" && c.col > maxSheetColumns:
 		x.rowErr = &RowError{Line: x.line, Message: fmt.Sprintf("this row has more than %d cells, more than a spreadsheet holds.", maxSheetColumns)}
+	case v != "" && x.lim.MaxColumns > 0 && c.col > x.lim.MaxColumns:
+		// Refused before the row is padded out to it: one cell far to the right must not cost
+		// thousands of empty ones on every row.
+		x.rowErr = &RowError{Line: x.line, Message: fmt.Sprintf("this row has a cell in column %d; usher reads at most %d columns.", c.col, x.lim.MaxColumns)}
 	case v != "":
 		x.size += len(v)
 		for len(x.row) < c.col {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -321,7 +322,7 @@ func TestXLSXRowLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantErrs := []string{"this row has 4 cells; usher reads at most 3.", "cell 1 is 0 KiB long; usher reads cells of up to 0 KiB.",
+	wantErrs := []string{"this row has a cell in column 4; usher reads at most 3 columns.", "cell 1 is 0 KiB long; usher reads cells of up to 0 KiB.",
 		"this row holds more than 1024 KiB of text", "this row holds more than 1024 KiB of text", "cell 6 refers to a shared text the file does not have", ""}
 	if len(got) != len(wantErrs) {
 		t.Fatalf("got %d rows, want %d: %+v", len(got), len(wantErrs), got)
@@ -491,5 +492,29 @@ func TestIsDateFormat(t *testing.T) {
 		if got := isDateFormat(id, nil); got != want {
 			t.Errorf("isDateFormat(built-in %d) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// An empty shared string, last in the table, reads as an empty cell: it must not end the sheet
+// (reading its 0 bytes at the end of the table answers io.EOF). A cell far to the right is a row
+// error, refused before the row is padded out to it.
+func TestXLSXEmptySharedStringAndFarCells(t *testing.T) {
+	parts := workbookParts(`<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>` +
+		`<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c></row>` +
+		`<row r="3"><c r="A3" t="inlineStr"><is><t>far</t></is></c><c r="ZZ3" t="inlineStr"><is><t>x</t></is></c></row>` +
+		`<row r="4"><c r="A4" t="inlineStr"><is><t>last</t></is></c></row>`)
+	parts["xl/sharedStrings.xml"] = `<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>a@x.org</t></si><si><t></t></si></sst>`
+	got, err := readXLSX(t, zipParts(t, parts), Limits{MaxCell: 1 << 10, MaxColumns: 10, MaxUnzipped: 1 << 20, MaxPartInMemory: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, r := range got {
+		lines = append(lines, fmt.Sprintf("%d %q %v", r.line, r.cells, r.err))
+	}
+	want := []string{`1 ["a@x.org"] <nil>`, `2 ["a@x.org"] <nil>`,
+		`3 [] line 3: this row has a cell in column 702; usher reads at most 10 columns.`, `4 ["last"] <nil>`}
+	if !slices.Equal(lines, want) {
+		t.Errorf("rows %q\nwant %q", lines, want)
 	}
 }

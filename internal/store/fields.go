@@ -53,14 +53,17 @@ func (s *Store) InsertField(ctx context.Context, f *user.Field) error {
 	return nil
 }
 
+// fieldOrderLock is the PostgreSQL advisory lock that LockFieldOrder takes.
+const fieldOrderLock = 0x75736865_72460001 // "usher" F 1
+
 // LockFieldOrder makes the changes to the fields' order of concurrent transactions wait for
-// each other (PostgreSQL; SQLite's one writer does that already). The rows' keys stay shared:
-// writes of users' custom values do not wait.
+// each other until they end (PostgreSQL; SQLite's one writer does that already), also when
+// there is no field yet to lock. Writes of users' custom values do not wait.
 func (s *Store) LockFieldOrder(ctx context.Context) error {
 	if s.Dialect != Postgres {
 		return nil
 	}
-	if _, err := s.writer(ctx).ExecContext(ctx, `SELECT 1 FROM fields ORDER BY name FOR NO KEY UPDATE`); err != nil {
+	if _, err := s.writer(ctx).ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, fieldOrderLock); err != nil {
 		return fmt.Errorf("store: lock the fields' order: %w", err)
 	}
 	return nil

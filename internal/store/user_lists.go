@@ -180,10 +180,71 @@ func parseCustom(s string) (map[string]string, error) {
 	if s == "{}" || s == "" {
 		return out, nil
 	}
+	if !strings.Contains(s, `\`) && parseFlat(s, out) {
+		return out, nil
+	}
+	clear(out)
 	if err := json.Unmarshal([]byte(s), &out); err != nil {
 		return nil, fmt.Errorf("store: custom values %q: %w", s, err)
 	}
 	return out, nil
+}
+
+// parseFlat reads into out a JSON object of strings that holds no escape (no \), as most custom
+// values are, in a fraction of encoding/json's time: an export reads a million of them. It
+// reports false for anything else, which encoding/json then reads.
+func parseFlat(s string, out map[string]string) bool {
+	i := 0
+	skip := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			i++
+		}
+	}
+	token := func() (string, bool) {
+		skip()
+		if i >= len(s) || s[i] != '"' {
+			return "", false
+		}
+		end := strings.IndexByte(s[i+1:], '"')
+		if end < 0 {
+			return "", false
+		}
+		t := s[i+1 : i+1+end]
+		i += end + 2
+		return t, true
+	}
+	expect := func(c byte) bool {
+		skip()
+		if i < len(s) && s[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	if !expect('{') {
+		return false
+	}
+	if expect('}') {
+		return i == len(s)
+	}
+	for {
+		k, ok := token()
+		if !ok || !expect(':') {
+			return false
+		}
+		v, ok := token()
+		if !ok {
+			return false
+		}
+		out[k] = v
+		if expect('}') {
+			skip()
+			return i == len(s)
+		}
+		if !expect(',') {
+			return false
+		}
+	}
 }
 
 // grantIDs are one user's direct role ids and group ids.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/usherhq/usher/internal/errs"
@@ -134,6 +135,11 @@ func (f *Field) Canonical(raw string) (string, *errs.FieldError) {
 	}
 	switch f.Type {
 	case TextField:
+		// Line breaks and tabs are text; other control characters are not, and no spreadsheet
+		// file (XLSX is XML) can hold them.
+		if strings.IndexFunc(raw, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }) >= 0 {
+			return bad("field.control_chars", f.Label+" must not contain control characters.")
+		}
 		if f.Pattern != "" {
 			re, err := regexp.Compile(`^(?:` + f.Pattern + `)$`)
 			if err != nil || !re.MatchString(raw) {

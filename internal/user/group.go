@@ -61,6 +61,9 @@ func (in *GroupInput) validate(creating bool) []errs.FieldError {
 			out = append(out, *fe)
 		case n == "":
 			out = append(out, errs.FieldError{Field: "name", Code: "group.name_required", Message: "The group needs a name."})
+		case strings.Contains(n, ";"):
+			// Files list a user's groups with ; between them (imports, exports).
+			out = append(out, errs.FieldError{Field: "name", Code: "group.name_semicolon", Message: "The group name must not contain ;, which separates groups in import and export files."})
 		case utf8.RuneCountInString(n) > 200:
 			out = append(out, errs.FieldError{Field: "name", Code: "group.name_too_long", Message: "The group name must be at most 200 characters."})
 		}

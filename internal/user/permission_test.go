@@ -202,6 +202,7 @@ func TestRoleInputRejectsUnknownPermissions(t *testing.T) {
 		{"unknown permission", RoleInput{Name: p("Root"), Permissions: perms(UsersRead, "users.root")}, map[string]string{"permissions": "role.unknown_permission"}},
 		{"wrong case", RoleInput{Name: p("Shouty"), Permissions: perms("USERS.READ")}, map[string]string{"permissions": "role.unknown_permission"}},
 		{"no name", RoleInput{Name: p("  ")}, map[string]string{"name": "role.name_required"}},
+		{"a semicolon, which separates roles in files", RoleInput{Name: p("Sales; EMEA")}, map[string]string{"name": "role.name_semicolon"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -237,5 +238,13 @@ func TestActorRequireAndCovers(t *testing.T) {
 	}
 	if sys := System("test"); !sys.Permissions.Covers(AllPermissions()) || sys.ID != "" {
 		t.Errorf("System = %+v, want every permission and no user id", sys)
+	}
+}
+
+func TestGroupNameSemicolon(t *testing.T) {
+	t.Parallel()
+	got := (&GroupInput{Name: p("Sales; EMEA")}).validate(true)
+	if len(got) != 1 || got[0].Code != "group.name_semicolon" {
+		t.Errorf("validate = %+v, want group.name_semicolon", got)
 	}
 }

@@ -64,6 +64,9 @@ func (in *RoleInput) validate(creating bool) []errs.FieldError {
 			out = append(out, *fe)
 		case n == "":
 			out = append(out, errs.FieldError{Field: "name", Code: "role.name_required", Message: "The role needs a name."})
+		case strings.Contains(n, ";"):
+			// Files list a user's roles with ; between them (imports, exports).
+			out = append(out, errs.FieldError{Field: "name", Code: "role.name_semicolon", Message: "The role name must not contain ;, which separates roles in import and export files."})
 		case utf8.RuneCountInString(n) > 100:
 			out = append(out, errs.FieldError{Field: "name", Code: "role.name_too_long", Message: "The role name must be at most 100 characters."})
 		}

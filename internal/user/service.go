@@ -28,6 +28,9 @@ type Store interface {
 	// from this call to the end of the transaction, so that each sees what the other wrote.
 	UsersLike(ctx context.Context, skeletons []string) ([]*User, error)
 	ListUsers(ctx context.Context, f Filter) ([]*Detail, string, error) // with their roles and groups
+	// EachUser hands over every user f selects (no search text), a batch at a time, with what an
+	// export writes: names, contact, manager, custom values, roles and groups.
+	EachUser(ctx context.Context, f Filter, fn func([]*Detail) error) error
 	CountUsers(ctx context.Context) (Counts, error)
 	InsertUser(ctx context.Context, u *User) error
 	UpdateUser(ctx context.Context, u *User, prevVersion int64) error

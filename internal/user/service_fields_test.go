@@ -152,6 +152,7 @@ func TestCustomFieldValues(t *testing.T) {
 			{"clear one, change one", map[string]*string{"badge": nil, "floor": ptr("-2")},
 				map[string]string{"floor": "-2", "start_date": "2024-02-29", "remote": "true", "shirt": "M"}, true},
 			{"text against its pattern", map[string]*string{"badge": ptr("ab12")}, map[string]string{"custom.badge": "field.pattern_mismatch"}, false},
+			{"a control character in text", map[string]*string{"badge": ptr("AB\v1234")}, map[string]string{"custom.badge": "field.control_chars"}, false},
 			{"pattern must match the whole value", map[string]*string{"badge": ptr("XAB1234")}, map[string]string{"custom.badge": "field.pattern_mismatch"}, false},
 			{"number in words", map[string]*string{"floor": ptr("three")}, map[string]string{"custom.floor": "field.not_a_number"}, false},
 			{"number that is not a number", map[string]*string{"floor": ptr("NaN")}, map[string]string{"custom.floor": "field.not_a_number"}, false},

@@ -48,6 +48,23 @@ type Filter struct {
 	Cursor  string
 }
 
+// FieldFilters reads custom field filters written NAME=VALUE (a query's field=…, the CLI's
+// --field) into Filter.Custom's form; nil when there are none.
+func FieldFilters(params []string) (map[string]string, error) {
+	var out map[string]string
+	for _, kv := range params {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return nil, errs.Field("field", "filter.field_invalid", "A field filter is NAME=VALUE, e.g. cost_center=4711.")
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[name] = value
+	}
+	return out, nil
+}
+
 // SortOrder is the order the list is in: Sort, or when it names none (or names MatchSort
 // without a search text) MatchSort for a search and the name order without one.
 func (f Filter) SortOrder() string {

@@ -3,9 +3,13 @@ package user
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/usherhq/usher/internal/errs"
 )
+
+// ExportSort is the order of an export that names none and searches nothing.
+const ExportSort = "created_at"
 
 // MaxXLSXUsers is how many users an XLSX export can hold: a sheet's rows, less the header.
 const MaxXLSXUsers = 1<<20 - 1
@@ -21,14 +25,28 @@ type UserExport struct {
 }
 
 // ExportUsers prepares an export of every user f selects (its Limit and Cursor are ignored), in
-// f's order. Before a user is handed out it checks that the actor may read users, reads the
-// first page and records the export in the audit log (who, with which filter), so that a
-// refusal is still an error the caller can answer with, and every export is audited.
+// f's order, as "csv" or "xlsx". Before a user is handed out it checks that the actor may read
+// and export users (users.read and export.run) and the filter,
+// and records the export in the audit log (who, with which filter), so that a refusal is still
+// an error the caller can answer with, and every export is audited. A search is read a page at
+// a time and shows the first page's errors before that record; every other export is read by
+// one query (store EachUser).
 func (s *Service) ExportUsers(ctx context.Context, a Actor, f Filter, format string) (*UserExport, error) {
 	if err := a.Require(UsersRead); err != nil {
 		return nil, err
 	}
+	if err := a.Require(ExportRun); err != nil {
+		return nil, err
+	}
+	if format != "csv" && format != "xlsx" {
+		return nil, errs.Field("format", "user.export_format", "The format must be csv or xlsx.")
+	}
 	f.Limit, f.Cursor = MaxPage, ""
+	if f.Sort == "" && strings.TrimSpace(f.Q) == "" {
+		// A file's rows in the order the users were made, new ones last: the table's own order,
+		// which a million users are read in fastest. A spreadsheet sorts them otherwise.
+		f.Sort = ExportSort
+	}
 	if err := s.normaliseFilter(ctx, &f); err != nil {
 		return nil, err
 	}
@@ -47,8 +65,10 @@ func (s *Service) ExportUsers(ctx context.Context, a Actor, f Filter, format str
 	if x.Fields, err = s.store.Fields(ctx); err != nil {
 		return nil, err
 	}
-	if x.first, x.next, err = s.store.ListUsers(ctx, f); err != nil {
-		return nil, err
+	if x.search() {
+		if x.first, x.next, err = s.store.ListUsers(ctx, f); err != nil {
+			return nil, err
+		}
 	}
 	details := map[string]any{"format": format}
 	if q := userExportQuery(f); len(q) > 0 {
@@ -59,6 +79,9 @@ func (s *Service) ExportUsers(ctx context.Context, a Actor, f Filter, format str
 	}
 	return x, nil
 }
+
+// search reports whether the export is of a search, read a page at a time.
+func (x *UserExport) search() bool { return strings.TrimSpace(x.filter.Q) != "" }
 
 // userExportQuery is the filter as the export's audit record shows it: what narrowed it.
 func userExportQuery(f Filter) map[string]any {
@@ -75,18 +98,27 @@ func userExportQuery(f Filter) map[string]any {
 	return q
 }
 
-// Each calls fn with each user the export selects, a page at a time, and returns how many it
-// handed out. It stops at fn's first error.
+// Each calls fn with each user the export selects and returns how many it handed out. It
+// stops at fn's first error.
 func (x *UserExport) Each(ctx context.Context, fn func(*Detail) error) (int, error) {
 	n := 0
+	each := func(users []*Detail) error {
+		for _, d := range users {
+			if err := fn(d); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	}
+	if !x.search() {
+		return n, x.s.store.EachUser(ctx, x.filter, each)
+	}
 	page, next := x.first, x.next
 	x.first = nil
 	for {
-		for _, d := range page {
-			if err := fn(d); err != nil {
-				return n, err
-			}
-			n++
+		if err := each(page); err != nil {
+			return n, err
 		}
 		if next == "" {
 			return n, nil
@@ -104,10 +136,11 @@ func (x *UserExport) Each(ctx context.Context, fn func(*Detail) error) (int, err
 const maxManagers = 10_000
 
 // ManagerEmail is the email of a user's manager when the manager is a user of usher, as the
-// import reads the Manager column back; the free-text name from a directory otherwise.
+// import reads the Manager column back; empty otherwise (a directory's free-text name is not
+// a user the import could find).
 func (x *UserExport) ManagerEmail(ctx context.Context, d *Detail) (string, error) {
 	if d.ManagerID == "" {
-		return d.ManagerName, nil
+		return "", nil
 	}
 	if email, ok := x.managers[d.ManagerID]; ok {
 		return email, nil

@@ -35,6 +35,11 @@ func TestUsersExport(t *testing.T) {
 		}
 		b.follow(b.get("/users/export?format=pdf&q=dor")).has("Nothing was downloaded: the format must be csv or xlsx.")
 
+		// A viewer reads users but may not export them: no button, and the address refuses.
+		vb := e.signIn(e.createUser("vera", user.ViewerRole).Username)
+		vb.get("/users").lacks("Export CSV", "Export XLSX")
+		vb.get("/users/export?format=csv").want(http.StatusForbidden).has("This needs the export.run permission.")
+
 		req, _ := http.NewRequest("GET", e.srv.URL+"/users/export?format=csv", nil)
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
 		b.do(req).want(http.StatusForbidden).has("Start the download from usher's users page.")

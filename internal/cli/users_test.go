@@ -1,0 +1,53 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// `usher users export` writes the users the filters select in the import format, to a file
+// (its extension chooses the format) or to standard output, and says how many; a refused
+// export leaves no file behind.
+func TestUsersExport(t *testing.T) {
+	dir := t.TempDir()
+	_, _, stop := serve(t, []string{"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=a long enough secret"}, "--data-dir", dir)
+	stop()
+
+	code, stdout, stderr := run(t, nil, "users", "export", "--data-dir", dir)
+	if code != 0 || !strings.HasPrefix(stdout, "\ufeffUsername,Email*,First name*,Last name*,Action") ||
+		!strings.Contains(stdout, "admin@example.org") || !strings.Contains(stderr, "Exported 1 user to standard output") {
+		t.Fatalf("export to standard output: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	out := filepath.Join(dir, "users.xlsx")
+	code, stdout, stderr = run(t, nil, "users", "export", "--data-dir", dir, "-o", out, "--status", "active")
+	if code != 0 || stdout != "" || !strings.Contains(stderr, "Exported 1 user to "+out) {
+		t.Fatalf("export to a file: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.HasPrefix(string(b), "PK\x03\x04") {
+		t.Fatalf("%s is not an XLSX file: %v", out, err)
+	}
+
+	bad := filepath.Join(dir, "bad.csv")
+	code, _, stderr = run(t, nil, "users", "export", "--data-dir", dir, "-o", bad, "--field", "nope=1")
+	if code != 1 || !strings.Contains(stderr, "There is no custom field called nope.") {
+		t.Fatalf("an unknown field: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = run(t, nil, "users", "export", "--data-dir", dir, "--format", "pdf")
+	if code != 1 || !strings.Contains(stderr, "The format must be csv or xlsx.") {
+		t.Fatalf("format pdf: exit %d: %s", code, stderr)
+	}
+	if entries, _ := os.ReadDir(dir); strings.Contains(strings.Join(names(entries), " "), "bad.csv") {
+		t.Fatalf("a refused export left a file: %v", names(entries))
+	}
+}
+
+func names(entries []os.DirEntry) []string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
