@@ -28,7 +28,7 @@ func runExport(ctx context.Context, args []string) error {
 	db.register(fs)
 	format := fs.String("format", "csv", "csv or xlsx")
 	out := fs.String("out", "", "keep the file here (default: read and drop it)")
-	sort := fs.String("sort", "", "the export's sort (the API's; name when empty)")
+	sort := fs.String("sort", "", "the export's sort (the API's; created_at when empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/usherhq/usher/internal/app"
 	"github.com/usherhq/usher/internal/config"
 	"github.com/usherhq/usher/internal/imports"
 	"github.com/usherhq/usher/internal/sheet"
@@ -28,11 +30,15 @@ func usersCmd(env Env) *cobra.Command {
 			"error shows the progress when it is a terminal.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := sheet.Format(format)
+			f := sheet.Format(strings.ToLower(format))
 			if format == "" {
 				f = sheet.CSV
 				if output != "" {
-					if of, err := sheet.FormatOf(output); err == nil && of != sheet.TXT {
+					of, err := sheet.FormatOf(output)
+					if err != nil {
+						return fmt.Errorf("usher writes .csv or .xlsx files: name the output so (-o users.csv), or give --format")
+					}
+					if of != sheet.TXT {
 						f = of
 					}
 				}
@@ -47,37 +53,14 @@ func usersCmd(env Env) *cobra.Command {
 				return err
 			}
 			defer a.Store.Close()
-			ctx, actor := cmd.Context(), user.System("cli")
-			x, err := a.Users.ExportUsers(ctx, actor, filter, string(f))
-			if err != nil {
-				return err
-			}
-			var total int64 = -1 // unknown: a filter narrows the export
-			if len(fields) == 0 && q == "" && status == "" && source == "" && role == "" && group == "" {
-				c, err := a.Users.Counts(ctx, actor)
-				if err != nil {
-					return err
-				}
-				total = c.Total
-			}
+			// The file first: an export is audited when it starts, so it must have somewhere to go.
 			out, name, done, err := exportTarget(env, output)
 			if err != nil {
 				return err
 			}
-			sw, err := sheet.NewWriter(out, f)
-			if err != nil {
-				done(false)
-				return err
-			}
-			bar := newProgress(env.Stderr, total)
-			start := time.Now()
-			n, err := imports.WriteUsers(ctx, x, &countingWriter{Writer: sw, each: bar.set})
-			if cerr := sw.Close(); err == nil {
-				err = cerr
-			}
-			bar.finish()
-			if err := done(err == nil); err != nil {
-				return err
+			n, start, err := export(cmd.Context(), a, filter, f, out, env, output == "")
+			if derr := done(err == nil); err == nil {
+				err = derr
 			}
 			if err != nil {
 				return err
@@ -105,6 +88,41 @@ func usersCmd(env Env) *cobra.Command {
 	return cmd
 }
 
+// export writes the users filter selects to out as a file of format f. The progress bar goes
+// to standard error when it is a terminal and the file does not go to standard output.
+func export(ctx context.Context, a *app.App, filter user.Filter, f sheet.Format, out io.Writer, env Env, toStdout bool) (int, time.Time, error) {
+	start := time.Now()
+	actor := user.System("cli")
+	x, err := a.Users.ExportUsers(ctx, actor, filter, string(f))
+	if err != nil {
+		return 0, start, err
+	}
+	var total int64 = -1 // unknown: a filter narrows the export
+	if filter.Q == "" && filter.Status == "" && filter.Source == "" && filter.RoleID == "" && filter.GroupID == "" && len(filter.Custom) == 0 {
+		c, err := a.Users.Counts(ctx, actor)
+		if err != nil {
+			return 0, start, err
+		}
+		total = c.Total
+	}
+	sw, err := sheet.NewWriter(out, f)
+	if err != nil {
+		return 0, start, err
+	}
+	var bar *progress
+	if toStdout {
+		bar = &progress{} // draws nothing: the bar's lines would mix into the file on a terminal
+	} else {
+		bar = newProgress(env.Stderr, total)
+	}
+	n, err := imports.WriteUsers(ctx, x, &countingWriter{Writer: sw, each: bar.set})
+	if cerr := sw.Close(); err == nil {
+		err = cerr
+	}
+	bar.finish()
+	return n, start, err
+}
+
 // exportTarget is where an export goes: a temporary file beside output, renamed to it when the
 // export is whole (done(true)) and removed otherwise, so that a failed export leaves no file
 // that looks whole; or standard output.
@@ -118,11 +136,13 @@ func exportTarget(env Env, output string) (w io.Writer, name string, done func(o
 	}
 	return tmp, output, func(ok bool) error {
 		err := tmp.Close()
+		if ok && err == nil {
+			err = os.Rename(tmp.Name(), output)
+		}
 		if !ok || err != nil {
 			os.Remove(tmp.Name())
-			return err
 		}
-		return os.Rename(tmp.Name(), output)
+		return err
 	}, nil
 }
 

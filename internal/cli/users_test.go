@@ -35,11 +35,16 @@ func TestUsersExport(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "There is no custom field called nope.") {
 		t.Fatalf("an unknown field: exit %d: %s", code, stderr)
 	}
+	code, _, stderr = run(t, nil, "users", "export", "--data-dir", dir, "-o", filepath.Join(dir, "users.pdf"))
+	if code != 1 || !strings.Contains(stderr, "usher writes .csv or .xlsx files") {
+		t.Fatalf("-o users.pdf: exit %d: %s", code, stderr)
+	}
 	code, _, stderr = run(t, nil, "users", "export", "--data-dir", dir, "--format", "pdf")
 	if code != 1 || !strings.Contains(stderr, "The format must be csv or xlsx.") {
 		t.Fatalf("format pdf: exit %d: %s", code, stderr)
 	}
-	if entries, _ := os.ReadDir(dir); strings.Contains(strings.Join(names(entries), " "), "bad.csv") {
+	if entries, _ := os.ReadDir(dir); strings.Contains(strings.Join(names(entries), " "), "bad.csv") ||
+		strings.Contains(strings.Join(names(entries), " "), ".users.pdf") {
 		t.Fatalf("a refused export left a file: %v", names(entries))
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
@@ -52,8 +54,46 @@ func TestEachUser(t *testing.T) {
 		if !slices.IsSortedFunc(emails, func(a, b string) int { return strings.Compare(b, a) }) || len(emails) != 2000 {
 			t.Errorf("%d emails, not in descending order", len(emails))
 		}
+		// In creation order (the export's default), where every user here was made at the same
+		// instant: each batch goes on from the last one's time and id, and no one is read twice
+		// or left out.
+		seen := map[string]bool{}
+		err = s.EachUser(ctx, user.Filter{Sort: "created_at"}, func(batch []*user.Detail) error {
+			for _, d := range batch {
+				if seen[d.ID] {
+					return fmt.Errorf("%s read twice", d.Email)
+				}
+				seen[d.ID] = true
+			}
+			return nil
+		})
+		if err != nil || len(seen) != 2500 {
+			t.Fatalf("created_at order: %d users, %v", len(seen), err)
+		}
 		if err := s.EachUser(ctx, user.Filter{Q: "each"}, func([]*user.Detail) error { return nil }); err == nil {
 			t.Error("EachUser took a search")
+		}
+
+		// More exports at once than there are read connections, each reading more while it
+		// handles a batch (as an export looks up managers): none holds a connection meanwhile.
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		errc := make(chan error, 12)
+		for range 12 {
+			wg.Go(func() {
+				errc <- s.EachUser(ctx, user.Filter{Sort: "name"}, func(batch []*user.Detail) error {
+					_, err := s.User(ctx, batch[0].ID)
+					return err
+				})
+			})
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			if err != nil {
+				t.Fatalf("concurrent exports: %v", err)
+			}
 		}
 	})
 }

@@ -54,7 +54,7 @@ func (s *Store) InsertField(ctx context.Context, f *user.Field) error {
 }
 
 // fieldOrderLock is the PostgreSQL advisory lock that LockFieldOrder takes.
-const fieldOrderLock = 0x75736865_72460001 // "usher" F 1
+const fieldOrderLock int64 = 0x75736865_72460001 // "usher" F 1
 
 // LockFieldOrder makes the changes to the fields' order of concurrent transactions wait for
 // each other until they end (PostgreSQL; SQLite's one writer does that already), also when

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/usherhq/usher/internal/user"
 )
@@ -180,7 +181,7 @@ func parseCustom(s string) (map[string]string, error) {
 	if s == "{}" || s == "" {
 		return out, nil
 	}
-	if !strings.Contains(s, `\`) && parseFlat(s, out) {
+	if !strings.Contains(s, `\`) && utf8.ValidString(s) && parseFlat(s, out) {
 		return out, nil
 	}
 	clear(out)
@@ -190,9 +191,10 @@ func parseCustom(s string) (map[string]string, error) {
 	return out, nil
 }
 
-// parseFlat reads into out a JSON object of strings that holds no escape (no \), as most custom
-// values are, in a fraction of encoding/json's time: an export reads a million of them. It
-// reports false for anything else, which encoding/json then reads.
+// parseFlat reads into out a JSON object of strings that holds no escape (no \), no control
+// character and only valid UTF-8 (the caller checks that), as most custom values are, in a
+// fraction of encoding/json's time: an export reads a million of them. It reports false for
+// anything else, which encoding/json then reads.
 func parseFlat(s string, out map[string]string) bool {
 	i := 0
 	skip := func() {
@@ -210,6 +212,9 @@ func parseFlat(s string, out map[string]string) bool {
 			return "", false
 		}
 		t := s[i+1 : i+1+end]
+		if strings.IndexFunc(t, func(r rune) bool { return r < 0x20 }) >= 0 {
+			return "", false // encoding/json refuses a raw control character in a string
+		}
 		i += end + 2
 		return t, true
 	}
