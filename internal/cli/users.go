@@ -97,14 +97,7 @@ func export(ctx context.Context, a *app.App, filter user.Filter, f sheet.Format,
 	if err != nil {
 		return 0, start, err
 	}
-	var total int64 = -1 // unknown: a filter narrows the export
-	if filter.Q == "" && filter.Status == "" && filter.Source == "" && filter.RoleID == "" && filter.GroupID == "" && len(filter.Custom) == 0 {
-		c, err := a.Users.Counts(ctx, actor)
-		if err != nil {
-			return 0, start, err
-		}
-		total = c.Total
-	}
+	total, _ := x.Total() // -1, unknown, when a filter narrows the export
 	sw, err := sheet.NewWriter(out, f)
 	if err != nil {
 		return 0, start, err

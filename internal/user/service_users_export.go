@@ -22,7 +22,12 @@ type UserExport struct {
 	next     string
 	Fields   []Field // the custom fields, in their order
 	managers map[string]string
+	total    int64 // how many users it holds; -1 when a filter narrows it (not counted)
 }
+
+// Total is how many users the export holds, for a progress bar, when it is known without
+// counting: every user (no filter). ok is false when a filter narrows the export.
+func (x *UserExport) Total() (n int64, ok bool) { return x.total, x.total >= 0 }
 
 // ExportUsers prepares an export of every user f selects (its Limit and Cursor are ignored), in
 // f's order, as "csv" or "xlsx". Before a user is handed out it checks that the actor may read
@@ -50,17 +55,18 @@ func (s *Service) ExportUsers(ctx context.Context, a Actor, f Filter, format str
 	if err := s.normaliseFilter(ctx, &f); err != nil {
 		return nil, err
 	}
-	if format == "xlsx" && len(userExportQuery(f)) == 0 {
-		c, err := s.store.CountUsers(ctx)
+	x := &UserExport{s: s, filter: f, managers: map[string]string{}, total: -1}
+	if len(userExportQuery(f)) == 0 {
+		c, err := s.store.CountUsers(ctx) // kept, not counted: cheap
 		if err != nil {
 			return nil, err
 		}
-		if c.Total > MaxXLSXUsers {
+		x.total = c.Total
+		if format == "xlsx" && c.Total > MaxXLSXUsers {
 			return nil, errs.Field("format", "user.export_too_large",
 				fmt.Sprintf("An XLSX sheet holds at most %d users, and there are %d: export CSV, or narrow the export with a filter.", MaxXLSXUsers, c.Total))
 		}
 	}
-	x := &UserExport{s: s, filter: f, managers: map[string]string{}}
 	var err error
 	if x.Fields, err = s.store.Fields(ctx); err != nil {
 		return nil, err

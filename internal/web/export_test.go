@@ -33,7 +33,7 @@ func TestUsersExport(t *testing.T) {
 		if xlsx := b.get("/users?q=dor").link("Export XLSX"); xlsx != "/users/export?format=xlsx&q=dor" {
 			t.Fatalf("the XLSX link is %q", xlsx)
 		}
-		b.follow(b.get("/users/export?format=pdf&q=dor")).has("Nothing was downloaded: the format must be csv or xlsx.")
+		b.follow(b.get("/users/export?format=pdf&q=dor")).has("Nothing was downloaded: The format must be csv or xlsx.")
 
 		// A viewer reads users but may not export them: no button, and the address refuses.
 		vb := e.signIn(e.createUser("vera", user.ViewerRole).Username)
