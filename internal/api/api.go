@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/imports"
 	"github.com/usherhq/usher/internal/mail"
 	"github.com/usherhq/usher/internal/request"
 	"github.com/usherhq/usher/internal/user"
@@ -39,6 +40,9 @@ type Deps struct {
 
 	// Invitations invites people and lets them accept.
 	Invitations *auth.Invitations
+	// Imports stages, applies and reports imports; ImportMaxSize is the largest file it takes.
+	Imports       *imports.Service
+	ImportMaxSize int64
 }
 
 // Server is the HTTP API.

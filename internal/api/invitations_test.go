@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/usherhq/usher/internal/mail"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/usherhq/usher/internal/mail"
 
 	"github.com/usherhq/usher/internal/audit"
 	"github.com/usherhq/usher/internal/store"

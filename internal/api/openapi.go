@@ -33,6 +33,7 @@ var problemText = map[int]string{
 	http.StatusConflict:              "It clashes with what exists: a taken name, a state that does not allow it, or a change that ran at the same moment (try again).",
 	http.StatusPreconditionFailed:    "If-Match names a version that is no longer current (version.stale): read the resource again.",
 	http.StatusRequestEntityTooLarge: "The body is over the size limit (request.too_large).",
+	http.StatusLengthRequired:        "The upload does not say its length in Content-Length (request.length_required).",
 	http.StatusUnsupportedMediaType:  "The body is not sent as application/json (request.unsupported_media_type).",
 	http.StatusUnprocessableEntity:   "The input is not valid: errors names each field and what is wrong with it.",
 	http.StatusPreconditionRequired:  "If-Match is missing (version.required): send the ETag you read.",

@@ -46,6 +46,7 @@ var codeOfStatus = map[int]string{
 	http.StatusNotAcceptable:         "request.not_acceptable",
 	http.StatusUnsupportedMediaType:  "request.unsupported_media_type",
 	http.StatusRequestTimeout:        "request.timeout",
+	http.StatusLengthRequired:        "request.length_required",
 	http.StatusInternalServerError:   "internal",
 }
 

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -46,15 +45,6 @@ func (s *Server) exportUsers(ctx context.Context, in *userExportInput) (*huma.St
 
 // usersExportResponse documents the export's answer: a file in either format.
 func usersExportResponse(o huma.Operation) huma.Operation {
-	o.DefaultStatus = http.StatusOK
-	text := &huma.Schema{Type: huma.TypeString}
-	o.Responses = map[string]*huma.Response{"200": {
-		Description: "The file in the import format, sent as it is read (Content-Disposition: attachment; filename=usher-users-YYYY-MM-DD.csv or .xlsx). Each row's Action is Update, so the file, edited, can be imported as it is.",
-		Headers: map[string]*huma.Param{"Content-Disposition": {Description: "attachment, with a file name dated with the day of the export.",
-			Schema: text}},
-		Content: map[string]*huma.MediaType{
-			"text/csv":               {Schema: text},
-			sheet.XLSX.ContentType(): {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary"}},
-		}}}
-	return o
+	return sheetResponse(o, "The file in the import format, sent as it is read (Content-Disposition: attachment; filename=usher-users-YYYY-MM-DD.csv or .xlsx). Each row's Action is Update, so the file, edited, can be imported as it is.",
+		"attachment, with a file name dated with the day of the export.")
 }

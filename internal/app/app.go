@@ -19,6 +19,7 @@ import (
 	"github.com/usherhq/usher/internal/api"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/config"
+	"github.com/usherhq/usher/internal/imports"
 	"github.com/usherhq/usher/internal/job"
 	"github.com/usherhq/usher/internal/mail"
 	"github.com/usherhq/usher/internal/request"
@@ -154,6 +155,8 @@ type App struct {
 
 	// Invitations invites people by email and lets them accept, for every surface.
 	Invitations *auth.Invitations
+	// Imports stages, applies and reports imports of users from files.
+	Imports *imports.Service
 }
 
 // New builds the services and the HTTP handler on an open store: first the secret key and the
@@ -192,9 +195,15 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	if err != nil {
 		return nil, err
 	}
+	if a.Imports, err = imports.NewService(st, users, a.Invitations, bg.Jobs, imports.Options{Logger: logger, Lease: cfg.ImportLease, BatchSize: cfg.ImportBatch}); err != nil {
+		return nil, err
+	}
+	if err := job.AddWorker(bg.Jobs, a.Imports.Worker()); err != nil {
+		return nil, err
+	}
 	mailLog := mail.NewLog(st)
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, Metrics: reg,
-		HTTPS: cfg.HTTPS(), Ready: st.Ping, Invitations: a.Invitations})
+		HTTPS: cfg.HTTPS(), Ready: st.Ping, Invitations: a.Invitations, Imports: a.Imports, ImportMaxSize: cfg.ImportMaxSize})
 	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, HTTPS: cfg.HTTPS(),
 		FlashKey: box.DeriveKey("flash messages"), Invitations: a.Invitations, PasswordMinLength: cfg.PasswordMinLen})
 	if err != nil {
@@ -291,6 +300,9 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 			logger.Warn("stop background jobs", "error", err)
 		}
 	}()
+	// Imports whose job died with an earlier process go on. On SQLite this process alone
+	// works the database, so whatever lease an import holds is a dead one's.
+	go a.resumeImports(ctx, st.Dialect == store.SQLite)
 	logger.Info("email goes to " + fmt.Sprint(a.Background.Outbox.Sender()))
 	servers := []served{{"public server (--listen)", publicServer(a.Handler, cfg, logger), ln}}
 	if metricsLn != nil {
@@ -312,6 +324,24 @@ func Serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready f
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// resumeImports queues the imports whose job died, at once and then as often as a lease runs
+// out (on PostgreSQL a replica that died leaves its imports to the others).
+func (a *App) resumeImports(ctx context.Context, takeOver bool) {
+	tick := time.NewTicker(a.Config.ImportLease)
+	defer tick.Stop()
+	for {
+		if err := a.Imports.Resume(ctx, takeOver); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("could not resume imports", "error", err)
+		}
+		takeOver = false
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // served is an HTTP server and the listener it serves on.

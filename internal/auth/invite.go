@@ -150,6 +150,23 @@ func (iv *Invitations) Invite(ctx context.Context, a user.Actor, people []user.I
 	return out, nil
 }
 
+// InviteOne invites one person, as Invite does but without its cap on how many a request may
+// carry: for an import, which brings its own rows and limits. The address is checked as Invite
+// checks it; the email goes out when the caller's transaction commits.
+func (iv *Invitations) InviteOne(ctx context.Context, a user.Actor, p user.InviteInput) (*user.Detail, error) {
+	if iv.notify == nil {
+		return nil, errNoNotifier
+	}
+	if _, err := user.InvitationEmail(p.Email); err != nil {
+		return nil, err
+	}
+	inviter, err := iv.inviterName(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return iv.inviteOne(ctx, a, p, inviter, "")
+}
+
 // invitationMessage checks the inviter's personal message: plain text of a bounded length,
 // line breaks allowed, no other control or disguising characters. It is escaped in the HTML
 // part of the email like everything else.

@@ -19,7 +19,7 @@ import (
 )
 
 func usersCmd(env Env) *cobra.Command {
-	cmd := &cobra.Command{Use: "users", Short: "Export users to a file (import comes with the staged import)"}
+	cmd := &cobra.Command{Use: "users", Short: "Import users from a file, or export them to one"}
 	var format, output, q, status, source, role, group, sort string
 	var fields []string
 	export := &cobra.Command{
@@ -84,7 +84,7 @@ func usersCmd(env Env) *cobra.Command {
 	fl.StringVar(&group, "group", "", "only members of this group (id)")
 	fl.StringArrayVar(&fields, "field", nil, "only users with this custom value, NAME=VALUE (repeat for several)")
 	fl.StringVar(&sort, "sort", "", "created_at (default: the order users were made), name, username, email or updated_at; - in front reverses")
-	cmd.AddCommand(export)
+	cmd.AddCommand(export, importCmd(env))
 	return cmd
 }
 
@@ -161,6 +161,7 @@ func (c *countingWriter) Write(cells []string) error {
 // file, a pipe) it draws nothing.
 type progress struct {
 	w     io.Writer
+	unit  string // what is counted: users, unless set
 	total int64
 	n     int64
 	last  time.Time
@@ -188,15 +189,19 @@ func (p *progress) set(n int64) {
 
 func (p *progress) draw() {
 	p.shown = true
+	unit := p.unit
+	if unit == "" {
+		unit = "users"
+	}
 	if p.total <= 0 {
-		fmt.Fprintf(p.w, "\r%s users", thousands(p.n))
+		fmt.Fprintf(p.w, "\r%s %s", thousands(p.n), unit)
 		return
 	}
 	const width = 30
 	share := min(float64(p.n)/float64(p.total), 1)
 	full := int(share * width)
-	fmt.Fprintf(p.w, "\r[%s%s] %s of %s users (%d%%)", strings.Repeat("#", full), strings.Repeat(" ", width-full),
-		thousands(p.n), thousands(p.total), int(share*100))
+	fmt.Fprintf(p.w, "\r[%s%s] %s of %s %s (%d%%)", strings.Repeat("#", full), strings.Repeat(" ", width-full),
+		thousands(p.n), thousands(p.total), unit, int(share*100))
 }
 
 // finish draws the last state and ends the bar's line.

@@ -56,3 +56,38 @@ func names(entries []os.DirEntry) []string {
 	}
 	return out
 }
+
+// `usher users import FILE` previews a file, and with --wait applies it here and prints the
+// report; --dry-run changes nothing; --failed-rows writes the rows that failed.
+func TestUsersImport(t *testing.T) {
+	dir := t.TempDir()
+	_, _, stop := serve(t, []string{"USHER_ADMIN_EMAIL=admin@example.org", "USHER_ADMIN_PASSWORD=a long enough secret"}, "--data-dir", dir)
+	stop()
+	file := filepath.Join(dir, "people.csv")
+	if err := os.WriteFile(file, []byte("Email;First name;Last name\nada@example.com;Ada;Lovelace\nbad;Bad;Row\ngrace@example.com;Grace;Hopper\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, nil, "users", "import", file, "--dry-run", "--data-dir", dir)
+	if code != 0 || !strings.Contains(stdout, "people.csv: 3 rows. Preview: 2 to create, 0 to update, 0 to delete, 0 to skip, 1 with errors.") ||
+		!strings.Contains(stdout, "Row 3, Email: ") || !strings.Contains(stdout, "Dry run: nothing was changed.") {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	failed := filepath.Join(dir, "failed.csv")
+	code, stdout, stderr = run(t, nil, "users", "import", file, "--wait", "--failed-rows", failed, "--data-dir", dir)
+	if code != 0 || !strings.Contains(stdout, "completed: 2 created, 0 updated, 0 deleted, 0 skipped, 1 failed.") {
+		t.Fatalf("import: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(failed)
+	if err != nil || !strings.Contains(string(b), "Email;First name;Last name;Reason\nbad;Bad;Row;Email: ") &&
+		!strings.Contains(string(b), "Email,First name,Last name,Reason\nbad,Bad,Row,Email: ") {
+		t.Fatalf("failed rows: %v\n%s", err, b)
+	}
+	code, stdout, _ = run(t, nil, "users", "export", "--data-dir", dir)
+	if code != 0 || !strings.Contains(stdout, "ada@example.com") || !strings.Contains(stdout, "grace@example.com") {
+		t.Fatalf("the imported users are not there: %s", stdout)
+	}
+	code, _, stderr = run(t, nil, "users", "import", filepath.Join(dir, "missing.csv"), "--data-dir", dir)
+	if code != 1 || !strings.Contains(stderr, "cannot read") {
+		t.Fatalf("a missing file: exit %d: %s", code, stderr)
+	}
+}

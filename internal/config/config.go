@@ -42,6 +42,9 @@ type Config struct {
 	ResetLinkValid  time.Duration
 	InvitationValid time.Duration // how long an invitation link works
 	InviteResend    time.Duration // least time between two invitation emails to one person
+	ImportMaxSize   int64         // the largest import file taken, in bytes
+	ImportLease     time.Duration // how long an import's job holds it between two batches
+	ImportBatch     int           // rows an import applies in one transaction
 	ShutdownTimeout time.Duration
 	SMTPHost        string // empty: mail goes to .eml files in the data directory
 	SMTPPort        int
@@ -81,6 +84,37 @@ func dur(f func(c *Config) *time.Duration) (func(*Config) string, func(*Config, 
 		*f(c) = d
 		return nil
 	}
+}
+
+// size reads a number of bytes: 512MiB, 2GiB, 100MB, 64KiB or a plain number.
+func size(f func(c *Config) *int64) (func(*Config) string, func(*Config, string) error) {
+	units := []struct {
+		suffix string
+		n      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	return func(c *Config) string {
+			v := *f(c)
+			for i := 2; i >= 0; i-- { // the largest of GiB, MiB and KiB that divides it
+				if u := units[i]; v >= u.n && v%u.n == 0 {
+					return strconv.FormatInt(v/u.n, 10) + u.suffix
+				}
+			}
+			return strconv.FormatInt(v, 10)
+		}, func(c *Config, v string) error {
+			num, mult := strings.TrimSpace(v), int64(1)
+			for _, u := range units {
+				if rest, ok := strings.CutSuffix(num, u.suffix); ok {
+					num, mult = strings.TrimSpace(rest), u.n
+					break
+				}
+			}
+			n, err := strconv.ParseInt(num, 10, 64)
+			if err != nil || n < 0 || n > (1<<62)/mult {
+				return fmt.Errorf("%q is not a size (write it like 512MiB, 2GiB or a number of bytes)", v)
+			}
+			*f(c) = n * mult
+			return nil
+		}
 }
 
 func integer(f func(c *Config) *int) (func(*Config) string, func(*Config, string) error) {
@@ -221,6 +255,15 @@ func settings() []setting {
 		}),
 		mk("invitation-resend-interval", "60s", "least time between two invitation emails to one person; 0s for none", func() (func(*Config) string, func(*Config, string) error) {
 			return dur(func(c *Config) *time.Duration { return &c.InviteResend })
+		}),
+		mk("import-max-size", "512MiB", "the largest file an import takes; a larger upload is refused before it is read", func() (func(*Config) string, func(*Config, string) error) {
+			return size(func(c *Config) *int64 { return &c.ImportMaxSize })
+		}),
+		mk("import-lease", "10s", "how long an import's job holds the import between two batches: an import whose process died goes on elsewhere (or at the next start) once this runs out", func() (func(*Config) string, func(*Config, string) error) {
+			return dur(func(c *Config) *time.Duration { return &c.ImportLease })
+		}),
+		mk("import-batch-size", "500", "rows an import applies in one transaction: larger is faster, smaller stops sooner on cancel", func() (func(*Config) string, func(*Config, string) error) {
+			return integer(func(c *Config) *int { return &c.ImportBatch })
 		}),
 		mk("signin-rate-address", "120/1m", "sign-in attempts taken from one client address (an IPv6 /64); more are refused with 429; 0 for no limit", func() (func(*Config) string, func(*Config, string) error) {
 			return rate(func(c *Config) *auth.Limit { return &c.SignInLimits.SignInPerAddress })
@@ -475,6 +518,15 @@ func (c *Config) validate() []Problem {
 	}
 	if c.InvitationValid < time.Hour || c.InvitationValid > 90*24*time.Hour {
 		bad("invitation-lifetime", "must be between 1h and 2160h (90 days)")
+	}
+	if c.ImportMaxSize < 1<<10 {
+		bad("import-max-size", "must be at least 1KiB")
+	}
+	if c.ImportBatch < 1 || c.ImportBatch > 10000 {
+		bad("import-batch-size", "must be between 1 and 10000")
+	}
+	if c.ImportLease < time.Second || c.ImportLease > 10*time.Minute {
+		bad("import-lease", "must be between 1s and 10m")
 	}
 	if c.InviteResend < 0 || c.InviteResend > 24*time.Hour {
 		bad("invitation-resend-interval", "must be between 0 (no interval) and 24h")

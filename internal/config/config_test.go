@@ -142,3 +142,24 @@ func TestInvitationSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestImportMaxSize(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ImportMaxSize != 512<<20 {
+		t.Fatalf("default import size %d, want 512 MiB", c.ImportMaxSize)
+	}
+	for in, want := range map[string]int64{"2GiB": 2 << 30, "100MB": 100e6, "65536": 65536, "64 KiB": 64 << 10} {
+		c, err := load(t, []string{"USHER_IMPORT_MAX_SIZE=" + in})
+		if err != nil || c.ImportMaxSize != want {
+			t.Errorf("%q: %d, %v; want %d", in, c.ImportMaxSize, err, want)
+		}
+	}
+	for _, in := range []string{"lots", "-1MiB", "12", "9999999999GiB"} {
+		if _, err := load(t, []string{"USHER_IMPORT_MAX_SIZE=" + in}); err == nil || !strings.Contains(err.Error(), "import-max-size") {
+			t.Errorf("%q: %v, want an error naming import-max-size", in, err)
+		}
+	}
+}

@@ -417,13 +417,24 @@ func (s *Store) readCatalog(ctx context.Context, roleIDs, groupIDs []string, all
 // keep (read again only when catalog_version has moved on): what a filter or a picker offers,
 // without counting members.
 func (s *Store) GroupNames(ctx context.Context) ([]user.GroupRef, error) {
-	var version int64
-	if err := s.reader(ctx).QueryRowContext(ctx, `SELECT version FROM catalog_version`).Scan(&version); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("store: catalog version: %w", err)
-	}
-	cat, err := s.catalogAt(ctx, version, nil, nil)
-	if err != nil {
-		return nil, err
+	var cat *catalog
+	if _, inTx := ctx.Value(txKey{}).(*sql.Tx); inTx {
+		// Not the copy: the transaction may have changed the groups (catalogAt).
+		c, _, err := s.readCatalog(ctx, nil, nil, true)
+		if err != nil {
+			return nil, err
+		}
+		cat = c
+	} else {
+		var version int64
+		if err := s.reader(ctx).QueryRowContext(ctx, `SELECT version FROM catalog_version`).Scan(&version); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("store: catalog version: %w", err)
+		}
+		c, err := s.catalogAt(ctx, version, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		cat = c
 	}
 	type named struct {
 		ref user.GroupRef

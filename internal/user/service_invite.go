@@ -78,6 +78,10 @@ type InviteInput struct {
 	Email    string   // as typed; see InvitationEmail
 	RoleIDs  []string // nil gives the Viewer role; an empty list gives none
 	GroupIDs []string
+	// Profile is what else is known of the person, when an import file gives it (names, phone,
+	// department, custom values); its Email is ignored. Names are optional: the person gives
+	// them when accepting.
+	Profile Profile
 }
 
 // Invite creates a user in status invited, with the roles and groups the invitation carries
@@ -91,13 +95,15 @@ func (s *Service) Invite(ctx context.Context, a Actor, in InviteInput) (*Detail,
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.createUser(ctx, a, CreateInput{Profile: Profile{Email: &email}, RoleIDs: in.RoleIDs, GroupIDs: in.GroupIDs}, createInvited)
+	p := in.Profile
+	p.Email = &email
+	d, err := s.createUser(ctx, a, CreateInput{Profile: p, RoleIDs: in.RoleIDs, GroupIDs: in.GroupIDs}, createInvited)
 	e, ok := errs.As(err)
 	switch {
 	case ok && e.Kind == errs.Conflict && e.Code == "user.email_taken":
 		return nil, &errs.Error{Kind: errs.Conflict, Code: "invitation.email_taken", Message: InviteEmailTaken, Err: err,
 			Fields: []errs.FieldError{{Field: "email", Code: "invitation.email_taken", Message: InviteEmailTaken}}}
-	case ok && e.Kind == errs.Invalid && len(e.Fields) == 1 && e.Fields[0].Field == "username":
+	case ok && e.Kind == errs.Invalid && len(e.Fields) == 1 && e.Fields[0].Field == "username" && in.Profile.Username == nil:
 		// The username defaults to the address, and usernames are ASCII: the person inviting
 		// typed only an address, so the address is what the message is about.
 		return nil, errs.Field("email", "invitation.email_not_username",

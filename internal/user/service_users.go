@@ -607,3 +607,47 @@ func (s *Service) guardTarget(ctx context.Context, a Actor, u *User, op string) 
 }
 
 var opPast = map[string]string{"delete": "deleted", "disable": "disabled", "lock": "locked"}
+
+// UserByLogin returns the user with this email or username (compared as sign-in compares
+// them), for a surface that names users that way: an import file's rows.
+func (s *Service) UserByLogin(ctx context.Context, a Actor, login string) (*Detail, error) {
+	if err := a.Require(UsersRead); err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByLogin(ctx, CanonicalLogin(login))
+	if err != nil {
+		return nil, err
+	}
+	return s.detail(ctx, u.ID)
+}
+
+// Narrow returns a recorded actor as they may act now: with the recorded permissions that
+// their user still holds, for work done later in their name (an import's job), so that it
+// never acts with rights taken away since. A user who was deleted or can no longer sign in
+// cannot act at all. usher itself (no user) keeps what was recorded.
+func (s *Service) Narrow(ctx context.Context, a Actor) (Actor, error) {
+	if a.ID == "" {
+		return a, nil
+	}
+	u, err := s.store.User(ctx, a.ID)
+	if errs.Is(errs.NotFound, err) {
+		return Actor{}, errs.E(errs.Forbidden, "auth.actor_gone", "The user this work was started by no longer exists.")
+	} else if err != nil {
+		return Actor{}, err
+	}
+	if !u.Status.CanSignIn() {
+		return Actor{}, errs.E(errs.Forbidden, "auth.actor_inactive", "The user this work was started by is "+string(u.Status)+" and can no longer act.")
+	}
+	held, err := s.store.EffectivePermissions(ctx, a.ID)
+	if err != nil {
+		return Actor{}, err
+	}
+	var now []Permission
+	for _, p := range a.Permissions {
+		if held.Has(p) {
+			now = append(now, p)
+		}
+	}
+	a.Permissions = NewPermissions(now...)
+	return a, nil
+}
