@@ -193,7 +193,8 @@ func azFixtures(e *env, c *client) map[string]func() azRequest {
 		"stage-import": func() azRequest {
 			return azRequest{path: "/api/v1/imports", upload: "Email\n" + unique("imp") + "@example.org\n"}
 		},
-		"list-imports":       func() azRequest { return azRequest{path: "/api/v1/imports?status=staged"} },
+		"list-imports":       func() azRequest { return azRequest{path: "/api/v1/imports?status=staged&q=people"} },
+		"list-jobs":          func() azRequest { return azRequest{path: "/api/v1/jobs?kind=import&q=people"} },
 		"get-import":         func() azRequest { return azRequest{path: "/api/v1/imports/" + e.stagedImport(c)} },
 		"start-import":       func() azRequest { return azRequest{path: "/api/v1/imports/" + e.stagedImport(c) + "/start"} },
 		"cancel-import":      func() azRequest { return azRequest{path: "/api/v1/imports/" + e.stagedImport(c) + "/cancel"} },

@@ -283,6 +283,29 @@ func TestImportFlow(t *testing.T) {
 		if len(hist.Items) != 2 || hist.Items[0].ID != again.ID {
 			t.Fatalf("history %+v", hist.Items)
 		}
+		e.admin.do("GET", "/api/v1/imports?q=FAILED", nil).want(http.StatusOK).into(&hist)
+		if len(hist.Items) != 1 || hist.Items[0].ID != again.ID {
+			t.Fatalf("history of *failed*: %+v", hist.Items)
+		}
+		var jobs struct {
+			Items []struct {
+				Kind   string `json:"kind"`
+				ID     string `json:"id"`
+				Status string `json:"status"`
+				Done   int64  `json:"done"`
+				Total  int64  `json:"total"`
+				Errors int64  `json:"errors"`
+			} `json:"items"`
+		}
+		e.admin.do("GET", "/api/v1/jobs?status=completed", nil).want(http.StatusOK).into(&jobs)
+		if len(jobs.Items) != 2 || jobs.Items[1].ID != p.ID || jobs.Items[1].Kind != "import" || jobs.Items[1].Done != 29 ||
+			jobs.Items[1].Total != 29 || jobs.Items[1].Errors != 7 {
+			t.Fatalf("jobs %+v", jobs.Items)
+		}
+		e.viewer.do("GET", "/api/v1/jobs", nil).want(http.StatusOK).into(&jobs)
+		if len(jobs.Items) != 0 {
+			t.Fatalf("a Viewer sees jobs %+v", jobs.Items)
+		}
 	})
 }
 

@@ -42,6 +42,7 @@ func (s *Server) routes() {
 	huma.Register(a, may(op("cancel-import", post, "/api/v1/imports/{id}/cancel", "Cancel an import: it stops before its next batch; the rows applied stay", imp, "imports"), http.StatusConflict), s.cancelImport)
 	huma.Register(a, op("import-report", get, "/api/v1/imports/{id}/report", "An import's totals and each row that failed or was skipped, with the reason", imp, "imports"), s.importReport)
 	huma.Register(a, failedRowsResponse(op("import-failed-rows", get, "/api/v1/imports/{id}/failed-rows", "Download the rows that failed, with a Reason column, to correct and upload again", imp, "imports")), s.importFailedRows)
+	huma.Register(a, op("list-jobs", get, "/api/v1/jobs", "Background jobs you may see (imports), newest first, with their progress", authenticated, "jobs"), s.listJobs)
 	huma.Register(a, templateResponse(op("import-template", get, "/api/v1/imports/template", "Download an empty import file: the header row, with this installation's custom fields", string(user.ImportRun), "imports")), s.importTemplate)
 	huma.Register(a, usersExportResponse(op("export-users", get, "/api/v1/users/export", "Download the users the filters of list-users select, as CSV or XLSX in the import format (needs users.read too; the export is audited)", string(user.ExportRun), "users")), s.exportUsers)
 	huma.Register(a, may(created(op("create-user", post, "/api/v1/users", "Create a local user", write, "users")), http.StatusConflict, http.StatusTooManyRequests), s.createUser)

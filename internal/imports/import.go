@@ -372,7 +372,8 @@ func (s *Service) Get(ctx context.Context, a user.Actor, id string) (*Import, er
 // Filter narrows the import history.
 type Filter struct {
 	Status Status
-	Limit  int // 0 for user.DefaultPage, at most user.MaxPage
+	Q      string // a part of the file name, in any letter case
+	Limit  int    // 0 for user.DefaultPage, at most user.MaxPage
 	Cursor string
 }
 

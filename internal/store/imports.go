@@ -196,15 +196,20 @@ type importCursor struct {
 
 // Imports lists imports newest first.
 func (s *Store) Imports(ctx context.Context, f imports.Filter) ([]imports.Import, string, error) {
-	scope := s.scope("imports", string(f.Status))
-	q := `SELECT ` + importColumns + ` FROM imports WHERE ($1 = '' OR status = $1)`
-	args := []any{string(f.Status)}
+	like := ""
+	if q := strings.ToLower(strings.TrimSpace(f.Q)); q != "" {
+		like = "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(clean(q)) + "%"
+	}
+	scope := s.scope("imports", string(f.Status), like)
+	q := `SELECT ` + importColumns + ` FROM imports WHERE ($1 = '' OR status = $1)
+		AND ($2 = '' OR lower(file_name) LIKE $2 ESCAPE '\')`
+	args := []any{string(f.Status), like}
 	if f.Cursor != "" {
 		var c importCursor
 		if err := scope.open(f.Cursor, &c); err != nil {
 			return nil, "", err
 		}
-		q += ` AND (created_at < $2 OR created_at = $2 AND id < $3)`
+		q += ` AND (created_at < $3 OR created_at = $3 AND id < $4)`
 		args = append(args, c.At, c.ID)
 	}
 	q += fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT %d`, f.Limit+1)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/usherhq/usher/internal/user"
@@ -27,6 +28,8 @@ func funcs(c *Console) template.FuncMap {
 		"inc":         func(i int) int { return i + 1 },
 		"minPassword": func() int { return c.deps.PasswordMinLength },
 		"sub":         func(a, b int) int { return a - b },
+		"minus":       func(a, b int64) int64 { return a - b },
+		"trimStar":    func(s string) string { return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "*")) },
 		"list":        func(s ...string) []string { return s },
 		"status":      func(s string) user.Status { return user.Status(s) },
 		"source":      func(s string) user.Source { return user.Source(s) },

@@ -24,6 +24,7 @@ import (
 
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/imports"
 	"github.com/usherhq/usher/internal/mail"
 	"github.com/usherhq/usher/internal/request"
 	"github.com/usherhq/usher/internal/user"
@@ -45,6 +46,9 @@ type Deps struct {
 	HTTPS bool
 	// PasswordMinLength is the password policy's least length, for the forms' hints.
 	PasswordMinLength int
+	// Imports stages and applies imports of users; ImportMaxSize is the largest file it takes.
+	Imports       *imports.Service
+	ImportMaxSize int64
 	// FlashKey signs the one-time messages shown after a redirect. Replicas behind one address
 	// need the same key; without one a random key is made.
 	FlashKey []byte
@@ -63,8 +67,11 @@ type Console struct {
 // New parses every template with the shared layout and builds the console's handler. A broken or
 // missing template fails here, at start-up, not on a request.
 func New(deps Deps) (*Console, error) {
-	if deps.Users == nil || deps.Auth == nil || deps.Setup == nil || deps.Mail == nil || deps.Invitations == nil {
-		return nil, errors.New("web.New: the user, auth, setup, invitation and mail log services are required")
+	if deps.Users == nil || deps.Auth == nil || deps.Setup == nil || deps.Mail == nil || deps.Invitations == nil || deps.Imports == nil {
+		return nil, errors.New("web.New: the user, auth, setup, invitation, import and mail log services are required")
+	}
+	if deps.ImportMaxSize <= 0 {
+		deps.ImportMaxSize = 512 << 20
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)

@@ -243,6 +243,13 @@ func byLabel(label string) chromedp.JSPath {
 })()`)
 }
 
+// Upload chooses files (paths on this machine) in the file input sel matches, as a person
+// choosing them in the file dialog would.
+func (b *Tab) Upload(sel string, paths ...string) {
+	b.t.Helper()
+	b.do(fmt.Sprintf("choosing %v in %q", paths, sel), chromedp.SetUploadFiles(chromedp.CSS(sel), paths))
+}
+
 // Type types text into the element sel matches (after what it holds), key by key.
 func (b *Tab) Type(sel, text string) {
 	b.t.Helper()

@@ -174,6 +174,94 @@ function inviteForm(form) {
   count();
 }
 
+// The upload form: a file dropped on the field is chosen, and the upload shows a bar of how much
+// has gone; then the page the server answers with (the preview) replaces this one. Without
+// scripts the form posts as any form does.
+function uploadForm(form) {
+  const zone = form.querySelector("[data-dropzone]");
+  const input = form.querySelector("input[type=file]");
+  const box = form.querySelector("[data-upload-progress]");
+  const bar = box && box.querySelector("progress");
+  const say = box && box.querySelector("[data-upload-status]");
+  if (zone && input) {
+    ["dragenter", "dragover"].forEach((t) => zone.addEventListener(t, (ev) => { ev.preventDefault(); zone.classList.add("dragging"); }));
+    ["dragleave", "drop"].forEach((t) => zone.addEventListener(t, () => zone.classList.remove("dragging")));
+    zone.addEventListener("drop", (ev) => {
+      ev.preventDefault();
+      if (ev.dataTransfer && ev.dataTransfer.files.length) input.files = ev.dataTransfer.files;
+    });
+  }
+  if (!box) return;
+  form.addEventListener("submit", (ev) => {
+    if (!input.files.length) return; // the browser says a file is needed
+    ev.preventDefault();
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    box.hidden = false;
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    xhr.upload.addEventListener("progress", (p) => {
+      if (!p.lengthComputable) return;
+      const share = Math.round((p.loaded * 100) / p.total);
+      bar.value = share;
+      say.textContent = share < 100 ? share + "% uploaded" : "Uploaded. Reading the file…";
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.responseURL && xhr.responseURL !== window.location.href && xhr.status < 400) {
+        window.location.href = xhr.responseURL;
+        return;
+      }
+      // Refused (too large, not a file usher reads…): the page the server answers with says why.
+      const doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      const main = doc.querySelector("main");
+      if (!main) { window.location.reload(); return; }
+      document.querySelector("main").replaceWith(main);
+      main.querySelectorAll("form[data-upload]").forEach(uploadForm);
+      bind(main);
+      main.focus();
+    });
+    xhr.addEventListener("error", () => {
+      button.disabled = false;
+      box.hidden = true;
+      say.textContent = "";
+      window.alert("The upload broke off. Check the connection and try again.");
+    });
+    xhr.send(new FormData(form));
+  });
+}
+
+// A running import: its state is read again every second, in place, until it ends; then the
+// page loads again with the report.
+function pollImport(section) {
+  const url = section.dataset.poll;
+  const tick = async () => {
+    try {
+      const res = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (!res.ok) return;
+      const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+      const fresh = doc.getElementById(section.id);
+      if (!fresh || !fresh.dataset.poll) { window.location.reload(); return; }
+      const bar = section.querySelector("progress");
+      const freshBar = fresh.querySelector("progress");
+      if (bar && freshBar) {
+        bar.max = freshBar.max;
+        bar.value = freshBar.value;
+        section.querySelector("label[for=import-bar]").textContent = fresh.querySelector("label[for=import-bar]").textContent;
+      }
+      const counts = section.querySelector(".counts");
+      const freshCounts = fresh.querySelector(".counts");
+      if (counts && freshCounts) counts.replaceWith(freshCounts);
+      const say = section.querySelector("[data-progress-status]");
+      const freshSay = fresh.querySelector("[data-progress-status]");
+      if (say && freshSay && say.textContent !== freshSay.textContent) say.textContent = freshSay.textContent;
+    } catch {
+      // the next tick tries again
+    }
+    setTimeout(tick, 1000);
+  };
+  setTimeout(tick, 1000);
+}
+
 function bind(root) {
   selectAll(root);
   copyButtons(root);
@@ -182,4 +270,6 @@ function bind(root) {
 
 document.querySelectorAll("form[data-live-search]").forEach(liveSearch);
 document.querySelectorAll("form[data-invite-form]").forEach(inviteForm);
+document.querySelectorAll("form[data-upload]").forEach(uploadForm);
+document.querySelectorAll("[data-poll]").forEach(pollImport);
 bind(document);
