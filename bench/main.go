@@ -43,6 +43,7 @@ var commands = []struct {
 	{"login", "P-LOGIN: password sign-ins per second against the raw argon2id rate, memory under 500 attempts", runLogin},
 	{"console", "the console's users page at scale: first page, a search, a filtered page (≤ 100 ms p99)", runConsole},
 	{"export", "P-EXPORT: every user to CSV or XLSX through GET /api/v1/users/export: time and memory", runExport},
+	{"import", "P-IMPORT: a CSV file of new users uploaded, previewed and applied through the API: time and memory", runImport},
 	{"explain", "the plan and time of each ListUsers query shape of the P-SEARCH mix", runExplain},
 }
 

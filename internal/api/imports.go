@@ -59,7 +59,7 @@ type importBody struct {
 	ID          string      `json:"id"`
 	FileName    string      `json:"file_name"`
 	Format      string      `json:"format" enum:"csv,txt,xlsx"`
-	Status      string      `json:"status" enum:"staged,queued,processing,completed,failed,cancelled" doc:"staged: previewed, waiting for start-import. queued, processing: being applied (rows_done of rows). completed, failed, cancelled: final; the rows applied stay."`
+	Status      string      `json:"status" enum:"staging,staged,queued,processing,completed,failed,cancelled" doc:"staging: the file is being read. staged: previewed, waiting for start-import. queued, processing: being applied (rows_done of rows). completed, failed, cancelled: final; the rows applied stay."`
 	Invitations bool        `json:"invitations" doc:"The file holds addresses only (with roles or groups at most): each new row invites a person."`
 	Invite      bool        `json:"invite" doc:"New users are invited by email (the send-invitations option, or an invitation file); otherwise they are created active without a password."`
 	Rows        int64       `json:"rows" doc:"Rows in the file, the header not counted."`
@@ -185,6 +185,8 @@ func (s *Server) uploadLimit(hctx huma.Context, next func(huma.Context)) {
 		writeProblem(s.api, hctx, errs.E(errs.TooLarge, "request.too_large",
 			fmt.Sprintf("The file is too large: an import takes files of up to %s. Split it into smaller files and import each.", sizeWords(max))))
 		return
+	default:
+		_ = hctx.SetReadDeadline(time.Now().Add(imports.UploadTime(n)))
 	}
 	next(hctx)
 }
@@ -306,7 +308,7 @@ func (s *Server) importFailedRows(ctx context.Context, in *importIDInput) (*huma
 
 // failedRowsResponse documents the failed rows' answer: a file in the import's format.
 func failedRowsResponse(o huma.Operation) huma.Operation {
-	return sheetResponse(o, "The rows that failed, in the uploaded file's format, with its columns and a Reason column: correct them and upload the file as it is (the import reads past Reason).",
+	return sheetResponse(o, "The rows that were not imported (refused, or left by a cancel or a failure), in the uploaded file's format, with its columns and a Reason column: correct them and upload the file as it is (the import reads past Reason).",
 		"attachment; filename=NAME-failed-rows.csv (or .txt, .xlsx).")
 }
 
@@ -315,7 +317,7 @@ type jobBody struct {
 	Kind       string     `json:"kind" enum:"import" doc:"What the job does; imports now, directory syncs and exports to come."`
 	ID         string     `json:"id"`
 	Title      string     `json:"title" doc:"What it works on: an import's file name."`
-	Status     string     `json:"status" enum:"staged,queued,processing,completed,failed,cancelled"`
+	Status     string     `json:"status" enum:"staging,staged,queued,processing,completed,failed,cancelled"`
 	Done       int64      `json:"done" doc:"Items done (an import's rows)."`
 	Total      int64      `json:"total" doc:"Items in all."`
 	Errors     int64      `json:"errors" doc:"Items that failed so far."`

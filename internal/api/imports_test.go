@@ -322,6 +322,23 @@ func TestImportRefusals(t *testing.T) {
 		e.admin.upload("people.csv", []byte("Email,First name,Last name\n")).problem(http.StatusUnprocessableEntity, "file.no_rows")
 		e.admin.upload("people.csv", nil).problem(http.StatusUnprocessableEntity, "file.empty")
 
+		// A file refused part way (bad UTF-8 after 150 rows) leaves no import.
+		var broken bytes.Buffer
+		broken.WriteString("Email\n")
+		for i := range 150 {
+			fmt.Fprintf(&broken, "p%d@example.com\n", i)
+		}
+		broken.WriteString("bad\xff@example.com\n")
+		r := e.admin.upload("broken.csv", broken.Bytes())
+		r.want(http.StatusUnprocessableEntity)
+		var hist struct {
+			Items []importJSON `json:"items"`
+		}
+		e.admin.do("GET", "/api/v1/imports", nil).want(http.StatusOK).into(&hist)
+		if len(hist.Items) != 0 {
+			t.Fatalf("a refused file left imports %+v (%s)", hist.Items, r.body)
+		}
+
 		// A staged import cancelled cannot start; one that finished cannot be cancelled.
 		var p importJSON
 		e.admin.upload("people.csv", []byte("Email\nsomeone@example.com\n")).want(http.StatusCreated).into(&p)

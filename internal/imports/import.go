@@ -23,6 +23,7 @@ import (
 type Status string
 
 const (
+	Staging    Status = "staging"    // being read from its file: not listed, cannot start
 	Staged     Status = "staged"     // read and previewed; waiting for someone to start it
 	Queued     Status = "queued"     // started; waiting for a worker
 	Processing Status = "processing" // rows are being applied
@@ -136,6 +137,8 @@ type Store interface {
 	AppendAudit(ctx context.Context, e audit.Event) error
 
 	InsertImport(ctx context.Context, imp *Import) error
+	// DeleteImport forgets an import and its rows.
+	DeleteImport(ctx context.Context, id string) error
 	// InsertImportRows adds staged rows, and their plans to the import's counts.
 	InsertImportRows(ctx context.Context, importID string, rows []Row) error
 	Import(ctx context.Context, id string) (*Import, error)
@@ -240,6 +243,9 @@ type Preview struct {
 	First map[Outcome][]Row // up to PreviewRows rows of each outcome, in file order
 }
 
+// maxBatchBytes bounds the cells a batch of the preview holds, whatever the rows' number.
+const maxBatchBytes = 16 << 20
+
 // PreviewRows is how many rows of each outcome a preview shows.
 const PreviewRows = 10
 
@@ -279,14 +285,25 @@ func (s *Service) Stage(ctx context.Context, a user.Actor, up Upload) (*Preview,
 	now := s.now()
 	imp := &Import{ID: uuid.Must(uuid.NewV7()).String(), FileName: baseName(up.Name), Format: format, Header: header,
 		Columns: h.Columns, Unknown: h.Unknown, Invitations: h.Invitations, Invite: up.Invite || h.Invitations,
-		Status: Staged, ActorID: a.ID, ActorName: a.Name, ActorPermissions: a.Permissions, ClientIP: a.ClientIP, CreatedAt: now}
+		Status: Staging, ActorID: a.ID, ActorName: a.Name, ActorPermissions: a.Permissions, ClientIP: a.ClientIP, CreatedAt: now}
 	if err := s.store.InsertImport(ctx, imp); err != nil {
 		return nil, err
 	}
+	staged := false
+	defer func() {
+		// A file refused part way, or a read that broke off, leaves nothing behind.
+		if !staged {
+			if err := s.store.DeleteImport(context.WithoutCancel(ctx), imp.ID); err != nil {
+				s.logger.Warn("could not forget an import that was not staged", "import_id", imp.ID, "error", err)
+			}
+		}
+	}()
 	p := &Preview{Import: imp, First: map[Outcome][]Row{}}
 	plan := newRows(s, imp, true)
 	batch := make([]Row, 0, s.opts.BatchSize)
+	var held int // bytes the batch holds: a batch of long rows is planned sooner
 	flush := func() error {
+		held = 0
 		if len(batch) == 0 {
 			return nil
 		}
@@ -316,8 +333,11 @@ func (s *Service) Stage(ctx context.Context, a user.Actor, up Upload) (*Preview,
 			return nil, fileError(err)
 		default:
 			batch = append(batch, Row{No: int64(line), Cells: append([]string(nil), cells...)})
+			for _, c := range cells {
+				held += len(c)
+			}
 		}
-		if len(batch) == cap(batch) {
+		if len(batch) == cap(batch) || held > maxBatchBytes {
 			if err := flush(); err != nil {
 				return nil, err
 			}
@@ -329,9 +349,16 @@ func (s *Service) Stage(ctx context.Context, a user.Actor, up Upload) (*Preview,
 	if imp.Rows == 0 {
 		return nil, errs.E(errs.Invalid, "file.no_rows", "The file has a header row but no rows below it: add a row for each person and upload it again.")
 	}
-	if err := s.audit(ctx, a, "import.stage", imp, map[string]any{"file": imp.FileName, "rows": imp.Rows}); err != nil {
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.SetImportStatus(ctx, imp.ID, []Status{Staging}, Staged, s.now(), ""); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "import.stage", imp, map[string]any{"file": imp.FileName, "rows": imp.Rows})
+	})
+	if err != nil {
 		return nil, err
 	}
+	staged, imp.Status = true, Staged
 	return p, nil
 }
 
@@ -411,6 +438,9 @@ func (s *Service) Start(ctx context.Context, a user.Actor, id string) (*Import, 
 		if imp.ActorID != a.ID {
 			return errs.E(errs.Forbidden, "import.not_yours", "Only the person who uploaded this file can start its import: its preview was made with their rights.")
 		}
+		if imp.Status == Staging {
+			return errs.E(errs.Conflict, "import.staging", "This file is still being read: start the import once its preview is ready.")
+		}
 		if imp.Status != Staged {
 			if imp.Status == Cancelled && imp.StartedAt == nil {
 				return errs.E(errs.Conflict, "import.cancelled", "This import was cancelled before it started: upload the file again.")
@@ -452,6 +482,13 @@ func (s *Service) Cancel(ctx context.Context, a user.Actor, id string) (*Import,
 		if imp.Status.Final() {
 			return errs.E(errs.Conflict, "import.finished", "This import has "+string(imp.Status)+" already: there is nothing to cancel.")
 		}
+		if imp.Status == Staging {
+			return errs.E(errs.Conflict, "import.staging", "This file is still being read: cancel the import once its preview is ready.")
+		}
+		if imp.CancelAskedAt != nil {
+			out = imp // asked already: once is enough
+			return nil
+		}
 		now := s.now()
 		if err := s.store.AskCancelImport(ctx, id, a.Name, now); err != nil {
 			return err
@@ -481,6 +518,9 @@ type Report struct {
 // Problems returns up to n rows that failed or were skipped (or, before the import ran, that
 // the preview plans as errors), after row number after, in file order.
 func (s *Service) Problems(ctx context.Context, a user.Actor, id string, after int64, n int) (*Report, error) {
+	if err := a.Require(user.UsersRead); err != nil { // the rows show people's data
+		return nil, err
+	}
 	imp, err := s.Get(ctx, a, id)
 	if err != nil {
 		return nil, err
@@ -502,10 +542,14 @@ func (s *Service) Problems(ctx context.Context, a user.Actor, id string, after i
 // ReasonHeader heads the failed-rows file's column of reasons; an import reads past it.
 const ReasonHeader = "Reason"
 
-// FailedRows writes the rows that failed as a file in the import's format: the file's own
-// columns and a Reason column, so that a person corrects the rows and uploads the file again
-// as it is. It returns the file's name.
+// FailedRows writes the rows that were not imported as a file in the import's format: those
+// refused, and those a cancel or a failure left (not those with nothing to do: an empty row, a
+// person invited who is a user already). It has the file's own columns and a Reason column, so
+// that a person corrects the rows and uploads the file again as it is.
 func (s *Service) FailedRows(ctx context.Context, a user.Actor, id string, w io.Writer) error {
+	if err := a.Require(user.UsersRead); err != nil { // the rows show people's data
+		return err
+	}
 	imp, err := s.Get(ctx, a, id)
 	if err != nil {
 		return err
@@ -529,11 +573,15 @@ func (s *Service) FailedRows(ctx context.Context, a user.Actor, id string, w io.
 	var after int64
 	for err == nil {
 		var rows []Row
-		rows, err = s.store.ImportRows(ctx, id, []Outcome{Error}, after, 1000)
+		rows, err = s.store.ImportRows(ctx, id, []Outcome{Error, Skip}, after, 1000)
 		if err != nil || len(rows) == 0 {
 			break
 		}
 		for _, r := range rows {
+			after = r.No
+			if r.Outcome() == Skip && (r.Plan == Skip || r.UserID != "") {
+				continue // nothing was left undone
+			}
 			cells := make([]string, len(header))
 			copy(cells, r.Cells)
 			reason := r.Reason
@@ -548,7 +596,6 @@ func (s *Service) FailedRows(ctx context.Context, a user.Actor, id string, w io.
 			if err = sw.Write(cells); err != nil {
 				break
 			}
-			after = r.No
 		}
 	}
 	if cerr := sw.Close(); err == nil {
@@ -578,4 +625,11 @@ func (r *Row) Message() string {
 		return fmt.Sprintf("Row %d, %s: %s", r.No, col, r.Reason)
 	}
 	return fmt.Sprintf("Row %d: %s", r.No, r.Reason)
+}
+
+// UploadTime is how long an upload of size bytes may take to arrive: two minutes, and a
+// second more for every MiB (a link of 8 Mbit/s or faster). The server's usual limit on
+// reading a request would cut a large file off.
+func UploadTime(size int64) time.Duration {
+	return 2*time.Minute + time.Duration(size>>20)*time.Second
 }

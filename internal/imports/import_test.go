@@ -18,6 +18,7 @@ import (
 	"github.com/usherhq/usher/internal/imports"
 	"github.com/usherhq/usher/internal/job"
 	"github.com/usherhq/usher/internal/mail"
+	"github.com/usherhq/usher/internal/sheet"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
 	"github.com/usherhq/usher/internal/user"
@@ -309,5 +310,100 @@ func TestResume(t *testing.T) {
 			t.Fatalf("resumed import %s %+v", imp.Status, imp.Result)
 		}
 		f.checkOutcomes(imp)
+	})
+}
+
+// TestRoundTrip: users exported (CSV and XLSX) and imported again as they are change nothing,
+// hostile cells included; the file edited in one cell changes that one user.
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		f := newFixture(t, st, 100)
+		f.start()
+		ctx := context.Background()
+		sys := user.System("test")
+		_, err := f.app.Users.CreateField(ctx, sys, user.FieldInput{Name: "cost_center", Label: ptr("Cost center"), Type: user.TextField})
+		must(t, err)
+		g, err := f.app.Users.CreateGroup(ctx, sys, user.GroupInput{Name: ptr("=Sales, EMEA")})
+		must(t, err)
+		boss, err := f.app.Users.CreateUser(ctx, sys, user.CreateInput{Profile: user.Profile{Email: ptr("boss@example.com"),
+			FirstName: ptr("Big"), LastName: ptr("Boss")}})
+		must(t, err)
+		hostile := []string{"=cmd|' /C calc'!A0", "+1+1", "-2", "@SUM(A1)", "\tTab", "'quoted", "O'Brien", "line\nbreak"}
+		for i, v := range hostile {
+			dept := v
+			if strings.ContainsAny(v, "\t\n") {
+				dept = "Plain" // a department is one line; a text custom field takes tabs and new lines
+			}
+			_, err := f.app.Users.CreateUser(ctx, sys, user.CreateInput{Profile: user.Profile{Email: ptr(fmt.Sprintf("h%d@example.com", i)),
+				FirstName: ptr("Hostile"), LastName: ptr(fmt.Sprint(i)), Department: ptr(dept), Manager: ptr("boss@example.com"),
+				Custom: map[string]*string{"cost_center": ptr(v)}}, RoleIDs: []string{user.ViewerRole, user.AuditorRole}, GroupIDs: []string{g.ID}})
+			must(t, err)
+		}
+		for _, format := range []string{"csv", "xlsx"} {
+			x, err := f.app.Users.ExportUsers(ctx, f.admin, user.Filter{}, format)
+			must(t, err)
+			var file bytes.Buffer
+			_, err = imports.Export(ctx, x, sheet.Format(format), &file)
+			must(t, err)
+			p := f.stage("users."+format, file.Bytes(), false)
+			// Everyone but the Default Administrator (whom an import does not touch) is as the file says.
+			if p.Plan.Skip != int64(len(hostile)+1) || p.Plan.Error != 1 || p.Plan.Update != 0 {
+				t.Fatalf("%s: plan %+v; errors %+v; updates %+v", format, p.Plan, p.First[imports.Error], p.First[imports.Update])
+			}
+		}
+		// One cell edited: that user alone changes, to exactly that value.
+		x, err := f.app.Users.ExportUsers(ctx, f.admin, user.Filter{}, "csv")
+		must(t, err)
+		var file bytes.Buffer
+		_, err = imports.Export(ctx, x, "csv", &file)
+		must(t, err)
+		edited := strings.Replace(file.String(), "h3@example.com,Hostile,3,Update", "h3@example.com,Hostile,Three,Update", 1)
+		if edited == file.String() {
+			t.Fatalf("the export has no row for h3:\n%s", file.String())
+		}
+		p := f.stage("edited.csv", []byte(edited), false)
+		if p.Plan.Update != 1 || p.Plan.Skip != int64(len(hostile)) {
+			t.Fatalf("edited: plan %+v", p.Plan)
+		}
+		_, err = f.svc.Start(ctx, f.admin, p.ID)
+		must(t, err)
+		f.checkOutcomes(f.wait(p.ID))
+		h3 := f.user("h3@example.com")
+		if h3.LastName != "Three" || h3.Department != hostile[3] || h3.Custom["cost_center"] != hostile[3] || h3.ManagerID != boss.ID ||
+			len(h3.Groups) != 1 || len(h3.Roles) != 2 {
+			t.Fatalf("h3 after the import: %+v roles %+v groups %+v", h3.User, h3.Roles, h3.Groups)
+		}
+	})
+}
+
+func ptr(s string) *string { return &s }
+
+// TestRefusedFileLeavesNothing: a file refused after some batches were staged leaves no import
+// and no staged rows behind, and a staged import whose rows are still read cannot start.
+func TestRefusedFileLeavesNothing(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		f := newFixture(t, st, 100)
+		ctx := context.Background()
+		content := append(rowsFile(250), "bad\xff@example.com,Bad,Byte\n"...)
+		path := filepath.Join(t.TempDir(), "broken.csv")
+		must(t, os.WriteFile(path, content, 0o600))
+		file, err := os.Open(path)
+		must(t, err)
+		defer file.Close()
+		_, err = f.svc.Stage(ctx, f.admin, imports.Upload{Name: "broken.csv", File: file, Size: int64(len(content))})
+		if err == nil || !strings.Contains(err.Error(), "UTF-8") {
+			t.Fatalf("a file with bad UTF-8 on line 252: %v", err)
+		}
+		list, _, err := f.svc.List(ctx, f.admin, imports.Filter{})
+		must(t, err)
+		var left int
+		must(t, st.DB().QueryRowContext(ctx, `SELECT count(*) FROM import_rows`).Scan(&left))
+		if len(list) != 0 || left != 0 {
+			t.Fatalf("a refused file left %d imports and %d rows", len(list), left)
+		}
 	})
 }

@@ -64,7 +64,9 @@ func (r *rows) catalog(ctx context.Context) error {
 	return nil
 }
 
-// cell is the value of a column in a row, trimmed, and whether the file has that column.
+// cell is the value of a column in a row, and whether the file has that column. Spaces around
+// it are taken away, except in a custom field's value, which the field's own rules judge as
+// it is (a text field keeps a leading tab).
 func (r *rows) cell(cells []string, c Column) (string, bool) {
 	i, ok := r.at[c]
 	if !ok {
@@ -72,6 +74,9 @@ func (r *rows) cell(cells []string, c Column) (string, bool) {
 	}
 	if i >= len(cells) {
 		return "", true
+	}
+	if _, custom := c.FieldName(); custom {
+		return cells[i], true
 	}
 	return strings.TrimSpace(cells[i]), true
 }
@@ -93,7 +98,7 @@ func (r *rows) plan(ctx context.Context, a user.Actor, batch []Row) error {
 			if err != nil {
 				return err
 			}
-			batch[i].Plan = o
+			batch[i].Plan, batch[i].UserID = o, "" // the user it would be is rolled back
 		}
 		return errRollback
 	})
@@ -111,18 +116,21 @@ func (r *rows) apply(ctx context.Context, a user.Actor, row *Row) (Outcome, erro
 	err := r.s.store.Savepoint(ctx, func(ctx context.Context) error {
 		var err error
 		o, err = r.applyOne(ctx, a, row)
-		if o == Error && err == nil {
+		if err == nil && (o == Error || o == Skip) {
+			// Nothing of the row stays: on PostgreSQL a statement that failed on the way (a
+			// unique index that caught a race) would otherwise spoil the transaction.
 			err = errRowRefused
 		}
 		return err
 	})
 	switch {
 	case errors.Is(err, errRowRefused):
-		return Error, nil
+		return o, nil
 	case err == nil:
 		return o, nil
 	}
-	if e, ok := errs.As(err); ok && e.Kind != errs.Internal && e.Kind != errs.Unavailable && e.Kind != errs.TooMany {
+	if e, ok := errs.As(err); ok && e.Kind != errs.Internal && e.Kind != errs.Unavailable && e.Kind != errs.TooMany &&
+		e.Code != "store.concurrent_change" { // a deadlock or a serialisation failure: the batch runs again
 		r.problem(row, err)
 		return Error, nil
 	}
@@ -134,8 +142,8 @@ var errRowRefused = errors.New("imports: row refused")
 // applyOne is one row's work: what its action asks, through user.Service or the invitations.
 func (r *rows) applyOne(ctx context.Context, a user.Actor, row *Row) (Outcome, error) {
 	blank := true
-	for _, c := range row.Cells {
-		if strings.TrimSpace(c) != "" {
+	for i, c := range row.Cells {
+		if strings.TrimSpace(c) != "" && (i >= len(r.imp.Columns) || r.imp.Columns[i] != Reason) {
 			blank = false
 			break
 		}
@@ -201,6 +209,10 @@ func (r *rows) applyOne(ctx context.Context, a user.Actor, row *Row) (Outcome, e
 		r.refuse(row, Email, "The Default Administrator cannot be changed or deleted by an import: change them on their own page.")
 		return Error, nil
 	}
+	if cur.SourceOwned() {
+		r.refuse(row, Email, "This user comes from "+sourceWords[cur.Source]+", which owns them: change or remove them there.")
+		return Error, nil
+	}
 	if action == Delete {
 		if err := r.s.users.DeleteUser(ctx, a, cur.ID, user.AnyVersion); err != nil {
 			return Error, err
@@ -214,11 +226,6 @@ func (r *rows) applyOne(ctx context.Context, a user.Actor, row *Row) (Outcome, e
 	if groups != nil {
 		patch.GroupIDs = &groups
 	}
-	if cur.SourceOwned() {
-		// What the source owns is read-only: a row that repeats it changes nothing, and only a
-		// different value is refused (user.Service says so).
-		sameOwned(&patch.Profile, cur.User)
-	}
 	d, err := r.s.users.UpdateUser(ctx, a, cur.ID, user.AnyVersion, patch)
 	if err != nil {
 		return Error, err
@@ -230,19 +237,8 @@ func (r *rows) applyOne(ctx context.Context, a user.Actor, row *Row) (Outcome, e
 	return Update, nil
 }
 
-// sameOwned leaves out of a patch the attributes a source owns that the row repeats as they are.
-func sameOwned(p *user.Profile, u *user.User) {
-	same := func(v **string, cur string) {
-		if *v != nil && **v == cur {
-			*v = nil
-		}
-	}
-	same(&p.Username, u.Username)
-	same(&p.FirstName, u.FirstName)
-	same(&p.LastName, u.LastName)
-	same(&p.Phone, u.Phone)
-	same(&p.Department, u.Department)
-}
+// sourceWords names where a user who is not local comes from.
+var sourceWords = map[user.Source]string{user.Directory: "a directory (LDAP or Active Directory)", user.SCIM: "an identity provider (SCIM)"}
 
 // taken adds to "this email is taken" what an import can do about it.
 func (r *rows) taken(err error) error {

@@ -33,9 +33,22 @@ type applyWorker struct {
 	s *Service
 }
 
-// Timeout: an import of a million rows takes a minute or more; a stop or a cancel ends it
-// between batches instead.
-func (*applyWorker) Timeout(*river.Job[ApplyArgs]) time.Duration { return -1 }
+// Timeout: an import of a million rows takes a minute or more. A run that reaches it goes on
+// at once in a new run (Work snoozes); one whose process died is rescued by River an hour
+// after it, and finds its import done or held by the run that Resume started meanwhile.
+func (*applyWorker) Timeout(*river.Job[ApplyArgs]) time.Duration { return time.Hour }
+
+// NextRetry: a run that failed tries again after retryDelay, and keeps the import's lease
+// until then, so that Resume does not start a second job beside the one waiting to retry.
+func (*applyWorker) NextRetry(j *river.Job[ApplyArgs]) time.Time {
+	return time.Now().Add(retryDelay(j.Attempt))
+}
+
+// retryDelay is how long a failed run waits before the next: attempt² seconds, at most five
+// minutes (twenty attempts span about 45 minutes).
+func retryDelay(attempt int) time.Duration {
+	return min(time.Duration(attempt*attempt)*time.Second, 5*time.Minute)
+}
 
 // Errors that end a run of the job without failing the import.
 var (
@@ -68,7 +81,11 @@ func (w *applyWorker) Work(ctx context.Context, j *river.Job[ApplyArgs]) error {
 	} else if !ok {
 		return nil // another run holds it; when that one dies, StrayImports finds the import
 	}
+	release := true
 	defer func() {
+		if !release {
+			return
+		}
 		if err := s.store.ReleaseImport(context.WithoutCancel(ctx), id, owner); err != nil {
 			s.logger.Warn("could not release an import's lease", "import_id", id, "error", err)
 		}
@@ -95,7 +112,12 @@ func (w *applyWorker) Work(ctx context.Context, j *river.Job[ApplyArgs]) error {
 	}
 	s.logger.Error("import batch failed; it will be retried", "import_id", id, "attempt", j.Attempt, "error", err)
 	if j.Attempt >= j.MaxAttempts {
-		return s.finish(ctx, imp, Failed, "The import stopped after repeated errors of the server; the rows applied so far stay. Start a new import of the failed rows.")
+		return s.finish(ctx, imp, Failed, "The import stopped after repeated errors of the server; the rows applied so far stay. Download the rows not imported and import them again.")
+	}
+	// The same job runs again (its id, so its lease owner, stays): it keeps the lease till then.
+	now := s.now()
+	if _, lerr := s.store.ClaimImport(context.WithoutCancel(ctx), id, owner, now, now.Add(retryDelay(j.Attempt)+s.opts.Lease)); lerr == nil {
+		release = false
 	}
 	return err
 }
@@ -142,6 +164,9 @@ func (s *Service) batch(ctx context.Context, r *rows, owner string, after int64)
 			RequestID: "import:" + imp.ID, ClientIP: imp.ClientIP})
 		if err != nil {
 			return err
+		}
+		if !a.Can(user.ImportRun) {
+			return errs.E(errs.Forbidden, "import.actor_lost_rights", imp.ActorName+", who started this import, may no longer import users.")
 		}
 		rows, err := s.store.PendingImportRows(ctx, imp.ID, after, s.opts.BatchSize)
 		if err != nil || len(rows) == 0 {

@@ -123,6 +123,19 @@ func (s *Store) InsertImportRows(ctx context.Context, importID string, rows []im
 	})
 }
 
+// DeleteImport forgets an import and its rows.
+func (s *Store) DeleteImport(ctx context.Context, id string) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM import_rows WHERE import_id = $1`, id); err != nil {
+			return fmt.Errorf("store: delete import rows: %w", err)
+		}
+		if _, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM imports WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("store: delete import: %w", err)
+		}
+		return nil
+	})
+}
+
 func scanImport(row interface{ Scan(...any) error }) (*imports.Import, error) {
 	var imp imports.Import
 	var format, status, header, columns, unknown, perms string
@@ -201,7 +214,7 @@ func (s *Store) Imports(ctx context.Context, f imports.Filter) ([]imports.Import
 		like = "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(clean(q)) + "%"
 	}
 	scope := s.scope("imports", string(f.Status), like)
-	q := `SELECT ` + importColumns + ` FROM imports WHERE ($1 = '' OR status = $1)
+	q := `SELECT ` + importColumns + ` FROM imports WHERE ($1 = '' AND status <> 'staging' OR status = $1)
 		AND ($2 = '' OR lower(file_name) LIKE $2 ESCAPE '\')`
 	args := []any{string(f.Status), like}
 	if f.Cursor != "" {
@@ -268,6 +281,7 @@ func (s *Store) AskCancelImport(ctx context.Context, id, by string, at time.Time
 
 // ClaimImport takes or renews the lease on a queued or processing import.
 func (s *Store) ClaimImport(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
+	now, until = now.UTC(), until.UTC() // SQLite compares the times as text
 	res, err := s.writer(ctx).ExecContext(ctx, `UPDATE imports SET lease_owner = $2, lease_until = $4
 		WHERE id = $1 AND status IN ('queued', 'processing')
 		AND (lease_owner = $2 OR lease_until IS NULL OR lease_until < $3)`, id, owner, now, until)
@@ -301,6 +315,7 @@ func (s *Store) ForgetImportLeases(ctx context.Context, keep string) error {
 
 // StrayImports are the queued or processing imports whose lease ran out or that have none.
 func (s *Store) StrayImports(ctx context.Context, now time.Time) ([]string, error) {
+	now = now.UTC() // SQLite compares the times as text
 	rs, err := s.reader(ctx).QueryContext(ctx, `SELECT id FROM imports WHERE status IN ('queued', 'processing')
 		AND (lease_until IS NULL OR lease_until < $1) ORDER BY created_at`, now)
 	if err != nil {

@@ -399,6 +399,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 		if err != nil {
 			return err
 		}
+		before := maps.Clone(u.Custom)
 		bad = append(bad, applyCustom(u, p.Custom, defs, false)...)
 		if err := errs.Fields(bad); err != nil {
 			return err
@@ -410,8 +411,17 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 		if err := s.checkIdentities(ctx, u, newEmail, newUsername); err != nil {
 			return err
 		}
+		// The custom values that differ from before: a form or a file that repeats a value
+		// changes nothing.
+		var customChanged []string
+		for n := range p.Custom {
+			if old, had := before[n]; u.Custom[n] != old || had != hasKey(u.Custom, n) {
+				customChanged = append(customChanged, "custom."+n)
+			}
+		}
+		slices.Sort(customChanged)
 		details := map[string]any{}
-		if len(changed) > 0 || len(p.Custom) > 0 {
+		if len(changed) > 0 || len(customChanged) > 0 {
 			details["changed"] = changed
 		}
 		if p.RoleIDs != nil {
@@ -434,13 +444,8 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 				return err
 			}
 		}
-		if len(p.Custom) > 0 {
-			names := make([]string, 0, len(p.Custom))
-			for n := range p.Custom {
-				names = append(names, "custom."+n)
-			}
-			slices.Sort(names)
-			details["changed"] = append(changed, names...)
+		if len(customChanged) > 0 {
+			details["changed"] = append(changed, customChanged...)
 		}
 		if len(details) == 0 {
 			// Nothing changed: no new version, no audit event.
@@ -461,6 +466,8 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 	})
 	return out, err
 }
+
+func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 
 // readOnly refuses changes to what the user's source owns, and to a local user's email.
 func readOnly(u *User, p *Profile) []errs.FieldError {

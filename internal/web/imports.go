@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/imports"
@@ -58,6 +59,7 @@ func (c *Console) upload(w http.ResponseWriter, r *http.Request, m *me) {
 		refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("Nothing was imported: the file is larger than %s. Split it into smaller files and import each.", sizeWords(max)))
 		return
 	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(imports.UploadTime(r.ContentLength)))
 	r.Body = http.MaxBytesReader(w, r.Body, max+64<<10)
 	if err := r.ParseMultipartForm(8 << 20); err != nil { // larger files wait on disk, not in memory
 		var tooBig *http.MaxBytesError
