@@ -292,6 +292,13 @@ func (s *Service) attempt(ctx context.Context, key string, u *user.User, passwor
 		return a, nil
 	}
 	a.match, a.rehash = s.passwords.verifyHeld(u.PasswordHash, password)
+	if a.match {
+		// Given back while the slot is still held: correct sign-ins racing each other must not
+		// spend the account's attempts, which only the session's write would reset otherwise.
+		if err := s.store.ResetLoginAttempts(ctx, u.ID); err != nil {
+			return attempt{}, err
+		}
+	}
 	a.lock = !a.match && an >= max && u.Status == user.Active
 	a.reason = fmt.Sprintf("wrong password (attempt %d of %d, account %s)", an, max, u.Status)
 	return a, nil

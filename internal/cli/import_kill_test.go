@@ -26,7 +26,7 @@ func TestJOBImportSurvivesKills(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			t.Parallel()
 			const adminPW = "a long enough secret"
-			args := []string{"--data-dir", t.TempDir(), "--import-lease", "1s", "--import-batch-size", "100"}
+			args := []string{"--data-dir", t.TempDir(), "--import-lease", "1s", "--import-batch-size", "50"}
 			if dialect == store.Postgres {
 				args = append(args, "--database-url", storetest.NewPostgresDatabase(t))
 			}
@@ -61,13 +61,13 @@ func TestJOBImportSurvivesKills(t *testing.T) {
 					time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
 				} else {
 					// In the middle of applying: once this process has applied a batch, at a
-					// random point of the next ones.
+					// random point of the next few (a batch of 50 takes some tens of ms).
 					getJSON(t, p.base+"/api/v1/imports/"+id, cookie, &imp)
 					for was := imp.RowsDone; imp.RowsDone == was && imp.Status != "completed"; {
 						time.Sleep(5 * time.Millisecond)
 						getJSON(t, p.base+"/api/v1/imports/"+id, cookie, &imp)
 					}
-					time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
+					time.Sleep(time.Duration(rand.IntN(60)) * time.Millisecond)
 				}
 				p.cmd.Process.Signal(syscall.SIGKILL)
 				p.cmd.Wait()

@@ -87,18 +87,14 @@ var errRollback = errors.New("imports: planned, not applied")
 // plan gives each row its planned outcome by applying the rows and rolling back.
 func (r *rows) plan(ctx context.Context, a user.Actor, batch []Row) error {
 	err := r.s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := r.catalog(ctx); err != nil {
+		outs, err := r.applyAll(ctx, a, batch, func(row *Row) bool { return row.Plan == Error }) // unreadable: the reader said why
+		if err != nil {
 			return err
 		}
-		for i := range batch {
-			if batch[i].Plan == Error { // unreadable: the reader said why
-				continue
+		for i, o := range outs {
+			if o != "" {
+				batch[i].Plan, batch[i].UserID = o, "" // the user it would be is rolled back
 			}
-			o, err := r.apply(ctx, a, &batch[i])
-			if err != nil {
-				return err
-			}
-			batch[i].Plan, batch[i].UserID = o, "" // the user it would be is rolled back
 		}
 		return errRollback
 	})
@@ -108,14 +104,94 @@ func (r *rows) plan(ctx context.Context, a user.Actor, batch []Row) error {
 	return r.s.store.InsertImportRows(ctx, r.imp.ID, batch)
 }
 
-// apply applies one row in a savepoint and returns its outcome, with the row's Field, Value,
-// Reason and UserID set. An error is returned only for what is not the row's fault (the
-// database failed): the batch then stops.
-func (r *rows) apply(ctx context.Context, a user.Actor, row *Row) (Outcome, error) {
+// applyAll applies a batch's rows, but those skip says to leave, in file order, and returns
+// each row's outcome (empty for one left). Runs of rows that each create a user without an
+// invitation or a manager are created together (user.Service.CreateUsers), in a savepoint;
+// should that fail as a whole (a name taken meanwhile by another change), its rows are applied
+// one by one. Every other row is applied alone, in a savepoint of its own.
+func (r *rows) applyAll(ctx context.Context, a user.Actor, batch []Row, skip func(*Row) bool) ([]Outcome, error) {
+	if err := r.catalog(ctx); err != nil {
+		return nil, err
+	}
+	outs := make([]Outcome, len(batch))
+	var run []int // rows waiting to be created together
+	var inputs []user.CreateInput
+	read := make([]readRow, len(batch))
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		defer func() { run, inputs = run[:0], inputs[:0] }()
+		err := r.s.store.Savepoint(ctx, func(ctx context.Context) error {
+			res, err := r.s.users.CreateUsers(ctx, a, inputs)
+			if err != nil {
+				return err
+			}
+			for k, i := range run {
+				if res[k].Err != nil {
+					r.problem(&batch[i], r.taken(res[k].Err))
+					outs[i] = Error
+					continue
+				}
+				batch[i].UserID, outs[i] = res[k].User.ID, Create
+			}
+			return nil
+		})
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		for _, i := range run {
+			batch[i].Field, batch[i].Value, batch[i].Reason, batch[i].UserID = "", "", "", ""
+			o, err := r.apply(ctx, a, &batch[i], read[i])
+			if err != nil {
+				return err
+			}
+			outs[i] = o
+		}
+		return nil
+	}
+	for i := range batch {
+		row := &batch[i]
+		if skip(row) {
+			continue
+		}
+		rr, o, done := r.read(row)
+		if done {
+			outs[i] = o
+			continue
+		}
+		read[i] = rr
+		if rr.action == Create && !r.imp.Invitations && !r.imp.Invite && (rr.p.Manager == nil || *rr.p.Manager == "") {
+			run = append(run, i)
+			inputs = append(inputs, user.CreateInput{Profile: rr.p, RoleIDs: rr.roles, GroupIDs: rr.groups})
+			continue
+		}
+		if err := flush(); err != nil { // a manager may be among them
+			return nil, err
+		}
+		o, err := r.apply(ctx, a, row, rr)
+		if err != nil {
+			return nil, err
+		}
+		outs[i] = o
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
+
+// apply applies one row that read has read, in a savepoint, and returns its outcome, with the
+// row's Field, Value, Reason and UserID set. An error is returned only for what is not the
+// row's fault (the database failed): the batch then stops.
+func (r *rows) apply(ctx context.Context, a user.Actor, row *Row, rr readRow) (Outcome, error) {
 	var o Outcome
 	err := r.s.store.Savepoint(ctx, func(ctx context.Context) error {
 		var err error
-		o, err = r.applyOne(ctx, a, row)
+		o, err = r.applyOne(ctx, a, row, rr)
 		if err == nil && (o == Error || o == Skip) {
 			// Nothing of the row stays: on PostgreSQL a statement that failed on the way (a
 			// unique index that caught a race) would otherwise spoil the transaction.
@@ -139,8 +215,18 @@ func (r *rows) apply(ctx context.Context, a user.Actor, row *Row) (Outcome, erro
 
 var errRowRefused = errors.New("imports: row refused")
 
-// applyOne is one row's work: what its action asks, through user.Service or the invitations.
-func (r *rows) applyOne(ctx context.Context, a user.Actor, row *Row) (Outcome, error) {
+// readRow is a row as read from its cells: its action, the person's email, and what it sets.
+type readRow struct {
+	action        Outcome
+	email         string
+	p             user.Profile
+	roles, groups []string
+}
+
+// read reads a row and checks what the file alone can tell: an empty row, no email, an unknown
+// action, a person an earlier row names (while planning), an unknown role or group. done is set,
+// with the row's outcome, when there is nothing to apply.
+func (r *rows) read(row *Row) (rr readRow, o Outcome, done bool) {
 	blank := true
 	for i, c := range row.Cells {
 		if strings.TrimSpace(c) != "" && (i >= len(r.imp.Columns) || r.imp.Columns[i] != Reason) {
@@ -150,24 +236,30 @@ func (r *rows) applyOne(ctx context.Context, a user.Actor, row *Row) (Outcome, e
 	}
 	if blank {
 		row.Reason = "The row is empty."
-		return Skip, nil
+		return rr, Skip, true
 	}
-	email, _ := r.cell(row.Cells, Email)
-	if email == "" {
+	rr.email, _ = r.cell(row.Cells, Email)
+	if rr.email == "" {
 		r.refuse(row, Email, "Enter the person's email address: usher finds or creates each person by it.")
-		return Error, nil
+		return rr, Error, true
 	}
-	action, err := r.action(row)
-	if err != nil {
-		return Error, nil
+	var err error
+	if rr.action, err = r.action(row); err != nil {
+		return rr, Error, true
 	}
-	if r.dry && r.duplicate(row, email, action) {
-		return Error, nil
+	if r.dry && r.duplicate(row, rr.email, rr.action) {
+		return rr, Error, true
 	}
-	p, roles, groups, ok := r.profile(row, action)
-	if !ok {
-		return Error, nil
+	var ok bool
+	if rr.p, rr.roles, rr.groups, ok = r.profile(row, rr.action); !ok {
+		return rr, Error, true
 	}
+	return rr, "", false
+}
+
+// applyOne is one row's work: what its action asks, through user.Service or the invitations.
+func (r *rows) applyOne(ctx context.Context, a user.Actor, row *Row, rr readRow) (Outcome, error) {
+	action, email, p, roles, groups := rr.action, rr.email, rr.p, rr.roles, rr.groups
 	switch {
 	case r.imp.Invitations || action == Create && r.imp.Invite:
 		in := user.InviteInput{Email: email, RoleIDs: roles, GroupIDs: groups}
@@ -185,7 +277,7 @@ func (r *rows) applyOne(ctx context.Context, a user.Actor, row *Row) (Outcome, e
 		row.UserID = d.ID
 		return Create, nil
 	case action == Create:
-		d, err := r.s.users.CreateUser(ctx, a, user.CreateInput{Profile: p, RoleIDs: roles, GroupIDs: groups})
+		d, err := r.s.users.CreateUser(ctx, a, user.CreateInput{Profile: p, RoleIDs: roles, GroupIDs: groups, Brief: true})
 		if err != nil {
 			return Error, r.taken(err)
 		}
@@ -219,7 +311,7 @@ func (r *rows) applyOne(ctx context.Context, a user.Actor, row *Row) (Outcome, e
 		}
 		return Delete, nil
 	}
-	patch := user.Patch{Profile: p}
+	patch := user.Patch{Profile: p, Brief: true}
 	if roles != nil {
 		patch.RoleIDs = &roles
 	}

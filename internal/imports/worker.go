@@ -172,21 +172,21 @@ func (s *Service) batch(ctx context.Context, r *rows, owner string, after int64)
 		if err != nil || len(rows) == 0 {
 			return err
 		}
-		if err := r.catalog(ctx); err != nil {
+		for i := range rows {
+			if rows[i].Plan == Error {
+				rows[i].Result = Error // the preview's reason stands
+			} else {
+				rows[i].Field, rows[i].Value, rows[i].Reason = "", "", ""
+			}
+		}
+		outs, err := r.applyAll(ctx, a, rows, func(row *Row) bool { return row.Plan == Error })
+		if err != nil {
 			return err
 		}
-		for i := range rows {
-			row := &rows[i]
-			if row.Plan == Error {
-				row.Result = Error // the preview's reason stands
-				continue
+		for i, o := range outs {
+			if o != "" {
+				rows[i].Result = o
 			}
-			row.Field, row.Value, row.Reason = "", "", ""
-			o, err := r.apply(ctx, a, row)
-			if err != nil {
-				return err
-			}
-			row.Result = o
 		}
 		n, last = len(rows), rows[len(rows)-1].No
 		return s.store.RecordImportRows(ctx, imp.ID, rows)

@@ -13,26 +13,34 @@ import (
 // AppendAudit writes one audit event; with a context from InTx it commits or rolls back with
 // the change it records.
 func (s *Store) AppendAudit(ctx context.Context, e audit.Event) error {
+	args, err := s.auditRow(e)
+	if err != nil {
+		return err
+	}
+	_, err = s.writer(ctx).ExecContext(ctx, `INSERT INTO audit_events (time, actor_id, actor_name, action,
+		target_type, target_id, target_name, outcome, details, request_id, client_ip)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args...)
+	if err != nil {
+		return fmt.Errorf("store: append audit: %w", err)
+	}
+	return nil
+}
+
+// auditRow is an event as audit_events holds it, in the order of auditColumns.
+func (s *Store) auditRow(e audit.Event) ([]any, error) {
 	details := "{}"
 	if len(e.Details) > 0 {
 		b, err := json.Marshal(e.Details)
 		if err != nil {
-			return fmt.Errorf("store: audit details: %w", err)
+			return nil, fmt.Errorf("store: audit details: %w", err)
 		}
 		details = string(b)
 	}
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO audit_events (time, actor_id, actor_name, action,
-		target_type, target_id, target_name, outcome, details, request_id, client_ip)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.Time.UTC(), e.ActorID, e.ActorName, e.Action, e.TargetType, e.TargetID, e.TargetName, e.Outcome,
-		details, e.RequestID, e.ClientIP)
-	if err != nil {
-		return fmt.Errorf("store: append audit: %w", err)
-	}
-	return nil
+	return []any{e.Time.UTC(), e.ActorID, e.ActorName, e.Action, e.TargetType, e.TargetID, e.TargetName, e.Outcome,
+		details, e.RequestID, e.ClientIP}, nil
 }
 
 // AuditEvents reads a page of the log, newest first, and the cursor of the next page ("" on
@@ -126,4 +134,26 @@ func auditQuery(f audit.Filter) []string {
 		return t.UTC().Format(time.RFC3339Nano)
 	}
 	return []string{f.ActorID, f.TargetID, f.TargetType, f.Action, f.Outcome, instant(f.From), instant(f.To)}
+}
+
+// auditColumns are the columns AppendAudits writes, in the order auditRow gives them.
+var auditColumns = []string{"time", "actor_id", "actor_name", "action", "target_type", "target_id", "target_name",
+	"outcome", "details", "request_id", "client_ip"}
+
+// AppendAudits writes many audit events, as AppendAudit writes each, in few statements.
+func (s *Store) AppendAudits(ctx context.Context, events []audit.Event) error {
+	rows := make([][]any, len(events))
+	for i, e := range events {
+		row, err := s.auditRow(e)
+		if err != nil {
+			return err
+		}
+		rows[i] = row
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.insertMany(ctx, s.writer(ctx), "audit_events", auditColumns, len(rows), func(i int) []any { return rows[i] }, ""); err != nil {
+			return fmt.Errorf("store: append audit: %w", err)
+		}
+		return nil
+	})
 }

@@ -23,21 +23,21 @@ func (s *Store) Savepoint(ctx context.Context, fn func(ctx context.Context) erro
 	if !ok {
 		return errors.New("store: Savepoint needs a transaction from InTx")
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT usher_step`); err != nil {
+	if _, err := s.inTx(tx).ExecContext(ctx, `SAVEPOINT usher_step`); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	if err := fn(ctx); err != nil {
 		// Undone even when ctx has ended, so that the transaction is left as it was.
 		uctx := context.WithoutCancel(ctx)
-		if _, rerr := tx.ExecContext(uctx, `ROLLBACK TO SAVEPOINT usher_step`); rerr != nil {
+		if _, rerr := s.inTx(tx).ExecContext(uctx, `ROLLBACK TO SAVEPOINT usher_step`); rerr != nil {
 			return errors.Join(err, fmt.Errorf("store: roll back to savepoint: %w", rerr))
 		}
-		if _, rerr := tx.ExecContext(uctx, `RELEASE SAVEPOINT usher_step`); rerr != nil {
+		if _, rerr := s.inTx(tx).ExecContext(uctx, `RELEASE SAVEPOINT usher_step`); rerr != nil {
 			return errors.Join(err, fmt.Errorf("store: release savepoint: %w", rerr))
 		}
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT usher_step`); err != nil {
+	if _, err := s.inTx(tx).ExecContext(ctx, `RELEASE SAVEPOINT usher_step`); err != nil {
 		return fmt.Errorf("store: release savepoint: %w", mapError(err))
 	}
 	return nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 )
 
@@ -35,12 +36,7 @@ func (s *Store) stmt(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
-		st := s.stmts.cached(s.write, query)
-		if st == nil {
-			s.stmts.want(query)
-			return nil
-		}
-		return tx.StmtContext(ctx, st)
+		return s.txStmt(ctx, tx, query)
 	}
 	st, err := s.stmts.prepare(ctx, s.read, query)
 	if err != nil {
@@ -71,9 +67,16 @@ func (c *stmtCache) cached(db *sql.DB, query string) *sql.Stmt {
 	return c.stmts[stmtKey{db, query}]
 }
 
+// maxStmts bounds the statements kept prepared: statements whose text varies (lists of ids of
+// every length) would otherwise make a new one each.
+const maxStmts = 1000
+
 func (c *stmtCache) want(query string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(c.stmts)+len(c.wanted) >= maxStmts {
+		return
+	}
 	if c.wanted == nil {
 		c.wanted = map[string]bool{}
 	}
@@ -132,4 +135,80 @@ func (c *stmtCache) close() error {
 		delete(c.stmts, k)
 	}
 	return first
+}
+
+// txStmtsKey carries, in a SQLite transaction's context, the statements it has borrowed from
+// the writer's prepared ones (a *borrowed), so that a statement run a thousand times in one
+// transaction (an import's batch) is borrowed once.
+type txStmtsKey struct{}
+
+type borrowed struct {
+	mu    sync.Mutex // a transaction's context may be shared by goroutines
+	stmts map[string]*sql.Stmt
+}
+
+// maxTxParams is the most parameters a statement kept prepared for transactions may have: a
+// statement with a list of every length (IN ($1, …, $n)) would otherwise be kept once per
+// length, each a few hundred KiB of SQLite's memory.
+const maxTxParams = 32
+
+// txStmt is query's prepared statement within tx, or nil where it runs unprepared: the first
+// time any transaction needs it (it is then prepared before the next one begins), and for a
+// statement of many parameters.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	b, _ := ctx.Value(txStmtsKey{}).(*borrowed)
+	if b != nil {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if st := b.stmts[query]; st != nil {
+			return st
+		}
+	}
+	st := s.stmts.cached(s.write, query)
+	if st == nil {
+		if strings.Count(query, "$")+strings.Count(query, "?") <= maxTxParams {
+			s.stmts.want(query)
+		}
+		return nil
+	}
+	// Borrowed for the whole transaction, whatever becomes of this call's context: a
+	// statement borrowed with an ended one fails on every later use.
+	st = tx.StmtContext(context.WithoutCancel(ctx), st)
+	if b != nil {
+		b.stmts[query] = st
+	}
+	return st
+}
+
+// preparedTx is a SQLite transaction that runs each statement through txStmt: prepared once,
+// not parsed on every call. Writes inside transactions go through it (Store.writer).
+type preparedTx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (p preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := p.s.txStmt(ctx, p.tx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return p.tx.ExecContext(ctx, query, args...)
+}
+
+func (p preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.s.txStmt(ctx, p.tx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.tx.QueryContext(ctx, query, args...)
+}
+
+// PrepareContext prepares a statement in the transaction, for a caller that runs it many times.
+func (p preparedTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return p.tx.PrepareContext(ctx, query)
+}
+
+func (p preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.s.txStmt(ctx, p.tx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.tx.QueryRowContext(ctx, query, args...)
 }

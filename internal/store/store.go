@@ -224,7 +224,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 // reader is where reads go: the transaction in ctx, or the reader pool.
 func (s *Store) reader(ctx context.Context) querier {
 	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
-		return tx
+		return s.inTx(tx)
 	}
 	return s.read
 }
@@ -232,9 +232,17 @@ func (s *Store) reader(ctx context.Context) querier {
 // writer is where writes go: the transaction in ctx, or the writer.
 func (s *Store) writer(ctx context.Context) querier {
 	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
-		return tx
+		return s.inTx(tx)
 	}
 	return s.write
+}
+
+// inTx is how statements run in a transaction: on SQLite through the prepared ones.
+func (s *Store) inTx(tx *sql.Tx) querier {
+	if s.Dialect == SQLite {
+		return preparedTx{s: s, tx: tx}
+	}
+	return tx
 }
 
 // placeholders returns "$from, $from+1, …" for n arguments.

@@ -32,7 +32,8 @@ func (s *Store) begin(ctx context.Context) (*sql.Tx, context.Context, func(), er
 			return nil, nil, nil, err
 		}
 		// Rolling back is a no-op after Commit; after a panic in fn it frees the one writer.
-		return tx, context.WithValue(ctx, txKey{}, tx), func() { tx.Rollback() }, nil
+		ctx = context.WithValue(context.WithValue(ctx, txKey{}, tx), txStmtsKey{}, &borrowed{stmts: map[string]*sql.Stmt{}})
+		return tx, ctx, func() { tx.Rollback() }, nil
 	}
 	conn, err := s.write.Conn(ctx)
 	if err != nil {

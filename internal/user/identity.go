@@ -151,50 +151,35 @@ const (
 // look-alike identities wait for each other; the store's unique skeleton indexes back it up
 // for every other path.
 func (s *Service) checkIdentities(ctx context.Context, u *User, email, username bool) error {
-	type identity struct{ field, value, taken, lookalike string }
-	var ids []identity
+	var skeletons []string
 	if email {
-		ids = append(ids, identity{"email", u.Email, emailTaken, emailLookalike})
+		skeletons = append(skeletons, Skeleton(u.Email))
 	}
 	if username {
-		ids = append(ids, identity{"username", u.Username, usernameTaken, usernameLookalike})
+		skeletons = append(skeletons, Skeleton(u.Username))
 	}
-	if len(ids) == 0 {
+	if len(skeletons) == 0 {
 		return nil
-	}
-	skeletons := make([]string, len(ids))
-	for i, id := range ids {
-		skeletons[i] = Skeleton(id.value)
 	}
 	others, err := s.store.UsersLike(ctx, skeletons)
 	if err != nil {
 		return err
 	}
-	var out []errs.FieldError
-	for i, id := range ids {
-		key, code, msg := CanonicalLogin(id.value), "", ""
-		for _, o := range others {
-			if o.ID == u.ID {
-				continue
-			}
-			if key == CanonicalLogin(o.Email) || key == CanonicalLogin(o.Username) {
-				code, msg = "user."+id.field+"_taken", id.taken
-				break
-			}
-			if skeletons[i] == Skeleton(o.Email) || skeletons[i] == Skeleton(o.Username) {
-				code, msg = "user.lookalike", id.lookalike
-			}
-		}
-		if code != "" {
-			out = append(out, errs.FieldError{Field: id.field, Code: code, Message: msg})
+	taken, like := map[string]bool{}, map[string]bool{}
+	for _, o := range others {
+		if o.ID != u.ID {
+			claimIdentities(o, taken, like)
 		}
 	}
-	if len(out) == 0 {
-		return nil
+	return identityClash(u, email, username, taken, like)
+}
+
+// claimIdentities adds u's email and username to the identities taken (their canonical forms)
+// and to those others may not look like (their skeletons).
+func claimIdentities(u *User, taken, like map[string]bool) {
+	for _, v := range []string{u.Email, u.Username} {
+		if v != "" {
+			taken[CanonicalLogin(v)], like[Skeleton(v)] = true, true
+		}
 	}
-	msg := out[0].Message
-	if len(out) > 1 {
-		msg = "The email address and the username clash with other users'."
-	}
-	return &errs.Error{Kind: errs.Conflict, Code: out[0].Code, Message: msg, Fields: out}
 }

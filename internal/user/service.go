@@ -33,6 +33,9 @@ type Store interface {
 	EachUser(ctx context.Context, f Filter, fn func([]*Detail) error) error
 	CountUsers(ctx context.Context) (Counts, error)
 	InsertUser(ctx context.Context, u *User) error
+	// InsertUsers writes many new users, as InsertUser writes each, with the direct roles
+	// roleIDs each (CreateUsers has checked everything).
+	InsertUsers(ctx context.Context, users []*User, roleIDs ...string) error
 	UpdateUser(ctx context.Context, u *User, prevVersion int64) error
 	DeleteUser(ctx context.Context, id string) error
 	RevokeSessions(ctx context.Context, userID string) error
@@ -66,6 +69,7 @@ type Store interface {
 	DeleteField(ctx context.Context, name string) error
 
 	AppendAudit(ctx context.Context, e audit.Event) error
+	AppendAudits(ctx context.Context, events []audit.Event) error
 	AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, string, error)
 }
 

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/usherhq/usher/internal/errs"
 )
@@ -171,6 +172,9 @@ type CreateInput struct {
 	Password *string
 	RoleIDs  []string // nil gives the Viewer role; an empty list gives none
 	GroupIDs []string
+	// Brief asks for the user alone in the Detail returned, without reading their roles and
+	// groups back: for a caller that makes many (an import).
+	Brief bool
 }
 
 // CreateUser creates an active local user, with a password or without one (they set it through
@@ -191,10 +195,12 @@ const (
 	createInvited                        // invited, no names or password yet, user.invite
 )
 
-func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, kind createKind) (*Detail, error) {
-	defaultAdmin, invited := kind == createDefaultAdmin, kind == createInvited
+// newLocalUser is the active local user in is about to make, made at now, with in's defaults
+// filled in: the profile canonical, the username the email when none is given (defaulted), no
+// roles meaning the Viewer role.
+func newLocalUser(in *CreateInput, now time.Time) (u *User, defaulted bool) {
 	in.Profile.canonicalise()
-	defaulted := in.Username == nil || *in.Username == ""
+	defaulted = in.Username == nil || *in.Username == ""
 	if defaulted {
 		in.Username = in.Email
 	}
@@ -204,9 +210,13 @@ func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, kind 
 	if in.RoleIDs == nil {
 		in.RoleIDs = []string{ViewerRole}
 	}
-	now := s.now()
-	u := &User{ID: newID(), Status: Active, Source: Local, CreatedAt: now, UpdatedAt: now, ActivatedAt: &now,
-		Version: 1, DefaultAdmin: defaultAdmin}
+	return &User{ID: newID(), Status: Active, Source: Local, CreatedAt: now, UpdatedAt: now, ActivatedAt: &now, Version: 1}, defaulted
+}
+
+func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, kind createKind) (*Detail, error) {
+	defaultAdmin, invited := kind == createDefaultAdmin, kind == createInvited
+	u, defaulted := newLocalUser(&in, s.now())
+	u.DefaultAdmin = defaultAdmin
 	if invited {
 		// The invited person gives their names and password when they accept.
 		u.Status, u.ActivatedAt, in.Password = Invited, nil, nil
@@ -266,6 +276,10 @@ func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, kind 
 		}
 		if err := s.audit(ctx, a, action, "user", u.ID, u.Username, details); err != nil {
 			return err
+		}
+		if in.Brief {
+			out = &Detail{User: u}
+			return nil
 		}
 		out, err = s.detail(ctx, u.ID)
 		return err
@@ -365,6 +379,9 @@ type Patch struct {
 	// Direct roles added to and removed from the current ones, read in the change's
 	// transaction, so that two concurrent changes cannot undo each other. Not with RoleIDs.
 	AddRoleIDs, RemoveRoleIDs []string
+
+	// Brief asks for the user alone in the Detail returned (see CreateInput.Brief).
+	Brief bool
 }
 
 // UpdateUser changes a user's profile, direct roles and groups. version is the version the
@@ -449,6 +466,10 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 		}
 		if len(details) == 0 {
 			// Nothing changed: no new version, no audit event.
+			if p.Brief {
+				out = &Detail{User: u}
+				return nil
+			}
 			out, err = s.detail(ctx, u.ID)
 			return err
 		}
@@ -460,6 +481,10 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 		}
 		if err := s.audit(ctx, a, "user.update", "user", u.ID, u.Username, details); err != nil {
 			return err
+		}
+		if p.Brief {
+			out = &Detail{User: u}
+			return nil
 		}
 		out, err = s.detail(ctx, u.ID)
 		return err
