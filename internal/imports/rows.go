@@ -122,8 +122,12 @@ func (r *rows) applyAll(ctx context.Context, a user.Actor, batch []Row, skip fun
 			return nil
 		}
 		defer func() { run, inputs = run[:0], inputs[:0] }()
+		create := r.s.users.CreateUsers
+		if r.dry {
+			create = r.s.users.CheckUsers // the preview: what it would do, written or not
+		}
 		err := r.s.store.Savepoint(ctx, func(ctx context.Context) error {
-			res, err := r.s.users.CreateUsers(ctx, a, inputs)
+			res, err := create(ctx, a, inputs)
 			if err != nil {
 				return err
 			}

@@ -24,6 +24,16 @@ type CreateResult struct {
 // nothing of the batch may stay, so run it in a transaction or savepoint and roll it back. A
 // manager must exist before the call: inputs cannot name each other.
 func (s *Service) CreateUsers(ctx context.Context, a Actor, ins []CreateInput) ([]CreateResult, error) {
+	return s.createUsers(ctx, a, ins, true)
+}
+
+// CheckUsers says what CreateUsers would do with ins, writing nothing: each input's refusal, or
+// the user it would create. An import's preview asks it.
+func (s *Service) CheckUsers(ctx context.Context, a Actor, ins []CreateInput) ([]CreateResult, error) {
+	return s.createUsers(ctx, a, ins, false)
+}
+
+func (s *Service) createUsers(ctx context.Context, a Actor, ins []CreateInput, write bool) ([]CreateResult, error) {
 	if err := a.Require(UsersWrite); err != nil {
 		return nil, err
 	}
@@ -109,6 +119,12 @@ func (s *Service) CreateUsers(ctx context.Context, a Actor, ins []CreateInput) (
 			}
 			claimIdentities(p.u, taken, like)
 			keep = append(keep, p)
+		}
+		if !write {
+			for _, p := range keep {
+				out[p.i].User = p.u
+			}
+			return nil
 		}
 		if len(keep) == 0 {
 			return nil

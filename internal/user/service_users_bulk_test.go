@@ -41,11 +41,28 @@ func TestCreateUsers(t *testing.T) {
 			withGroup,          // 6: created, in Ops
 			noNames,            // 7: names are required
 		}
+		want := []string{"", "user.email_taken", "user.email_taken", "user.lookalike", "auth.escalation", "user.invalid", "", "user.invalid"}
+		before, err := f.svc.Counts(ctx, f.admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// CheckUsers says the same and writes nothing.
+		checked, err := f.svc.CheckUsers(ctx, f.manager, ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after, _ := f.svc.Counts(ctx, f.admin); after.Total != before.Total {
+			t.Fatalf("CheckUsers wrote users: %d, then %d", before.Total, after.Total)
+		}
 		res, err := f.svc.CreateUsers(ctx, f.manager, ins)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"", "user.email_taken", "user.email_taken", "user.lookalike", "auth.escalation", "user.invalid", "", "user.invalid"}
+		for i := range res {
+			if (checked[i].Err == nil) != (res[i].Err == nil) {
+				t.Errorf("input %d: CheckUsers %v, CreateUsers %v", i, checked[i].Err, res[i].Err)
+			}
+		}
 		for i, r := range res {
 			code := ""
 			if e, ok := errs.As(r.Err); ok {
