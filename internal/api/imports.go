@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -181,9 +180,8 @@ func (s *Server) uploadLimit(hctx huma.Context, next func(huma.Context)) {
 	case n < 0:
 		huma.WriteErr(s.api, hctx, http.StatusLengthRequired, "Send the file with its length (a Content-Length header), as browsers and curl do.")
 		return
-	case n > max:
-		writeProblem(s.api, hctx, errs.E(errs.TooLarge, "request.too_large",
-			fmt.Sprintf("The file is too large: an import takes files of up to %s. Split it into smaller files and import each.", sizeWords(max))))
+	case imports.CheckUploadSize(n, max) != nil:
+		writeProblem(s.api, hctx, imports.CheckUploadSize(n, max))
 		return
 	default:
 		_ = hctx.SetReadDeadline(time.Now().Add(imports.UploadTime(n)))
@@ -193,7 +191,7 @@ func (s *Server) uploadLimit(hctx huma.Context, next func(huma.Context)) {
 
 // stageImportOp documents the upload: a multipart form with the file and the option.
 func (s *Server) stageImportOp(o huma.Operation) huma.Operation {
-	o.MaxBodyBytes = s.deps.ImportMaxSize
+	o.MaxBodyBytes = s.deps.ImportMaxSize + imports.FormOverhead
 	o.DefaultStatus = http.StatusCreated
 	o.Middlewares = append(o.Middlewares, s.uploadLimit)
 	o.RequestBody = &huma.RequestBody{Required: true, Description: "A multipart form: the file, and whether to invite.",

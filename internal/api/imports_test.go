@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/imports"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
 	"github.com/usherhq/usher/internal/user"
@@ -315,8 +316,8 @@ func TestImportRefusals(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		t.Parallel()
 		e := newEnv(t, st, "USHER_IMPORT_MAX_SIZE=4KiB")
-		big := bytes.Repeat([]byte("x"), 8<<10)
-		e.admin.upload("big.csv", big).problem(http.StatusRequestEntityTooLarge, "request.too_large")
+		big := bytes.Repeat([]byte("x"), 4<<10+imports.FormOverhead+1)
+		e.admin.upload("big.csv", big).problem(http.StatusRequestEntityTooLarge, "import.too_large")
 		e.admin.upload("people.pdf", []byte("Email\na@example.com\n")).problem(http.StatusUnprocessableEntity, "file.type")
 		e.admin.upload("people.csv", []byte("Phone,First name\n1,2\n")).problem(http.StatusUnprocessableEntity, "file.column_missing")
 		e.admin.upload("people.csv", []byte("Email,First name,Last name\n")).problem(http.StatusUnprocessableEntity, "file.no_rows")

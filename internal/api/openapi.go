@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/usherhq/usher/internal/imports"
 )
 
 // problemsKey is the operation metadata (never in the document) where may records the problems an
@@ -58,7 +59,7 @@ func documentProblems(doc *huma.OpenAPI) {
 			for _, status := range problemsOf(o) {
 				text := problemText[status]
 				if status == http.StatusRequestEntityTooLarge && o.MaxBodyBytes > 0 {
-					text = "The body is " + sizeWords(o.MaxBodyBytes) + " or more, over this operation's limit (request.too_large)."
+					text = "The body is " + imports.SizeWords(o.MaxBodyBytes) + " or more, over this operation's limit (request.too_large)."
 				}
 				o.Responses[strconv.Itoa(status)] = &huma.Response{Description: text, Content: content()}
 			}

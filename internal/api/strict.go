@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/imports"
 )
 
 // strictJSON reads every JSON request body once, before huma decodes it, and refuses what
@@ -88,18 +89,7 @@ func checkHeaders(hctx huma.Context, op *huma.Operation, length int64) error {
 
 func tooLarge(op *huma.Operation) error {
 	return errs.E(errs.TooLarge, "request.too_large",
-		fmt.Sprintf("The body is too large: this operation takes less than %s (%d bytes).", sizeWords(op.MaxBodyBytes), op.MaxBodyBytes))
-}
-
-// sizeWords writes a byte count the way people read it: 8 KiB, 64 KiB, 1 MiB.
-func sizeWords(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + " MiB"
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return strconv.FormatInt(n>>10, 10) + " KiB"
-	}
-	return strconv.FormatInt(n, 10) + " bytes"
+		fmt.Sprintf("The body is too large: this operation takes less than %s (%d bytes).", imports.SizeWords(op.MaxBodyBytes), op.MaxBodyBytes))
 }
 
 // bodyContext hands huma the body strictJSON has already read, and the media type it has

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -632,4 +633,31 @@ func (r *Row) Message() string {
 // reading a request would cut a large file off.
 func UploadTime(size int64) time.Duration {
 	return 2*time.Minute + time.Duration(size>>20)*time.Second
+}
+
+// FormOverhead is what a multipart form around an uploaded file may add to it: its boundaries,
+// the part headers, the invite field.
+const FormOverhead = 64 << 10
+
+// CheckUploadSize refuses, from its declared length, an upload whose form is larger than a file
+// of max bytes can make it: the API and the console both ask before reading a byte.
+func CheckUploadSize(length, max int64) error {
+	if length > max+FormOverhead {
+		return errs.E(errs.TooLarge, "import.too_large", fmt.Sprintf(
+			"The file is larger than %s, the most an import takes. Split it into smaller files and import each.", SizeWords(max)))
+	}
+	return nil
+}
+
+// SizeWords writes a byte count the way people read it: 512 MiB, 64 KiB, 1 GiB.
+func SizeWords(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + " GiB"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
 }

@@ -62,6 +62,8 @@ func TestImportInBrowser(t *testing.T) {
 		b.says("980 new users", "20 errors", "Rows not imported")
 		b.Check("import-completed")
 
+		b.tabTo(`a[href$="/failed-rows"]`) // the download is reachable by keyboard
+
 		// The failed rows, as the download gives them, corrected as a person would in a spreadsheet.
 		got := browsertest.Eval[string](b.Tab, `fetch(document.querySelector("a[href$='/failed-rows']").href).then((r) => r.text())`)
 		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(got, "\uFEFF"))).ReadAll()
@@ -79,12 +81,18 @@ func TestImportInBrowser(t *testing.T) {
 		if err := os.WriteFile(again, []byte(fixed.String()), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		// The second time with the keyboard alone: Tab to each control, Enter to submit (the
+		// file is chosen in the dialog the file field opens).
 		b.open("/imports")
 		b.says("people.csv", "Completed")
+		b.tabTo("#file")
 		b.Upload("#file", again)
-		b.Follow("form[data-upload] button[type=submit]")
+		b.tabTo(`input[name=invite]`)
+		b.tabTo("form[data-upload] button[type=submit]")
+		b.PressAndLoad(browsertest.KeyEnter)
 		b.says("20 new users", "0 errors")
-		b.Follow("#import-state form button.primary")
+		b.tabTo("#import-state form button.primary")
+		b.PressAndLoad(browsertest.KeyEnter)
 		b.WaitText("#import-state h2", "Completed")
 		b.open("/users")
 		b.says("1,001 Total")
@@ -100,4 +108,17 @@ func TestImportInBrowser(t *testing.T) {
 		b.WaitText("main .message", "Nothing was imported: usher reads .csv, .txt or .xlsx files")
 		b.Check("imports-refused")
 	})
+}
+
+// tabTo presses Tab until the element sel matches has the focus, as someone using the keyboard
+// alone gets there, and fails if forty presses do not reach it.
+func (b *tab) tabTo(sel string) {
+	b.t.Helper()
+	for range 40 {
+		if b.HasFocus(sel) {
+			return
+		}
+		b.Press(browsertest.KeyTab)
+	}
+	b.t.Fatalf("forty Tabs do not reach %s on %s; the focus is on %s", sel, b.URL(), b.Focused())
 }

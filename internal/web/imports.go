@@ -2,10 +2,8 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/usherhq/usher/internal/errs"
@@ -30,7 +28,7 @@ func (c *Console) importsList(w http.ResponseWriter, r *http.Request, m *me) {
 
 func (c *Console) renderImports(w http.ResponseWriter, r *http.Request, m *me, status int, p *importsPage) {
 	p.base = base{Title: "Import users", Nav: "users"}
-	p.MaxSize = sizeWords(c.deps.ImportMaxSize)
+	p.MaxSize = imports.SizeWords(c.deps.ImportMaxSize)
 	list, next, err := c.deps.Imports.List(r.Context(), m.Actor, imports.Filter{Limit: 20, Cursor: r.URL.Query().Get("cursor")})
 	if err != nil {
 		c.fail(w, r, err)
@@ -54,17 +52,17 @@ func (c *Console) upload(w http.ResponseWriter, r *http.Request, m *me) {
 		c.renderImports(w, r, m, status, &importsPage{Message: msg})
 	}
 	max := c.deps.ImportMaxSize
-	if r.ContentLength > max+64<<10 { // the form's other parts are small
+	if err := imports.CheckUploadSize(r.ContentLength, max); err != nil {
 		w.Header().Set("Connection", "close")
-		refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("Nothing was imported: the file is larger than %s. Split it into smaller files and import each.", sizeWords(max)))
+		refuse(http.StatusRequestEntityTooLarge, "Nothing was imported: "+message(err))
 		return
 	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(imports.UploadTime(r.ContentLength)))
-	r.Body = http.MaxBytesReader(w, r.Body, max+64<<10)
-	if err := r.ParseMultipartForm(8 << 20); err != nil { // larger files wait on disk, not in memory
+	r.Body = http.MaxBytesReader(w, r.Body, max+imports.FormOverhead) // a request without a length
+	if err := r.ParseMultipartForm(8 << 20); err != nil {             // larger files wait on disk, not in memory
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("Nothing was imported: the file is larger than %s.", sizeWords(max)))
+			refuse(http.StatusRequestEntityTooLarge, "Nothing was imported: "+message(imports.CheckUploadSize(max+imports.FormOverhead+1, max)))
 			return
 		}
 		refuse(http.StatusBadRequest, "Nothing was imported: the upload could not be read. Choose the file and try again.")
@@ -193,17 +191,4 @@ func (c *Console) importTemplate(w http.ResponseWriter, r *http.Request, m *me) 
 	c.download(w, r, "/imports", err, format.ContentType(), "usher-import-template."+string(format), func(w io.Writer) error {
 		return imports.WriteTemplate(header, format, w)
 	})
-}
-
-// sizeWords writes a byte count the way people read it: 512 MiB, 64 KiB.
-func sizeWords(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return strconv.FormatInt(n>>30, 10) + " GiB"
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + " MiB"
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return strconv.FormatInt(n>>10, 10) + " KiB"
-	}
-	return strconv.FormatInt(n, 10) + " bytes"
 }
