@@ -142,6 +142,8 @@ type Store interface {
 	DeleteImport(ctx context.Context, id string) error
 	// InsertImportRows adds staged rows, and their plans to the import's counts.
 	InsertImportRows(ctx context.Context, importID string, rows []Row) error
+	// AnalyzeImportRows refreshes the database's statistics of the import rows (PostgreSQL).
+	AnalyzeImportRows(ctx context.Context) error
 	Import(ctx context.Context, id string) (*Import, error)
 	// LockImport reads an import in the transaction in ctx, which then holds it until it ends:
 	// a cancel waits for the batch being applied.
@@ -360,8 +362,19 @@ func (s *Service) Stage(ctx context.Context, a user.Actor, up Upload) (*Preview,
 		return nil, err
 	}
 	staged, imp.Status = true, Staged
+	// The job looks its rows up by key, a batch at a time: with the statistics of a table that
+	// had few rows when it was last measured, PostgreSQL read all of them for each batch (an
+	// import of 100,000 rows took four times as long). A large file is measured once staged.
+	if imp.Rows >= analyzeRows {
+		if err := s.store.AnalyzeImportRows(ctx); err != nil {
+			s.logger.Warn("import rows not analysed", "import_id", imp.ID, "err", err)
+		}
+	}
 	return p, nil
 }
+
+// analyzeRows is the size from which a staged file has the import rows' statistics refreshed.
+const analyzeRows = 5000
 
 // fileError is a reader's refusal of a file as the API answers it.
 func fileError(err error) error {

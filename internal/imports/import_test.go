@@ -313,6 +313,57 @@ func TestResume(t *testing.T) {
 	})
 }
 
+// TestRunFailsAsAWhole: a run of new users whose write fails once the job applies it (here a
+// trigger the preview did not meet, standing for a name taken between the look-up and the
+// write) is done again row by row: the one row is refused with the reason, the others are made.
+func TestRunFailsAsAWhole(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		t.Parallel()
+		f := newFixture(t, st, 50)
+		ctx := context.Background()
+		p := f.stage("many.csv", rowsFile(120), false)
+		if p.Plan.Create != 120 {
+			t.Fatalf("preview %+v", p.Plan)
+		}
+		stmts := []string{
+			`CREATE TABLE taken (email TEXT PRIMARY KEY)`,
+			`INSERT INTO taken VALUES ('user00077@example.com')`,
+			`CREATE TRIGGER users_taken AFTER INSERT ON users BEGIN INSERT INTO taken VALUES (NEW.email_lower); END`,
+		}
+		if st.Dialect == store.Postgres {
+			stmts[2] = `CREATE FUNCTION users_taken() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN INSERT INTO taken VALUES (NEW.email_lower); RETURN NEW; END $$`
+			stmts = append(stmts, `CREATE TRIGGER users_taken AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION users_taken()`)
+		}
+		for _, q := range stmts {
+			var err error
+			if st.Dialect == store.Postgres {
+				_, err = st.Pool().Exec(ctx, q)
+			} else {
+				_, err = st.DB().ExecContext(ctx, q)
+			}
+			must(t, err)
+		}
+		f.start()
+		_, err := f.svc.Start(ctx, f.admin, p.ID)
+		must(t, err)
+		imp := f.wait(p.ID)
+		if imp.Status != imports.Completed || imp.Result.Create != 119 || imp.Result.Error != 1 {
+			t.Fatalf("import %s %+v (%s)", imp.Status, imp.Result, imp.Error)
+		}
+		f.checkOutcomes(imp)
+		rows, err := f.st.ImportRows(ctx, imp.ID, []imports.Outcome{imports.Error}, 0, 10)
+		must(t, err)
+		if len(rows) != 1 || rows[0].No != 79 || rows[0].Reason != "This already exists." {
+			t.Fatalf("refused rows %+v", rows)
+		}
+		if _, err := f.app.Users.UserByLogin(ctx, f.admin, "user00076@example.com"); err != nil {
+			t.Fatalf("the row before the refused one: %v", err)
+		}
+	})
+}
+
 // TestRoundTrip: users exported (CSV and XLSX) and imported again as they are change nothing,
 // hostile cells included; the file edited in one cell changes that one user.
 func TestRoundTrip(t *testing.T) {

@@ -3,6 +3,7 @@ package imports
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ type rows struct {
 	// username, to refuse a person listed twice; and the logins the file creates so far, which
 	// a later row may name as its manager before they exist.
 	dry      bool
+	careful  bool // each run of new users in a savepoint (see applyAll)
 	seed     maphash.Seed
 	emails   map[uint64]int64
 	names    map[uint64]int64
@@ -126,7 +128,19 @@ func (r *rows) applyAll(ctx context.Context, a user.Actor, batch []Row, skip fun
 		if r.dry {
 			create = r.s.users.CheckUsers // the preview: what it would do, written or not
 		}
-		err := r.s.store.Savepoint(ctx, func(ctx context.Context) error {
+		// The job creates a run without a savepoint (on SQLite a savepoint makes every later
+		// statement of the transaction pay for its journal); if the run fails as a whole, the
+		// batch is rolled back and done again carefully, each run in a savepoint.
+		inSavepoint := r.s.store.Savepoint
+		if !r.dry && !r.careful {
+			inSavepoint = func(ctx context.Context, f func(context.Context) error) error {
+				if err := f(ctx); err != nil {
+					return fmt.Errorf("%w: %w", errRedoCarefully, err)
+				}
+				return nil
+			}
+		}
+		err := inSavepoint(ctx, func(ctx context.Context) error {
 			res, err := create(ctx, a, inputs)
 			if err != nil {
 				return err
@@ -144,7 +158,7 @@ func (r *rows) applyAll(ctx context.Context, a user.Actor, batch []Row, skip fun
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errRedoCarefully) {
 			return err
 		}
 		for _, i := range run {

@@ -144,6 +144,20 @@ func (s *Service) run(ctx context.Context, imp *Import, owner string) error {
 // batch applies up to BatchSize rows after row number after in one transaction, which also
 // records their results; it returns how many and the last row number.
 func (s *Service) batch(ctx context.Context, r *rows, owner string, after int64) (int, int64, error) {
+	n, last, err := s.tryBatch(ctx, r, owner, after)
+	if errors.Is(err, errRedoCarefully) && ctx.Err() == nil {
+		r.careful = true
+		defer func() { r.careful = false }()
+		n, last, err = s.tryBatch(ctx, r, owner, after)
+	}
+	return n, last, err
+}
+
+// errRedoCarefully is a run of new users that failed as a whole outside a savepoint: the batch
+// is rolled back and applied again with each run in one, which goes row by row on failure.
+var errRedoCarefully = errors.New("imports: a run of new users failed")
+
+func (s *Service) tryBatch(ctx context.Context, r *rows, owner string, after int64) (int, int64, error) {
 	var n int
 	var last int64
 	err := s.store.InTx(ctx, func(ctx context.Context) error {

@@ -52,11 +52,13 @@ func (s *Store) UsersLike(ctx context.Context, skeletons []string) ([]*user.User
 	var err error
 	if s.Dialect == Postgres {
 		// Each name an index probe, whatever the table's size: with a batch's thousand names in
-		// IN lists PostgreSQL read the whole table of tens of thousands of users instead.
+		// IN lists PostgreSQL read the whole table of tens of thousands of users instead, and
+		// with a join it did too whenever the table's statistics were older than its growth (an
+		// import's own users). A LATERAL subquery can only be run per name, on the unique index.
 		rows, err = s.reader(ctx).QueryContext(ctx, `SELECT `+prefixed("u", userColumns)+`
-			FROM unnest($1::text[]) AS k (s) JOIN users u ON u.username_skeleton = k.s
+			FROM unnest($1::text[]) AS k (s), LATERAL (SELECT * FROM users WHERE username_skeleton = k.s LIMIT 1) u
 			UNION SELECT `+prefixed("u", userColumns)+`
-			FROM unnest($1::text[]) AS k (s) JOIN users u ON u.email_skeleton = k.s`, sk)
+			FROM unnest($1::text[]) AS k (s), LATERAL (SELECT * FROM users WHERE email_skeleton = k.s LIMIT 1) u`, sk)
 	} else {
 		in := placeholders(1, len(sk))
 		rows, err = s.reader(ctx).QueryContext(ctx, `SELECT `+userColumns+` FROM users

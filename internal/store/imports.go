@@ -86,33 +86,26 @@ func cleanAll(vs []string) []string {
 // InsertImportRows adds staged rows, many to a statement, and their plans to the import's counts.
 func (s *Store) InsertImportRows(ctx context.Context, importID string, rows []imports.Row) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
-		const per = 9 // columns a row sets
-		const chunk = 100
 		var c imports.Counts
-		for start := 0; start < len(rows); start += chunk {
-			part := rows[start:min(start+chunk, len(rows))]
-			var b strings.Builder
-			b.WriteString(`INSERT INTO import_rows (import_id, row_no, cells, plan, field, value, reason, user_id, outcome) VALUES `)
-			args := make([]any, 0, len(part)*per)
-			for i, r := range part {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString("(" + placeholders(i*per+1, per) + ")")
-				cells, err := json.Marshal(r.Cells)
-				if err != nil {
-					return err
-				}
-				// The user a planned row would have made was rolled back: it is not kept.
-				args = append(args, importID, r.No, string(cells), string(r.Plan), clean(r.Field), clean(r.Value),
-					clean(r.Reason), nil, nil)
-				c.Add(r.Plan)
+		cells := make([]string, len(rows))
+		for i, r := range rows {
+			b, err := json.Marshal(r.Cells)
+			if err != nil {
+				return err
 			}
-			if _, err := s.writer(ctx).ExecContext(ctx, b.String(), args...); err != nil {
-				return fmt.Errorf("store: insert import rows: %w", mapError(err))
-			}
+			cells[i] = string(b)
+			c.Add(r.Plan)
 		}
-		_, err := s.writer(ctx).ExecContext(ctx, `UPDATE imports SET rows_total = rows_total + $2,
+		cols := []string{"import_id", "row_no", "cells", "plan", "field", "value", "reason"}
+		err := s.insertMany(ctx, s.writer(ctx), "import_rows", cols, len(rows), func(i int) []any {
+			r := rows[i]
+			// The user a planned row would have made was rolled back: it is not kept.
+			return []any{importID, r.No, cells[i], string(r.Plan), clean(r.Field), clean(r.Value), clean(r.Reason)}
+		}, "")
+		if err != nil {
+			return fmt.Errorf("store: insert import rows: %w", mapError(err))
+		}
+		_, err = s.writer(ctx).ExecContext(ctx, `UPDATE imports SET rows_total = rows_total + $2,
 			plan_create = plan_create + $3, plan_update = plan_update + $4, plan_delete = plan_delete + $5,
 			plan_skip = plan_skip + $6, plan_error = plan_error + $7 WHERE id = $1`,
 			importID, c.Sum(), c.Create, c.Update, c.Delete, c.Skip, c.Error)
@@ -366,6 +359,18 @@ func (s *Store) PendingImportRows(ctx context.Context, id string, after int64, n
 		return nil, fmt.Errorf("store: pending import rows: %w", err)
 	}
 	return rows, nil
+}
+
+// AnalyzeImportRows refreshes PostgreSQL's statistics of import_rows, so that the job's updates
+// of a batch by key are planned as key lookups (SQLite plans them so without statistics).
+func (s *Store) AnalyzeImportRows(ctx context.Context) error {
+	if s.Dialect != Postgres {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `ANALYZE import_rows`); err != nil {
+		return fmt.Errorf("store: analyze import rows: %w", err)
+	}
+	return nil
 }
 
 // RecordImportRows stores the results of applied rows and counts them on the import.

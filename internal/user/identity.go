@@ -74,6 +74,9 @@ func checkChars(field, what, s string) *errs.FieldError {
 	pos := 0
 	for _, r := range s {
 		pos++
+		if r >= 0x20 && r < 0x7f {
+			continue // printable ASCII, most of what is typed
+		}
 		at := fmt.Sprintf("(U+%04X, character %d)", r, pos)
 		switch {
 		case unicode.IsControl(r) || unicode.In(r, lineBreaks...):
