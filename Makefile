@@ -1,12 +1,13 @@
 # usher's developer commands. `make test` is what CI runs (through .ci/run).
 GO ?= go
 
-.PHONY: test test-sqlite build lint npm-tools chromium
+.PHONY: test test-sqlite build lint npm-tools chromium directory-servers
 
 # Every test on SQLite and on a throwaway PostgreSQL cluster (scripts/with-postgres.sh), with the
-# pinned npm tools some tests run (scripts/npm-tools.sh) and the browser the console tests drive
-# (scripts/chromium.sh).
-test: npm-tools chromium
+# pinned npm tools some tests run (scripts/npm-tools.sh), the browser the console tests drive
+# (scripts/chromium.sh) and the directory servers the directory tests start
+# (scripts/directory-servers.sh).
+test: npm-tools chromium directory-servers
 	scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 30m ./...
 
 # The npm packages tools/npm/package-lock.json pins (the OpenAPI linter, axe-core), installed once
@@ -17,6 +18,11 @@ npm-tools:
 # Debian's chromium for the console's browser tests (internal/web/browsertest), installed if missing.
 chromium:
 	scripts/chromium.sh
+
+# Debian's slapd and Samba AD DC for the directory tests (internal/directory/dirtest), installed if
+# missing.
+directory-servers:
+	scripts/directory-servers.sh
 
 # Every test on SQLite only; no PostgreSQL needed.
 test-sqlite:

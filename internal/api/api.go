@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/directory"
 	"github.com/usherhq/usher/internal/imports"
 	"github.com/usherhq/usher/internal/mail"
 	"github.com/usherhq/usher/internal/request"
@@ -43,6 +44,8 @@ type Deps struct {
 	// Imports stages, applies and reports imports; ImportMaxSize is the largest file it takes.
 	Imports       *imports.Service
 	ImportMaxSize int64
+	// Directories manages the LDAP and Active Directory directories users come from.
+	Directories *directory.Service
 }
 
 // Server is the HTTP API.

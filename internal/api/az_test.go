@@ -235,6 +235,23 @@ func azFixtures(e *env, c *client) map[string]func() azRequest {
 		"revoke-invitation":   func() azRequest { return azRequest{path: users + e.freshInvited() + "/invitation/revoke"} },
 		"invitation-link":     func() azRequest { return azRequest{path: users + e.freshInvited() + "/invitation/link"} },
 		"send-password-reset": func() azRequest { return azRequest{path: users + e.freshUser(user.Active) + "/reset-password"} },
+
+		"list-directories": func() azRequest { return azRequest{path: "/api/v1/directories"} },
+		"create-directory": func() azRequest {
+			return azRequest{path: "/api/v1/directories", body: e.directorySettings(unique("dir"))}
+		},
+		"get-directory": func() azRequest { return azRequest{path: "/api/v1/directories/" + e.savedDirectory()} },
+		"update-directory": func() azRequest {
+			return azRequest{path: "/api/v1/directories/" + e.savedDirectory(), body: map[string]any{"threshold": 20}, headers: anyIfMatch}
+		},
+		"delete-directory": func() azRequest {
+			return azRequest{path: "/api/v1/directories/" + e.savedDirectory(), headers: anyIfMatch}
+		},
+		"test-directory-settings": func() azRequest {
+			return azRequest{path: "/api/v1/directories/test", body: e.directorySettings("")}
+		},
+		"test-directory":     func() azRequest { return azRequest{path: "/api/v1/directories/" + e.savedDirectory() + "/test"} },
+		"list-directory-ous": func() azRequest { return azRequest{path: "/api/v1/directories/" + e.savedDirectory() + "/ous"} },
 	}
 }
 

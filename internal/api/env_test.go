@@ -19,6 +19,7 @@ import (
 	"github.com/usherhq/usher/internal/app"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/config"
+	"github.com/usherhq/usher/internal/directory/dirtest"
 	"github.com/usherhq/usher/internal/job"
 	"github.com/usherhq/usher/internal/mail"
 	"github.com/usherhq/usher/internal/store"
@@ -38,7 +39,8 @@ type env struct {
 	admin   *client
 	manager *client
 	viewer  *client
-	cookie  string // the session cookie's name
+	cookie  string        // the session cookie's name
+	ldap    *dirtest.LDAP // a slapd subtree, once a test asks for it (directoryServer)
 }
 
 // each runs fn on a fresh env per database.

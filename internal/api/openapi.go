@@ -39,6 +39,7 @@ var problemText = map[int]string{
 	http.StatusUnprocessableEntity:   "The input is not valid: errors names each field and what is wrong with it.",
 	http.StatusPreconditionRequired:  "If-Match is missing (version.required): send the ETag you read.",
 	http.StatusTooManyRequests:       "Too many requests: wait as long as Retry-After says.",
+	http.StatusBadGateway:            "The directory could not be reached or refused usher; the code and detail say why (directory.unreachable, directory.bad_credentials, …).",
 }
 
 // documentProblems gives every operation of the document its problem responses: those its shape

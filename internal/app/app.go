@@ -19,6 +19,7 @@ import (
 	"github.com/usherhq/usher/internal/api"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/config"
+	"github.com/usherhq/usher/internal/directory"
 	"github.com/usherhq/usher/internal/imports"
 	"github.com/usherhq/usher/internal/job"
 	"github.com/usherhq/usher/internal/mail"
@@ -157,6 +158,8 @@ type App struct {
 	Invitations *auth.Invitations
 	// Imports stages, applies and reports imports of users from files.
 	Imports *imports.Service
+	// Directories manages the LDAP and Active Directory directories users come from.
+	Directories *directory.Service
 }
 
 // New builds the services and the HTTP handler on an open store: first the secret key and the
@@ -201,9 +204,13 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	if err := job.AddWorker(bg.Jobs, a.Imports.Worker()); err != nil {
 		return nil, err
 	}
+	if a.Directories, err = directory.NewService(st, box, directory.Options{Logger: logger}); err != nil {
+		return nil, err
+	}
 	mailLog := mail.NewLog(st)
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, Metrics: reg,
-		HTTPS: cfg.HTTPS(), Ready: st.Ping, Invitations: a.Invitations, Imports: a.Imports, ImportMaxSize: cfg.ImportMaxSize})
+		HTTPS: cfg.HTTPS(), Ready: st.Ping, Invitations: a.Invitations, Imports: a.Imports, ImportMaxSize: cfg.ImportMaxSize,
+		Directories: a.Directories})
 	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, HTTPS: cfg.HTTPS(),
 		FlashKey: box.DeriveKey("flash messages"), Invitations: a.Invitations, PasswordMinLength: cfg.PasswordMinLen,
 		Imports: a.Imports, ImportMaxSize: cfg.ImportMaxSize})

@@ -26,10 +26,11 @@ const (
 	PreconditionRequired             // an update or a delete named no version (in HTTP: no If-Match)
 	TooLarge                         // the request body is over the limit
 	TooMany                          // the server sheds this request: too many at once or too often; see RetryAfter
+	Upstream                         // a server usher reached for the caller (a directory) failed or refused it
 )
 
 var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "forbidden",
-	"unauthenticated", "unavailable", "precondition_failed", "precondition_required", "too_large", "too_many"}
+	"unauthenticated", "unavailable", "precondition_failed", "precondition_required", "too_large", "too_many", "upstream"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -51,6 +52,7 @@ var httpStatus = [...]int{
 	PreconditionRequired: http.StatusPreconditionRequired,
 	TooLarge:             http.StatusRequestEntityTooLarge,
 	TooMany:              http.StatusTooManyRequests,
+	Upstream:             http.StatusBadGateway,
 }
 
 // HTTPStatus is the status an error of this kind answers with; false for an unknown kind.

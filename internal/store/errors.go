@@ -25,6 +25,7 @@ var uniqueRules = []struct {
 	{"groups.name_lower", "groups_name_lower_key", "name", "group.name_taken", "A group with this name already exists."},
 	{"groups.source, groups.external_id", "groups_external_key", "external_id", "group.external_id_taken", "Another group has this external id."},
 	{"fields.name", "fields_pkey", "name", "field.name_taken", "A custom field with this name already exists."},
+	{"directories.name_key", "directories_name_key", "name", "directory.name_taken", "A directory with this name already exists."},
 	{"api_tokens.hash", "api_tokens_hash_key", "", "token.collision", "Please try again."},
 }
 

@@ -1,0 +1,293 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/usherhq/usher/internal/directory"
+)
+
+type mappingBody struct {
+	Username   string            `json:"username" doc:"The attribute of the username (sAMAccountName or userPrincipalName on Active Directory, uid on OpenLDAP)."`
+	Email      string            `json:"email"`
+	FirstName  string            `json:"first_name"`
+	LastName   string            `json:"last_name"`
+	Phone      string            `json:"phone"`
+	Department string            `json:"department"`
+	Manager    string            `json:"manager" doc:"A DN-valued attribute naming the manager's entry."`
+	Custom     map[string]string `json:"custom" doc:"Custom field name → the attribute it is read from."`
+	Primary    string            `json:"primary" doc:"The attribute that names a user across syncs, so that a renamed or moved entry stays the same user (objectGUID on Active Directory, entryUUID on OpenLDAP)."`
+}
+
+type exclusionBody struct {
+	Attribute string   `json:"attribute"`
+	Match     string   `json:"match" enum:"exact,partial,all" doc:"exact: a value equals one of these; partial: a value contains one; all: the attribute has every one."`
+	Values    []string `json:"values" nullable:"false"`
+	Enabled   bool     `json:"enabled"`
+}
+
+type groupMappingBody struct {
+	Enabled bool   `json:"enabled"`
+	BaseDN  string `json:"base_dn" doc:"Where groups are read from; empty: the directory's base DN."`
+	Filter  string `json:"filter" doc:"Which entries are groups, an LDAP filter."`
+}
+
+type directoryBody struct {
+	ID                string           `json:"id"`
+	Name              string           `json:"name"`
+	Kind              string           `json:"kind" enum:"active_directory,ldap"`
+	Host              string           `json:"host"`
+	Port              int              `json:"port"`
+	Security          string           `json:"security" enum:"ldaps,starttls,none"`
+	CACert            string           `json:"ca_cert" doc:"PEM certificates of the CA trusted for this directory, in place of the system's roots; empty: the system's."`
+	BaseDN            string           `json:"base_dn"`
+	BindDN            string           `json:"bind_dn"`
+	Scope             string           `json:"scope" enum:"all,none,selected" doc:"Which organisation units users are read from."`
+	OUs               []string         `json:"ous" doc:"With scope selected: the OUs (subtrees) read."`
+	Mapping           mappingBody      `json:"mapping"`
+	Filter            string           `json:"filter" doc:"The inclusion rule: an LDAP filter entries must match."`
+	Exclusions        []exclusionBody  `json:"exclusions"`
+	DisabledAttribute string           `json:"disabled_attribute" doc:"OpenLDAP: the attribute that marks a disabled account."`
+	DisabledValue     string           `json:"disabled_value" doc:"OpenLDAP: the value it must have; empty: any value."`
+	Leavers           string           `json:"leavers" enum:"disable,delete" doc:"What a sync does to users who left the directory's scope."`
+	Threshold         int              `json:"threshold" doc:"The share of the directory's users, in percent, a sync may disable or delete before it stops and asks for confirmation."`
+	Groups            groupMappingBody `json:"groups"`
+	CreatedAt         time.Time        `json:"created_at"`
+	UpdatedAt         time.Time        `json:"updated_at"`
+	Version           int64            `json:"version"`
+}
+
+func toDirectory(d *directory.Directory) directoryBody {
+	b := directoryBody{ID: d.ID, Name: d.Name, Kind: string(d.Kind), Host: d.Host, Port: d.Port, Security: string(d.Security),
+		CACert: d.CACert, BaseDN: d.BaseDN, BindDN: d.BindDN, Scope: string(d.Scope), OUs: d.OUs,
+		Filter: d.Filter, DisabledAttribute: d.DisabledAttribute, DisabledValue: d.DisabledValue, Leavers: string(d.Leavers),
+		Threshold: d.Threshold, Groups: groupMappingBody(d.Groups), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Version: d.Version}
+	m := d.Mapping
+	b.Mapping = mappingBody{Username: m.Username, Email: m.Email, FirstName: m.FirstName, LastName: m.LastName, Phone: m.Phone,
+		Department: m.Department, Manager: m.Manager, Custom: m.Custom, Primary: m.Primary}
+	if b.Mapping.Custom == nil {
+		b.Mapping.Custom = map[string]string{}
+	}
+	if b.OUs == nil {
+		b.OUs = []string{}
+	}
+	b.Exclusions = make([]exclusionBody, len(d.Exclusions))
+	for i, x := range d.Exclusions {
+		b.Exclusions[i] = exclusionBody{Attribute: x.Attribute, Match: string(x.Match), Values: x.Values, Enabled: x.Enabled}
+	}
+	return b
+}
+
+type directoryOutput struct {
+	ETag string `header:"ETag"`
+	Body directoryBody
+}
+
+func directoryOut(d *directory.Directory) *directoryOutput {
+	return &directoryOutput{ETag: etag(d.Version), Body: toDirectory(d)}
+}
+
+// directoryFields is a directory to create or what to change of one; what is left out stays
+// (or, for a new directory, comes from its kind's preset).
+type directoryFields struct {
+	Name     *string `json:"name,omitempty" maxLength:"100"`
+	Kind     *string `json:"kind,omitempty" enum:"active_directory,ldap" doc:"Fixed once created; default ldap."`
+	Host     *string `json:"host,omitempty" maxLength:"253"`
+	Port     *int    `json:"port,omitempty" minimum:"1" maximum:"65535" doc:"Default 636 for ldaps, 389 otherwise."`
+	Security *string `json:"security,omitempty" enum:"ldaps,starttls,none" doc:"Default ldaps."`
+	CACert   *string `json:"ca_cert,omitempty" maxLength:"65536"`
+	BaseDN   *string `json:"base_dn,omitempty" maxLength:"2000"`
+	BindDN   *string `json:"bind_dn,omitempty" maxLength:"2000"`
+	Password *string `json:"bind_password,omitempty" maxLength:"1024" writeOnly:"true" doc:"Never returned. Required on create, and again when host, port or security change."`
+
+	Scope             *string           `json:"scope,omitempty" enum:"all,none,selected"`
+	OUs               *[]string         `json:"ous,omitempty" maxItems:"1000"`
+	Mapping           *mappingBody      `json:"mapping,omitempty"`
+	Filter            *string           `json:"filter,omitempty" maxLength:"2000"`
+	Exclusions        *[]exclusionBody  `json:"exclusions,omitempty" maxItems:"100"`
+	DisabledAttribute *string           `json:"disabled_attribute,omitempty"`
+	DisabledValue     *string           `json:"disabled_value,omitempty"`
+	Leavers           *string           `json:"leavers,omitempty" enum:"disable,delete"`
+	Threshold         *int              `json:"threshold,omitempty" minimum:"1" maximum:"100"`
+	Groups            *groupMappingBody `json:"groups,omitempty"`
+}
+
+func (b directoryFields) input() directory.Input {
+	in := directory.Input{Name: b.Name, Host: b.Host, Port: b.Port, CACert: b.CACert, BaseDN: b.BaseDN, BindDN: b.BindDN,
+		Password: b.Password, OUs: b.OUs, Filter: b.Filter, DisabledAttribute: b.DisabledAttribute, DisabledValue: b.DisabledValue,
+		Threshold: b.Threshold}
+	if b.Kind != nil {
+		k := directory.Kind(*b.Kind)
+		in.Kind = &k
+	}
+	if b.Security != nil {
+		s := directory.Security(*b.Security)
+		in.Security = &s
+	}
+	if b.Scope != nil {
+		s := directory.Scope(*b.Scope)
+		in.Scope = &s
+	}
+	if b.Leavers != nil {
+		l := directory.Leavers(*b.Leavers)
+		in.Leavers = &l
+	}
+	if m := b.Mapping; m != nil {
+		in.Mapping = &directory.Mapping{Username: m.Username, Email: m.Email, FirstName: m.FirstName, LastName: m.LastName,
+			Phone: m.Phone, Department: m.Department, Manager: m.Manager, Custom: m.Custom, Primary: m.Primary}
+	}
+	if b.Exclusions != nil {
+		xs := make([]directory.Exclusion, len(*b.Exclusions))
+		for i, x := range *b.Exclusions {
+			xs[i] = directory.Exclusion{Attribute: x.Attribute, Match: directory.Match(x.Match), Values: x.Values, Enabled: x.Enabled}
+		}
+		in.Exclusions = &xs
+	}
+	if b.Groups != nil {
+		g := directory.GroupMapping(*b.Groups)
+		in.Groups = &g
+	}
+	return in
+}
+
+type directoryList struct {
+	Body struct {
+		Directories []directoryBody `json:"directories"`
+	}
+}
+
+func (s *Server) listDirectories(ctx context.Context, _ *struct{}) (*directoryList, error) {
+	ds, err := s.deps.Directories.Directories(ctx, actorFrom(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := &directoryList{}
+	out.Body.Directories = make([]directoryBody, len(ds))
+	for i := range ds {
+		out.Body.Directories[i] = toDirectory(&ds[i])
+	}
+	return out, nil
+}
+
+type directoryIDPath struct {
+	ID string `path:"id" doc:"The directory's id."`
+}
+
+func (s *Server) getDirectory(ctx context.Context, in *directoryIDPath) (*directoryOutput, error) {
+	d, err := s.deps.Directories.Directory(ctx, actorFrom(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return directoryOut(d), nil
+}
+
+type createDirectoryInput struct {
+	Body directoryFields
+}
+
+func (s *Server) createDirectory(ctx context.Context, in *createDirectoryInput) (*directoryOutput, error) {
+	d, err := s.deps.Directories.Create(ctx, actorFrom(ctx), in.Body.input())
+	if err != nil {
+		return nil, err
+	}
+	return directoryOut(d), nil
+}
+
+type updateDirectoryInput struct {
+	ID      string `path:"id"`
+	IfMatch string `header:"If-Match" doc:"The directory's ETag as you read it. Required."`
+	Body    directoryFields
+}
+
+func (s *Server) updateDirectory(ctx context.Context, in *updateDirectoryInput) (*directoryOutput, error) {
+	v, err := ifMatch(in.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.deps.Directories.Update(ctx, actorFrom(ctx), in.ID, v, in.Body.input())
+	if err != nil {
+		return nil, err
+	}
+	return directoryOut(d), nil
+}
+
+func (s *Server) deleteDirectory(ctx context.Context, in *deleteInput) (*struct{}, error) {
+	v, err := ifMatch(in.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.deps.Directories.Delete(ctx, actorFrom(ctx), in.ID, v)
+}
+
+type testStepBody struct {
+	Step    string `json:"step" enum:"connect,tls,starttls,bind,base,search" doc:"connect: reach the server (and, for LDAPS, TLS); starttls; bind: sign in as the bind DN; base: read the base DN."`
+	OK      bool   `json:"ok"`
+	Message string `json:"message"`
+	Code    string `json:"code,omitempty" doc:"For a step that failed: a stable code, such as directory.bad_credentials."`
+	Field   string `json:"field,omitempty" doc:"For a step that failed: the setting to look at."`
+}
+
+type testOutput struct {
+	Body struct {
+		OK    bool           `json:"ok" doc:"Whether every step worked: the settings can be saved."`
+		Steps []testStepBody `json:"steps" doc:"The steps that worked, in order, then the one that failed."`
+	}
+}
+
+func toTest(r *directory.TestResult) *testOutput {
+	out := &testOutput{}
+	out.Body.OK = r.OK
+	out.Body.Steps = make([]testStepBody, len(r.Steps))
+	for i, st := range r.Steps {
+		out.Body.Steps[i] = testStepBody{Step: st.Name, OK: st.OK, Message: st.Message, Code: st.Code, Field: st.Field}
+	}
+	return out
+}
+
+type testSettingsInput struct {
+	Body directoryFields
+}
+
+func (s *Server) testDirectorySettings(ctx context.Context, in *testSettingsInput) (*testOutput, error) {
+	r, err := s.deps.Directories.Test(ctx, actorFrom(ctx), in.Body.input())
+	if err != nil {
+		return nil, err
+	}
+	return toTest(r), nil
+}
+
+func (s *Server) testDirectory(ctx context.Context, in *directoryIDPath) (*testOutput, error) {
+	r, err := s.deps.Directories.TestSaved(ctx, actorFrom(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toTest(r), nil
+}
+
+type ouBody struct {
+	DN     string `json:"dn"`
+	Name   string `json:"name"`
+	Parent string `json:"parent" doc:"The DN of the OU above it, or the base DN."`
+	Depth  int    `json:"depth" doc:"1 for an OU right under the base DN."`
+}
+
+type ouList struct {
+	Body struct {
+		OUs       []ouBody `json:"ous" doc:"The tree in depth-first order, each OU after its parent."`
+		Truncated bool     `json:"truncated" doc:"Whether there were more OUs than a browse shows (5000)."`
+	}
+}
+
+func (s *Server) listDirectoryOUs(ctx context.Context, in *directoryIDPath) (*ouList, error) {
+	ous, truncated, err := s.deps.Directories.OUs(ctx, actorFrom(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &ouList{}
+	out.Body.Truncated = truncated
+	out.Body.OUs = make([]ouBody, len(ous))
+	for i, o := range ous {
+		out.Body.OUs[i] = ouBody(o)
+	}
+	return out, nil
+}

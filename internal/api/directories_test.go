@@ -1,0 +1,125 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/usherhq/usher/internal/directory/dirtest"
+)
+
+// directoryServer is the env's slapd subtree, started on first use.
+func (e *env) directoryServer() *dirtest.LDAP {
+	if e.ldap == nil {
+		e.ldap = dirtest.OpenLDAP(e.t)
+	}
+	return e.ldap
+}
+
+// directorySettings is the body of a directory on the env's slapd over LDAPS; without a name,
+// the connection settings alone.
+func (e *env) directorySettings(name string) map[string]any {
+	l := e.directoryServer()
+	b := map[string]any{"kind": "ldap", "host": l.Host, "port": l.TLSPort, "security": "ldaps", "ca_cert": string(l.CAPEM),
+		"base_dn": l.BaseDN, "bind_dn": l.BindDN, "bind_password": l.BindPassword}
+	if name != "" {
+		b["name"] = name
+	}
+	return b
+}
+
+// savedDirectory saves a directory as the Administrator and returns its id.
+func (e *env) savedDirectory() string {
+	e.t.Helper()
+	var d struct {
+		ID string `json:"id"`
+	}
+	e.admin.do("POST", "/api/v1/directories", e.directorySettings(unique("dir"))).want(http.StatusCreated).into(&d)
+	return d.ID
+}
+
+// TestDirectories: a directory over HTTP: saved once its test passes, never showing its
+// password, updated with If-Match, its test and OU browse; a connection that fails says why.
+func TestDirectories(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		l := e.directoryServer()
+		body := e.directorySettings("Head office")
+		body["filter"] = "(&(objectClass=inetOrgPerson)(!(departmentNumber=Contractors)))"
+		res := e.admin.do("POST", "/api/v1/directories", body).want(http.StatusCreated)
+		if strings.Contains(string(res.body), l.BindPassword) || strings.Contains(string(res.body), "bind_password") {
+			t.Fatalf("the answer shows the password: %s", res.body)
+		}
+		var d struct {
+			ID      string `json:"id"`
+			Version int64  `json:"version"`
+			Mapping struct {
+				Username string `json:"username"`
+				Primary  string `json:"primary"`
+			} `json:"mapping"`
+			Filter string `json:"filter"`
+		}
+		res.into(&d)
+		if d.Mapping.Username != "uid" || d.Mapping.Primary != "entryUUID" || d.Filter != body["filter"] {
+			t.Fatalf("created %s", res.body)
+		}
+		list := e.admin.do("GET", "/api/v1/directories", nil).want(http.StatusOK)
+		if !strings.Contains(string(list.body), `"Head office"`) || strings.Contains(string(list.body), l.BindPassword) {
+			t.Fatalf("list %s", list.body)
+		}
+
+		// Without If-Match, with a stale one, and with a filter that does not parse.
+		e.admin.do("PATCH", "/api/v1/directories/"+d.ID, map[string]any{"threshold": 20}).want(http.StatusPreconditionRequired)
+		e.admin.do("PATCH", "/api/v1/directories/"+d.ID, map[string]any{"threshold": 20}, "If-Match", `"9"`).want(http.StatusPreconditionFailed)
+		bad := e.admin.do("PATCH", "/api/v1/directories/"+d.ID, map[string]any{"filter": "(uid=ada"}, "If-Match", `"1"`).want(http.StatusUnprocessableEntity)
+		if !strings.Contains(string(bad.body), "directory.filter_invalid") || !strings.Contains(string(bad.body), `"filter"`) {
+			t.Fatalf("bad filter: %s", bad.body)
+		}
+		moved := e.admin.do("PATCH", "/api/v1/directories/"+d.ID, map[string]any{"port": l.Port, "security": "starttls"}, "If-Match", `"1"`).want(http.StatusUnprocessableEntity)
+		if !strings.Contains(string(moved.body), "directory.password_again") {
+			t.Fatalf("moved without the password: %s", moved.body)
+		}
+		e.admin.do("PATCH", "/api/v1/directories/"+d.ID, map[string]any{"threshold": 20}, "If-Match", `"1"`).want(http.StatusOK)
+
+		var test struct {
+			OK    bool `json:"ok"`
+			Steps []struct {
+				Step string `json:"step"`
+				OK   bool   `json:"ok"`
+			} `json:"steps"`
+		}
+		e.admin.do("POST", "/api/v1/directories/"+d.ID+"/test", nil).want(http.StatusOK).into(&test)
+		if !test.OK || len(test.Steps) != 3 {
+			t.Fatalf("test %+v", test)
+		}
+		wrong := e.directorySettings("")
+		wrong["bind_password"] = "wrong"
+		var failed struct {
+			OK    bool `json:"ok"`
+			Steps []struct {
+				Step, Code, Field, Message string
+			} `json:"steps"`
+		}
+		e.admin.do("POST", "/api/v1/directories/test", wrong).want(http.StatusOK).into(&failed)
+		last := failed.Steps[len(failed.Steps)-1]
+		if failed.OK || last.Step != "bind" || last.Code != "directory.bad_credentials" || last.Field != "bind_password" {
+			t.Fatalf("a wrong password: %+v", failed)
+		}
+		refused := e.admin.do("POST", "/api/v1/directories", func() map[string]any { w := e.directorySettings("Other"); w["bind_password"] = "wrong"; return w }()).want(http.StatusUnprocessableEntity)
+		if !strings.Contains(string(refused.body), "directory.test_failed") {
+			t.Fatalf("saved with a wrong password: %s", refused.body)
+		}
+
+		var ous struct {
+			OUs []struct {
+				Name string `json:"name"`
+			} `json:"ous"`
+		}
+		e.admin.do("GET", "/api/v1/directories/"+d.ID+"/ous", nil).want(http.StatusOK).into(&ous)
+		if len(ous.OUs) != 2 || ous.OUs[0].Name != "groups" {
+			t.Fatalf("ous %+v", ous)
+		}
+		e.viewer.do("GET", "/api/v1/directories", nil).want(http.StatusForbidden)
+		e.admin.do("DELETE", "/api/v1/directories/"+d.ID, nil, "If-Match", `"2"`).want(http.StatusNoContent)
+		e.admin.do("GET", "/api/v1/directories/"+d.ID, nil).want(http.StatusNotFound)
+	})
+}

@@ -1,0 +1,596 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/google/uuid"
+
+	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// Store is what the directory service keeps.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	AppendAudit(ctx context.Context, e audit.Event) error
+	Fields(ctx context.Context) ([]user.Field, error)
+
+	InsertDirectory(ctx context.Context, d *Directory) error
+	// UpdateDirectory writes a directory read in the same transaction and bumps its version.
+	UpdateDirectory(ctx context.Context, d *Directory) error
+	// DeleteDirectory forgets a directory; its users stay, as local users.
+	DeleteDirectory(ctx context.Context, id string) error
+	Directory(ctx context.Context, id string) (*Directory, error)
+	// LockDirectory reads a directory in the transaction in ctx, which holds it until it ends.
+	LockDirectory(ctx context.Context, id string) (*Directory, error)
+	Directories(ctx context.Context) ([]Directory, error)
+}
+
+// Sealer seals the bind password with the secret key (secret.Box).
+type Sealer interface {
+	Seal(plaintext []byte) (string, error)
+	Open(sealed string) ([]byte, error)
+}
+
+// Service manages directories. Every method checks the actor's directory.manage permission.
+type Service struct {
+	store  Store
+	sealer Sealer
+	logger *slog.Logger
+	now    func() time.Time
+	limits Timeouts
+}
+
+// Options are the directory service's settings; zero values take the defaults.
+type Options struct {
+	Logger   *slog.Logger
+	Timeouts Timeouts
+}
+
+// NewService makes the directory service.
+func NewService(st Store, sealer Sealer, o Options) (*Service, error) {
+	if st == nil || sealer == nil {
+		return nil, errors.New("directory: NewService needs a store and a sealer")
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	t := o.Timeouts
+	if t.Dial <= 0 {
+		t.Dial = DefaultTimeouts.Dial
+	}
+	if t.Request <= 0 {
+		t.Request = DefaultTimeouts.Request
+	}
+	if t.Test <= 0 {
+		t.Test = DefaultTimeouts.Test
+	}
+	return &Service{store: st, sealer: sealer, logger: logger.With("component", "directory"),
+		now: func() time.Time { return time.Now().UTC() }, limits: t}, nil
+}
+
+// Input is a directory to create, or what to change of one (nil: unchanged). Config fields
+// left out of a new directory come from the kind's preset.
+type Input struct {
+	Name     *string
+	Kind     *Kind
+	Host     *string
+	Port     *int
+	Security *Security
+	CACert   *string
+	BaseDN   *string
+	BindDN   *string
+	Password *string
+
+	Scope             *Scope
+	OUs               *[]string
+	Mapping           *Mapping
+	Filter            *string
+	Exclusions        *[]Exclusion
+	DisabledAttribute *string
+	DisabledValue     *string
+	Leavers           *Leavers
+	Threshold         *int
+	Groups            *GroupMapping
+}
+
+func (in *Input) apply(d *Directory) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	set(&d.Name, in.Name)
+	set(&d.Host, in.Host)
+	set(&d.BaseDN, in.BaseDN)
+	set(&d.BindDN, in.BindDN)
+	set(&d.Filter, in.Filter)
+	set(&d.DisabledAttribute, in.DisabledAttribute)
+	set(&d.DisabledValue, in.DisabledValue)
+	if in.CACert != nil {
+		d.CACert = strings.TrimSpace(*in.CACert)
+	}
+	if in.Password != nil {
+		d.Password = *in.Password // as typed: spaces may be part of it
+	}
+	if in.Port != nil {
+		d.Port = *in.Port
+	}
+	if in.Security != nil {
+		d.Security = *in.Security
+	}
+	if in.Scope != nil {
+		d.Scope = *in.Scope
+	}
+	if in.OUs != nil {
+		d.OUs = trimAll(*in.OUs)
+	}
+	if in.Mapping != nil {
+		m := *in.Mapping
+		for _, p := range []*string{&m.Username, &m.Email, &m.FirstName, &m.LastName, &m.Phone, &m.Department, &m.Manager, &m.Primary} {
+			*p = strings.TrimSpace(*p)
+		}
+		custom := make(map[string]string, len(m.Custom))
+		for k, v := range m.Custom {
+			custom[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		m.Custom = custom
+		d.Mapping = m
+	}
+	if in.Exclusions != nil {
+		xs := slices.Clone(*in.Exclusions)
+		for i := range xs {
+			xs[i].Attribute = strings.TrimSpace(xs[i].Attribute)
+			xs[i].Values = trimAll(xs[i].Values)
+		}
+		d.Exclusions = xs
+	}
+	if in.Leavers != nil {
+		d.Leavers = *in.Leavers
+	}
+	if in.Threshold != nil {
+		d.Threshold = *in.Threshold
+	}
+	if in.Groups != nil {
+		g := *in.Groups
+		g.BaseDN, g.Filter = strings.TrimSpace(g.BaseDN), strings.TrimSpace(g.Filter)
+		d.Groups = g
+	}
+}
+
+func trimAll(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = strings.TrimSpace(v)
+	}
+	return out
+}
+
+// Directories lists the directories, by name.
+func (s *Service) Directories(ctx context.Context, a user.Actor) ([]Directory, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	ds, err := s.store.Directories(ctx)
+	for i := range ds {
+		ds[i].Password, ds[i].SealedPassword = "", ""
+	}
+	return ds, err
+}
+
+// Directory reads one directory, without its password.
+func (s *Service) Directory(ctx context.Context, a user.Actor, id string) (*Directory, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	d, err := s.store.Directory(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d.Password, d.SealedPassword = "", ""
+	return d, nil
+}
+
+// Create saves a new directory once its settings pass the connection test.
+func (s *Service) Create(ctx context.Context, a user.Actor, in Input) (*Directory, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	kind := OpenLDAP
+	if in.Kind != nil {
+		kind = *in.Kind
+	}
+	d := &Directory{ID: uuid.Must(uuid.NewV7()).String(), Kind: kind, Config: Preset(kind)}
+	d.Security = LDAPS
+	if in.Security != nil {
+		d.Security = *in.Security
+	}
+	d.Port = DefaultPort(d.Security)
+	in.apply(d)
+	if err := s.validate(ctx, d); err != nil {
+		return nil, err
+	}
+	if d.Password == "" {
+		return nil, errs.Fields([]errs.FieldError{{Field: "bind_password", Code: "directory.password_required",
+			Message: "Give the password of the bind DN."}})
+	}
+	if err := s.mustConnect(ctx, d.Connection); err != nil {
+		return nil, err
+	}
+	sealed, err := s.sealer.Seal([]byte(d.Password))
+	if err != nil {
+		return nil, fmt.Errorf("directory: seal the password: %w", err)
+	}
+	now := s.now()
+	d.SealedPassword, d.Version, d.CreatedAt, d.UpdatedAt = sealed, 1, now, now
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.InsertDirectory(ctx, d); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "directory.create", d, map[string]any{"host": d.Host, "port": d.Port,
+			"security": string(d.Security), "base_dn": d.BaseDN, "bind_dn": d.BindDN})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Directory(ctx, a, d.ID)
+}
+
+// Update changes a directory at version. A change of host, port or security needs the bind
+// password again (it would otherwise be sent to a server the person who typed it never
+// chose); a change of the connection is tested before it is saved.
+func (s *Service) Update(ctx context.Context, a user.Actor, id string, version int64, in Input) (*Directory, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	if in.Kind != nil {
+		return nil, errs.Fields([]errs.FieldError{{Field: "kind", Code: "directory.kind_fixed",
+			Message: "The kind of a directory cannot change: add a new directory instead."}})
+	}
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		d, err := s.store.LockDirectory(ctx, id)
+		if err != nil {
+			return err
+		}
+		if d.Version != version {
+			return errs.E(errs.PreconditionFailed, "version.stale",
+				"This directory was changed by someone else since you read it. Reload and try again.")
+		}
+		before := *d
+		in.apply(d)
+		moved := d.Host != before.Host || d.Port != before.Port || d.Security != before.Security
+		if moved && in.Password == nil {
+			return errs.Fields([]errs.FieldError{{Field: "bind_password", Code: "directory.password_again",
+				Message: "Give the bind password again: the host, port or security changed, and the saved password is not sent to another server."}})
+		}
+		if err := s.validate(ctx, d); err != nil {
+			return err
+		}
+		if in.Password == nil {
+			pw, err := s.sealer.Open(d.SealedPassword)
+			if err != nil {
+				return fmt.Errorf("directory: open the password: %w", err)
+			}
+			d.Password = string(pw)
+		} else if d.Password == "" {
+			return errs.Fields([]errs.FieldError{{Field: "bind_password", Code: "directory.password_required",
+				Message: "Give the password of the bind DN."}})
+		}
+		details := changes(&before, d, in.Password != nil)
+		if len(details) == 0 {
+			return nil
+		}
+		if connChanged(&before, d, in.Password != nil) {
+			if err := s.mustConnect(ctx, d.Connection); err != nil {
+				return err
+			}
+		}
+		if in.Password != nil {
+			if d.SealedPassword, err = s.sealer.Seal([]byte(d.Password)); err != nil {
+				return fmt.Errorf("directory: seal the password: %w", err)
+			}
+		}
+		d.UpdatedAt = s.now()
+		if err := s.store.UpdateDirectory(ctx, d); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "directory.update", d, details)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Directory(ctx, a, id)
+}
+
+// Delete forgets a directory at version. Its users stay, as local users an administrator can
+// edit again.
+func (s *Service) Delete(ctx context.Context, a user.Actor, id string, version int64) error {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		d, err := s.store.LockDirectory(ctx, id)
+		if err != nil {
+			return err
+		}
+		if d.Version != version {
+			return errs.E(errs.PreconditionFailed, "version.stale",
+				"This directory was changed by someone else since you read it. Reload and try again.")
+		}
+		if err := s.store.DeleteDirectory(ctx, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "directory.delete", d, nil)
+	})
+}
+
+// Step is one step of a connection test.
+type Step struct {
+	Name    string // connect, tls, starttls, bind, base
+	OK      bool
+	Message string
+	Code    string // for a step that failed
+	Field   string // the setting a failure is most likely in
+}
+
+// TestResult is what a connection test found: the steps that worked, then the one that failed.
+type TestResult struct {
+	OK    bool
+	Steps []Step
+}
+
+// Test tries connection settings that are not saved: connect, protect, bind, read the base DN.
+func (s *Service) Test(ctx context.Context, a user.Actor, in Input) (*TestResult, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	d := &Directory{Kind: OpenLDAP, Connection: Connection{Security: LDAPS}}
+	if in.Security != nil {
+		d.Security = *in.Security
+	}
+	d.Port = DefaultPort(d.Security)
+	in.apply(d)
+	if err := errs.Fields(d.Connection.validate()); err != nil {
+		return nil, err
+	}
+	return s.test(ctx, d.Connection), nil
+}
+
+// TestSaved tries a saved directory's connection, with its saved password.
+func (s *Service) TestSaved(ctx context.Context, a user.Actor, id string) (*TestResult, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	c, err := s.connection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.test(ctx, c), nil
+}
+
+// connection is a saved directory's connection with its password opened.
+func (s *Service) connection(ctx context.Context, id string) (Connection, error) {
+	d, err := s.store.Directory(ctx, id)
+	if err != nil {
+		return Connection{}, err
+	}
+	pw, err := s.sealer.Open(d.SealedPassword)
+	if err != nil {
+		return Connection{}, fmt.Errorf("directory: open the password: %w", err)
+	}
+	d.Password = string(pw)
+	return d.Connection, nil
+}
+
+func (s *Service) test(ctx context.Context, c Connection) *TestResult {
+	ctx, cancel := context.WithTimeout(ctx, s.limits.Test)
+	defer cancel()
+	r := &TestResult{}
+	fail := func(err error) *TestResult {
+		var p *Problem
+		if !errors.As(err, &p) {
+			p = requestProblem("connect", err, s.limits)
+		}
+		if ctx.Err() != nil && p.Code != "directory.timeout" {
+			// The test's own limit ran out while a step waited: the connection was closed under it.
+			p = &Problem{Step: p.Step, Code: "directory.timeout", Field: "host", Err: err,
+				Message: fmt.Sprintf("The directory did not answer within %s.", s.limits.Test)}
+		}
+		s.logger.Info("directory test failed", "address", c.Address(), "step", p.Step, "code", p.Code, "err", p.Err)
+		r.Steps = append(r.Steps, Step{Name: p.Step, Message: p.Message, Code: p.Code, Field: p.Field})
+		return r
+	}
+	cn, err := dial(ctx, c, s.limits)
+	if err != nil {
+		return fail(err)
+	}
+	defer cn.Close()
+	how := map[Security]string{LDAPS: "over LDAPS", StartTLS: "and switched to TLS (StartTLS)",
+		Plain: "without encryption: the bind password crosses the network readable"}[c.Security]
+	r.Steps = append(r.Steps, Step{Name: "connect", OK: true, Message: "Connected to " + c.Address() + " " + how + "."})
+	if err := cn.bind(c.BindDN, c.Password); err != nil {
+		return fail(err)
+	}
+	r.Steps = append(r.Steps, Step{Name: "bind", OK: true, Message: "Signed in as " + c.BindDN + "."})
+	if err := cn.checkBase(c.BaseDN); err != nil {
+		return fail(err)
+	}
+	r.Steps = append(r.Steps, Step{Name: "base", OK: true, Message: "Found the base DN " + c.BaseDN + "."})
+	r.OK = true
+	return r
+}
+
+// mustConnect refuses settings that fail the connection test, with the failing step's words
+// on the setting it is about.
+func (s *Service) mustConnect(ctx context.Context, c Connection) error {
+	r := s.test(ctx, c)
+	if r.OK {
+		return nil
+	}
+	last := r.Steps[len(r.Steps)-1]
+	field := last.Field
+	if field == "" {
+		field = "host"
+	}
+	return &errs.Error{Kind: errs.Invalid, Code: "directory.test_failed",
+		Message: "The directory cannot be saved until its connection works: " + last.Message,
+		Fields:  []errs.FieldError{{Field: field, Code: last.Code, Message: last.Message}}}
+}
+
+// OU is an organisation unit (or, on Active Directory, a container) under a directory's base.
+type OU struct {
+	DN     string
+	Name   string
+	Parent string // the DN of the OU above it, or the base DN
+	Depth  int    // 1 for an OU right under the base DN
+}
+
+// maxBrowse is how many OUs a browse shows at most.
+const maxBrowse = 5000
+
+// OUs lists the organisation units of a saved directory, as a tree in depth-first order.
+// truncated is set when there were more than a browse shows.
+func (s *Service) OUs(ctx context.Context, a user.Actor, id string) (ous []OU, truncated bool, err error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, false, err
+	}
+	d, err := s.store.Directory(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	c, err := s.connection(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*s.limits.Request)
+	defer cancel()
+	cn, err := dial(ctx, c, s.limits)
+	if err != nil {
+		return nil, false, problemError(err)
+	}
+	defer cn.Close()
+	if err := cn.bind(c.BindDN, c.Password); err != nil {
+		return nil, false, problemError(err)
+	}
+	filter := "(objectClass=organizationalUnit)"
+	if d.Kind == ActiveDirectory {
+		filter = "(|(objectClass=organizationalUnit)(objectClass=container))"
+	}
+	base, err := ldap.ParseDN(c.BaseDN)
+	if err != nil {
+		return nil, false, err
+	}
+	type node struct {
+		OU
+		path []string // the RDNs from the base down, for the order
+	}
+	var nodes []node
+	truncated, err = cn.each(ctx, c.BaseDN, ldap.ScopeWholeSubtree, filter, []string{"ou", "name"}, maxBrowse, func(e *ldap.Entry) error {
+		dn, err := ldap.ParseDN(e.DN)
+		if err != nil || len(dn.RDNs) <= len(base.RDNs) {
+			return nil // the base itself, or what cannot be read
+		}
+		rel := dn.RDNs[:len(dn.RDNs)-len(base.RDNs)]
+		path := make([]string, len(rel))
+		for i, r := range rel {
+			path[len(rel)-1-i] = strings.ToLower(r.String())
+		}
+		parent := (&ldap.DN{RDNs: dn.RDNs[1:]}).String()
+		name := e.GetAttributeValue("ou")
+		if name == "" {
+			name = e.GetAttributeValue("name")
+		}
+		if name == "" && len(dn.RDNs[0].Attributes) > 0 {
+			name = dn.RDNs[0].Attributes[0].Value
+		}
+		nodes = append(nodes, node{OU: OU{DN: e.DN, Name: name, Parent: parent, Depth: len(rel)}, path: path})
+		return nil
+	})
+	if err != nil {
+		return nil, false, problemError(err)
+	}
+	slices.SortFunc(nodes, func(x, y node) int { return slices.Compare(x.path, y.path) })
+	ous = make([]OU, len(nodes))
+	for i, n := range nodes {
+		ous[i] = n.OU
+	}
+	return ous, truncated, nil
+}
+
+// problemError is a connection problem as the API answers it: the directory could not be
+// reached or refused usher (502), in the problem's words.
+func problemError(err error) error {
+	var p *Problem
+	if errors.As(err, &p) {
+		return &errs.Error{Kind: errs.Upstream, Code: p.Code, Message: p.Message, Err: p.Err}
+	}
+	return err
+}
+
+// validate checks a directory as it would be saved, custom fields included.
+func (s *Service) validate(ctx context.Context, d *Directory) error {
+	fields, err := s.store.Fields(ctx)
+	if err != nil {
+		return err
+	}
+	known := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		known[strings.ToLower(f.Name)] = true
+	}
+	return errs.Fields(d.validate(known))
+}
+
+// connChanged reports whether what the connection test checks changed.
+func connChanged(a, b *Directory, password bool) bool {
+	return password || a.Host != b.Host || a.Port != b.Port || a.Security != b.Security || a.CACert != b.CACert ||
+		a.BaseDN != b.BaseDN || a.BindDN != b.BindDN
+}
+
+// changes is the audit's account of an update: each setting that changed, from and to; the
+// password and the CA certificate only as "changed".
+func changes(a, b *Directory, password bool) map[string]any {
+	out := map[string]any{}
+	diff := func(name string, x, y any) {
+		if fmt.Sprint(x) != fmt.Sprint(y) {
+			out[name] = map[string]any{"from": x, "to": y}
+		}
+	}
+	diff("name", a.Name, b.Name)
+	diff("host", a.Host, b.Host)
+	diff("port", a.Port, b.Port)
+	diff("security", a.Security, b.Security)
+	diff("base_dn", a.BaseDN, b.BaseDN)
+	diff("bind_dn", a.BindDN, b.BindDN)
+	if a.CACert != b.CACert {
+		out["ca_cert"] = "changed"
+	}
+	if password {
+		out["bind_password"] = "changed"
+	}
+	diff("scope", a.Scope, b.Scope)
+	diff("ous", a.OUs, b.OUs)
+	diff("mapping", a.Mapping, b.Mapping)
+	diff("filter", a.Filter, b.Filter)
+	diff("exclusions", a.Exclusions, b.Exclusions)
+	diff("disabled_attribute", a.DisabledAttribute, b.DisabledAttribute)
+	diff("disabled_value", a.DisabledValue, b.DisabledValue)
+	diff("leavers", a.Leavers, b.Leavers)
+	diff("threshold", a.Threshold, b.Threshold)
+	diff("groups", a.Groups, b.Groups)
+	return out
+}
+
+func (s *Service) audit(ctx context.Context, a user.Actor, action string, d *Directory, details map[string]any) error {
+	return s.store.AppendAudit(ctx, audit.Event{Time: s.now(), ActorID: a.ID, ActorName: a.Name, Action: action,
+		TargetType: "directory", TargetID: d.ID, TargetName: d.Name, Outcome: audit.Success, Details: details,
+		RequestID: a.RequestID, ClientIP: a.ClientIP})
+}
