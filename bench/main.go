@@ -44,6 +44,7 @@ var commands = []struct {
 	{"console", "the console's users page at scale: first page, a search, a filtered page (≤ 100 ms p99)", runConsole},
 	{"export", "P-EXPORT: every user to CSV or XLSX through GET /api/v1/users/export: time and memory", runExport},
 	{"import", "P-IMPORT: a CSV file of new users uploaded, previewed and applied through the API: time and memory", runImport},
+	{"sync", "P-SYNC: a full sync of a slapd of -n users through the sync job, then again with 1% changed: time and memory", runSync},
 	{"explain", "the plan and time of each ListUsers query shape of the P-SEARCH mix", runExplain},
 }
 

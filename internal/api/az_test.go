@@ -252,6 +252,18 @@ func azFixtures(e *env, c *client) map[string]func() azRequest {
 		},
 		"test-directory":     func() azRequest { return azRequest{path: "/api/v1/directories/" + e.savedDirectory() + "/test"} },
 		"list-directory-ous": func() azRequest { return azRequest{path: "/api/v1/directories/" + e.savedDirectory() + "/ous"} },
+		"sync-directory": func() azRequest {
+			return azRequest{path: "/api/v1/directories/" + e.savedDirectory() + "/sync", body: map[string]any{"dry_run": true}}
+		},
+		"list-directory-runs": func() azRequest { return azRequest{path: "/api/v1/directories/" + e.savedDirectory() + "/runs"} },
+		"get-directory-run": func() azRequest {
+			dir, run := e.heldRun()
+			return azRequest{path: "/api/v1/directories/" + dir + "/runs/" + run}
+		},
+		"confirm-directory-run": func() azRequest {
+			dir, run := e.heldRun()
+			return azRequest{path: "/api/v1/directories/" + dir + "/runs/" + run + "/confirm"}
+		},
 	}
 }
 

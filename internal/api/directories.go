@@ -291,3 +291,154 @@ func (s *Server) listDirectoryOUs(ctx context.Context, in *directoryIDPath) (*ou
 	}
 	return out, nil
 }
+
+type syncCountsBody struct {
+	Seen     int64 `json:"seen" doc:"Entries in scope the sync read."`
+	Created  int64 `json:"created"`
+	Updated  int64 `json:"updated"`
+	Disabled int64 `json:"disabled"`
+	Enabled  int64 `json:"enabled"`
+	Deleted  int64 `json:"deleted"`
+	Failed   int64 `json:"failed" doc:"Entries that could not be applied; errors says why."`
+}
+
+type entryErrorBody struct {
+	DN     string `json:"dn" doc:"The entry, or the username of a user who left the directory."`
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+}
+
+type changeBody struct {
+	Kind     string            `json:"kind" enum:"create,update,disable,enable,delete"`
+	DN       string            `json:"dn,omitempty"`
+	UserID   string            `json:"user_id,omitempty"`
+	Username string            `json:"username"`
+	Email    string            `json:"email"`
+	Before   map[string]string `json:"before,omitempty" doc:"An update's attributes before."`
+	After    map[string]string `json:"after,omitempty" doc:"An update's attributes after."`
+}
+
+type planBody struct {
+	Counts  syncCountsBody   `json:"counts"`
+	Users   int64            `json:"users" doc:"The directory's users in usher when the plan was made."`
+	Changes []changeBody     `json:"changes" doc:"The first 20 changes of each kind."`
+	Errors  []entryErrorBody `json:"errors" doc:"The first 100 entries refused."`
+}
+
+func toPlan(p *directory.Plan) *planBody {
+	if p == nil {
+		return nil
+	}
+	b := &planBody{Counts: syncCountsBody(p.Counts), Users: p.Users, Changes: make([]changeBody, len(p.Changes)), Errors: toEntryErrors(p.Errors)}
+	for i, c := range p.Changes {
+		b.Changes[i] = changeBody{Kind: string(c.Kind), DN: c.DN, UserID: c.UserID, Username: c.Username, Email: c.Email, Before: c.Before, After: c.After}
+	}
+	return b
+}
+
+func toEntryErrors(es []directory.EntryError) []entryErrorBody {
+	out := make([]entryErrorBody, len(es))
+	for i, e := range es {
+		out[i] = entryErrorBody(e)
+	}
+	return out
+}
+
+type runBody struct {
+	ID          string           `json:"id"`
+	DirectoryID string           `json:"directory_id"`
+	Status      string           `json:"status" enum:"queued,running,needs_confirmation,completed,failed"`
+	Confirmed   bool             `json:"confirmed" doc:"Started by a person's confirmation of a held sync."`
+	StartedBy   string           `json:"started_by"`
+	Counts      syncCountsBody   `json:"counts" doc:"What it did so far."`
+	Errors      []entryErrorBody `json:"errors" doc:"The first 100 entries refused."`
+	Reason      string           `json:"reason,omitempty" doc:"Why it is held, or why it failed."`
+	Plan        *planBody        `json:"plan,omitempty" doc:"A held sync's plan: what confirming applies."`
+	CreatedAt   time.Time        `json:"created_at"`
+	StartedAt   *time.Time       `json:"started_at,omitempty"`
+	FinishedAt  *time.Time       `json:"finished_at,omitempty"`
+}
+
+func toRun(r *directory.Run) runBody {
+	return runBody{ID: r.ID, DirectoryID: r.DirectoryID, Status: string(r.Status), Confirmed: r.Confirmed, StartedBy: r.ActorName,
+		Counts: syncCountsBody(r.Done), Errors: toEntryErrors(r.Errors), Reason: r.Reason, Plan: toPlan(r.Plan),
+		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+}
+
+type syncInput struct {
+	ID   string `path:"id" doc:"The directory's id."`
+	Body struct {
+		DryRun bool `json:"dry_run,omitempty" doc:"Answer with the plan and write nothing."`
+		Full   bool `json:"full,omitempty" doc:"Read every entry in scope (every sync does today)."`
+	}
+}
+
+type syncOutput struct {
+	Body struct {
+		Run  *runBody  `json:"run,omitempty" doc:"The sync started (poll get-directory-run for its progress)."`
+		Plan *planBody `json:"plan,omitempty" doc:"With dry_run: what a sync would do now."`
+	}
+}
+
+func (s *Server) syncDirectory(ctx context.Context, in *syncInput) (*syncOutput, error) {
+	run, plan, err := s.deps.Directories.Sync(ctx, actorFrom(ctx), in.ID, directory.SyncOptions{DryRun: in.Body.DryRun, Full: in.Body.Full})
+	if err != nil {
+		return nil, err
+	}
+	out := &syncOutput{}
+	if run != nil {
+		b := toRun(run)
+		out.Body.Run = &b
+	}
+	out.Body.Plan = toPlan(plan)
+	return out, nil
+}
+
+type runsInput struct {
+	ID    string `path:"id" doc:"The directory's id."`
+	Limit int    `query:"limit" minimum:"0" maximum:"100" doc:"At most this many (50 unless set)."`
+}
+
+type runsOutput struct {
+	Body struct {
+		Runs []runBody `json:"runs" doc:"Newest first."`
+	}
+}
+
+func (s *Server) listDirectoryRuns(ctx context.Context, in *runsInput) (*runsOutput, error) {
+	runs, err := s.deps.Directories.Runs(ctx, actorFrom(ctx), in.ID, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &runsOutput{}
+	out.Body.Runs = make([]runBody, len(runs))
+	for i := range runs {
+		out.Body.Runs[i] = toRun(&runs[i])
+	}
+	return out, nil
+}
+
+type runPath struct {
+	ID    string `path:"id" doc:"The directory's id."`
+	RunID string `path:"run" doc:"The sync's id."`
+}
+
+type runOutput struct {
+	Body runBody
+}
+
+func (s *Server) getDirectoryRun(ctx context.Context, in *runPath) (*runOutput, error) {
+	r, err := s.deps.Directories.GetRun(ctx, actorFrom(ctx), in.ID, in.RunID)
+	if err != nil {
+		return nil, err
+	}
+	return &runOutput{Body: toRun(r)}, nil
+}
+
+func (s *Server) confirmDirectoryRun(ctx context.Context, in *runPath) (*runOutput, error) {
+	r, err := s.deps.Directories.Confirm(ctx, actorFrom(ctx), in.ID, in.RunID)
+	if err != nil {
+		return nil, err
+	}
+	return &runOutput{Body: toRun(r)}, nil
+}

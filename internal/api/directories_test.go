@@ -1,11 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/usherhq/usher/internal/directory"
 	"github.com/usherhq/usher/internal/directory/dirtest"
+	"github.com/usherhq/usher/internal/user"
 )
 
 // directoryServer is the env's slapd subtree, started on first use.
@@ -36,6 +40,19 @@ func (e *env) savedDirectory() string {
 	}
 	e.admin.do("POST", "/api/v1/directories", e.directorySettings(unique("dir"))).want(http.StatusCreated).into(&d)
 	return d.ID
+}
+
+// heldRun saves a directory with a sync the safety rules held, and returns both ids.
+func (e *env) heldRun() (dir, run string) {
+	e.t.Helper()
+	ctx := context.Background()
+	dir = e.savedDirectory()
+	r := &directory.Run{ID: unique("run"), DirectoryID: dir, Status: directory.RunQueued, Full: true, ActorName: "admin",
+		ActorPermissions: user.AllPermissions(), CreatedAt: time.Now().UTC()}
+	must(e.t, e.app.Store.InsertRun(ctx, r))
+	must(e.t, e.app.Store.StartRun(ctx, r.ID, time.Now().UTC()))
+	must(e.t, e.app.Store.HoldRun(ctx, r.ID, &directory.Plan{Counts: directory.Counts{Seen: 0}}, "The directory returned no users.", time.Now().UTC()))
+	return dir, r.ID
 }
 
 // TestDirectories: a directory over HTTP: saved once its test passes, never showing its
@@ -121,5 +138,82 @@ func TestDirectories(t *testing.T) {
 		e.viewer.do("GET", "/api/v1/directories", nil).want(http.StatusForbidden)
 		e.admin.do("DELETE", "/api/v1/directories/"+d.ID, nil, "If-Match", `"2"`).want(http.StatusNoContent)
 		e.admin.do("GET", "/api/v1/directories/"+d.ID, nil).want(http.StatusNotFound)
+	})
+}
+
+// TestDirectorySync: over HTTP, a dry run answers with the plan, Sync now runs in the
+// background and its progress and result are read from the directory's runs; a second sync
+// while one is queued is refused; a directory whose server is down answers 502 with the reason.
+func TestDirectorySync(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		l := e.directoryServer()
+		e.startJobs()
+		for _, uid := range []string{"ann", "ben"} {
+			l.AddUser(t, dirtest.UserSpec{UID: uid + "-" + unique("u"), GivenName: "Test", SN: uid, Mail: unique(uid) + "@example.com"})
+		}
+		id := e.savedDirectory()
+		var dry struct {
+			Plan struct {
+				Counts  struct{ Seen, Created int64 } `json:"counts"`
+				Changes []struct{ Kind string }       `json:"changes"`
+			} `json:"plan"`
+			Run *struct{} `json:"run"`
+		}
+		e.admin.do("POST", "/api/v1/directories/"+id+"/sync", map[string]any{"dry_run": true}).want(http.StatusOK).into(&dry)
+		if dry.Run != nil || dry.Plan.Counts.Seen != 2 || dry.Plan.Counts.Created != 2 || len(dry.Plan.Changes) != 2 {
+			t.Fatalf("dry run %+v", dry)
+		}
+		var started struct {
+			Run struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"run"`
+		}
+		e.admin.do("POST", "/api/v1/directories/"+id+"/sync", map[string]any{}).want(http.StatusOK).into(&started)
+		if started.Run.ID == "" || started.Run.Status != "queued" {
+			t.Fatalf("started %+v", started)
+		}
+		var run struct {
+			Status string                                `json:"status"`
+			Counts struct{ Seen, Created, Failed int64 } `json:"counts"`
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for run.Status != "completed" && run.Status != "failed" {
+			if time.Now().After(deadline) {
+				t.Fatalf("the sync is still %s", run.Status)
+			}
+			time.Sleep(20 * time.Millisecond)
+			e.admin.do("GET", "/api/v1/directories/"+id+"/runs/"+started.Run.ID, nil).want(http.StatusOK).into(&run)
+		}
+		if run.Status != "completed" || run.Counts.Seen != 2 || run.Counts.Created != 2 {
+			t.Fatalf("run %+v", run)
+		}
+		list := e.admin.do("GET", "/api/v1/users?source=directory", nil).want(http.StatusOK)
+		if n := strings.Count(string(list.body), `"source":"directory"`); n != 2 {
+			t.Fatalf("%d directory users: %s", n, list.body)
+		}
+		var runs struct {
+			Runs []struct{ ID string } `json:"runs"`
+		}
+		e.admin.do("GET", "/api/v1/directories/"+id+"/runs", nil).want(http.StatusOK).into(&runs)
+		if len(runs.Runs) != 1 || runs.Runs[0].ID != started.Run.ID {
+			t.Fatalf("runs %+v", runs)
+		}
+
+		// The server down: the directory's host and port point at nothing.
+		down := e.savedDirectory()
+		must(t, e.app.Store.InTx(context.Background(), func(ctx context.Context) error {
+			d, err := e.app.Store.LockDirectory(ctx, down)
+			if err != nil {
+				return err
+			}
+			d.Port = 1
+			return e.app.Store.UpdateDirectory(ctx, d)
+		}))
+		res := e.admin.do("GET", "/api/v1/directories/"+down+"/ous", nil).want(http.StatusBadGateway)
+		if !strings.Contains(string(res.body), "directory.unreachable") {
+			t.Fatalf("OUs of a server that is down: %s", res.body)
+		}
+		e.admin.do("POST", "/api/v1/directories/"+down+"/sync", map[string]any{"dry_run": true}).want(http.StatusBadGateway)
 	})
 }

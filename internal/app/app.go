@@ -204,7 +204,10 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	if err := job.AddWorker(bg.Jobs, a.Imports.Worker()); err != nil {
 		return nil, err
 	}
-	if a.Directories, err = directory.NewService(st, box, directory.Options{Logger: logger}); err != nil {
+	if a.Directories, err = directory.NewService(st, box, users, bg.Jobs, directory.Options{Logger: logger}); err != nil {
+		return nil, err
+	}
+	if err := job.AddWorker(bg.Jobs, a.Directories.Worker()); err != nil {
 		return nil, err
 	}
 	mailLog := mail.NewLog(st)

@@ -75,7 +75,7 @@ type Connection struct {
 	Host     string
 	Port     int
 	Security Security
-	CACert   string // PEM: certificates trusted besides the system's roots
+	CACert   string // PEM: the CA certificates trusted in place of the system's roots (empty: those)
 	BaseDN   string
 	BindDN   string // a DN, or on Active Directory also user@domain
 	// Password is the bind password: given, never returned. Empty on a directory read back.

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 )
 
@@ -37,6 +38,13 @@ type Problem struct {
 func (p *Problem) Error() string { return p.Message }
 func (p *Problem) Unwrap() error { return p.Err }
 
+// maxMessage bounds one LDAP message a server sends (an entry with all its values): a hostile
+// or broken server cannot make usher hold more. A group of a hundred thousand members is a few
+// megabytes.
+const maxMessage = 16 << 20
+
+func init() { ber.MaxPacketLengthBytes = maxMessage }
+
 // conn is a bound connection to a directory.
 type conn struct {
 	l    *ldap.Conn
@@ -50,6 +58,12 @@ type conn struct {
 func dial(ctx context.Context, c Connection, t Timeouts) (*conn, error) {
 	var cfg *tls.Config
 	var verifyErr error // why the server's certificate was refused, as x509 says
+	switch c.Security {
+	case LDAPS, StartTLS, Plain:
+	default:
+		return nil, &Problem{Step: "connect", Code: "directory.security_invalid", Field: "security",
+			Message: `Security is "ldaps", "starttls" or "none".`}
+	}
 	if c.Security != Plain {
 		roots, err := x509.SystemCertPool()
 		if err != nil || roots == nil {
@@ -181,36 +195,54 @@ func (c *conn) checkBase(base string) error {
 // root with some) are passed over. At most limit entries are read (0: no limit); truncated
 // says whether there were more.
 func (c *conn) each(ctx context.Context, base string, scope int, filter string, attrs []string, limit int, fn func(*ldap.Entry) error) (truncated bool, err error) {
-	req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, filter, attrs,
-		[]ldap.Control{ldap.NewControlPaging(500)})
+	paging := ldap.NewControlPaging(pageSize)
+	req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, []ldap.Control{paging})
+	n := 0
+	for {
+		cookie, truncated, err := c.page(ctx, req, base, limit, &n, fn)
+		if err != nil || truncated || len(cookie) == 0 {
+			return truncated, err
+		}
+		paging.SetCookie(cookie)
+	}
+}
+
+// pageSize is how many entries a page of a search asks for.
+const pageSize = 1000
+
+// page reads one page of a paged search, and returns the cookie of the next (none after the
+// last page).
+func (c *conn) page(ctx context.Context, req *ldap.SearchRequest, base string, limit int, n *int, fn func(*ldap.Entry) error) (cookie []byte, truncated bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	res := c.l.SearchAsync(ctx, req, 64)
-	n := 0
 	for res.Next() {
 		e := res.Entry()
 		if e == nil {
 			continue
 		}
-		if limit > 0 && n == limit {
-			return true, nil
+		if limit > 0 && *n == limit {
+			return nil, true, nil
 		}
-		n++
+		*n++
 		if err := fn(e); err != nil {
-			return false, err
+			return nil, false, err
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if err := res.Err(); err != nil {
 		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-			return false, &Problem{Step: "search", Code: "directory.base_dn_not_found", Field: "base_dn",
+			return nil, false, &Problem{Step: "search", Code: "directory.base_dn_not_found", Field: "base_dn",
 				Message: "The base DN " + base + " does not exist on the server.", Err: err}
 		}
-		return false, requestProblem("search", err, c.t)
+		return nil, false, requestProblem("search", err, c.t)
 	}
-	return false, nil
+	if p, ok := ldap.FindControl(res.Controls(), ldap.ControlTypePaging).(*ldap.ControlPaging); ok {
+		return p.Cookie, false, nil
+	}
+	return nil, false, nil
 }
 
 func dialProblem(c Connection, err error, t Timeouts) *Problem {

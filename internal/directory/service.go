@@ -32,6 +32,23 @@ type Store interface {
 	// LockDirectory reads a directory in the transaction in ctx, which holds it until it ends.
 	LockDirectory(ctx context.Context, id string) (*Directory, error)
 	Directories(ctx context.Context) ([]Directory, error)
+	// DirectoryUsers reads every user of a directory.
+	DirectoryUsers(ctx context.Context, id string) ([]*user.User, error)
+
+	// InsertRun adds a queued sync; a second queued or running sync of the directory is a
+	// conflict (directory.sync_running).
+	InsertRun(ctx context.Context, r *Run) error
+	Run(ctx context.Context, id string) (*Run, error)
+	// Runs lists a directory's syncs, newest first.
+	Runs(ctx context.Context, directoryID string, limit int) ([]Run, error)
+	// StartRun moves a queued (or, run again, a running) sync to running.
+	StartRun(ctx context.Context, id string, at time.Time) error
+	// RecordRun writes what a running sync did so far.
+	RecordRun(ctx context.Context, id string, done Counts, errors []EntryError) error
+	// HoldRun stops a running sync on the safety rules, with its plan.
+	HoldRun(ctx context.Context, id string, plan *Plan, reason string, at time.Time) error
+	// FinishRun moves a sync from one status to a final one.
+	FinishRun(ctx context.Context, id string, from, to RunStatus, at time.Time, reason string) error
 }
 
 // Sealer seals the bind password with the secret key (secret.Box).
@@ -44,6 +61,8 @@ type Sealer interface {
 type Service struct {
 	store  Store
 	sealer Sealer
+	users  *user.Service
+	jobs   Jobs
 	logger *slog.Logger
 	now    func() time.Time
 	limits Timeouts
@@ -56,9 +75,9 @@ type Options struct {
 }
 
 // NewService makes the directory service.
-func NewService(st Store, sealer Sealer, o Options) (*Service, error) {
-	if st == nil || sealer == nil {
-		return nil, errors.New("directory: NewService needs a store and a sealer")
+func NewService(st Store, sealer Sealer, users *user.Service, jobs Jobs, o Options) (*Service, error) {
+	if st == nil || sealer == nil || users == nil || jobs == nil {
+		return nil, errors.New("directory: NewService needs a store, a sealer, the user service and the jobs")
 	}
 	logger := o.Logger
 	if logger == nil {
@@ -74,7 +93,7 @@ func NewService(st Store, sealer Sealer, o Options) (*Service, error) {
 	if t.Test <= 0 {
 		t.Test = DefaultTimeouts.Test
 	}
-	return &Service{store: st, sealer: sealer, logger: logger.With("component", "directory"),
+	return &Service{store: st, sealer: sealer, users: users, jobs: jobs, logger: logger.With("component", "directory"),
 		now: func() time.Time { return time.Now().UTC() }, limits: t}, nil
 }
 
@@ -245,9 +264,10 @@ func (s *Service) Create(ctx context.Context, a user.Actor, in Input) (*Director
 	return s.Directory(ctx, a, d.ID)
 }
 
-// Update changes a directory at version. A change of host, port or security needs the bind
-// password again (it would otherwise be sent to a server the person who typed it never
-// chose); a change of the connection is tested before it is saved.
+// Update changes a directory at version. A change of host, port, security, CA certificate or
+// bind DN needs the bind password again (it would otherwise be sent to a server, or bound as
+// someone, the person who typed it never chose); a changed connection is tested before it is
+// saved.
 func (s *Service) Update(ctx context.Context, a user.Actor, id string, version int64, in Input) (*Directory, error) {
 	if err := a.Require(user.DirectoryManage); err != nil {
 		return nil, err
@@ -256,48 +276,63 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 		return nil, errs.Fields([]errs.FieldError{{Field: "kind", Code: "directory.kind_fixed",
 			Message: "The kind of a directory cannot change: add a new directory instead."}})
 	}
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		d, err := s.store.LockDirectory(ctx, id)
+	stale := errs.E(errs.PreconditionFailed, "version.stale",
+		"This directory was changed by someone else since you read it. Reload and try again.")
+	// Everything that may reach the network is done before the transaction: on SQLite a
+	// transaction holds the one writer, which a connection test would keep for seconds.
+	d, err := s.store.Directory(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Version != version {
+		return nil, stale
+	}
+	before := *d
+	if in.Security != nil && in.Port == nil && d.Port == DefaultPort(d.Security) {
+		in.Port = ptrTo(DefaultPort(*in.Security)) // LDAPS on 636 becomes StartTLS on 389
+	}
+	in.apply(d)
+	if err := s.validate(ctx, d); err != nil {
+		return nil, err
+	}
+	// The saved password goes only where, and as whom, the person who typed it chose: a new
+	// server, a new trust anchor for its certificate, or a new bind DN needs it typed again.
+	if in.Password == nil && (d.Host != before.Host || d.Port != before.Port || d.Security != before.Security ||
+		d.CACert != before.CACert || d.BindDN != before.BindDN) {
+		return nil, errs.Fields([]errs.FieldError{{Field: "bind_password", Code: "directory.password_again",
+			Message: "Give the bind password again: the server, its certificate's CA or the bind DN changed, and the saved password is not sent anywhere else."}})
+	}
+	if in.Password == nil {
+		pw, err := s.sealer.Open(d.SealedPassword)
+		if err != nil {
+			return nil, fmt.Errorf("directory: open the password: %w", err)
+		}
+		d.Password = string(pw)
+	} else if d.Password == "" {
+		return nil, errs.Fields([]errs.FieldError{{Field: "bind_password", Code: "directory.password_required",
+			Message: "Give the password of the bind DN."}})
+	}
+	details := changes(&before, d, in.Password != nil)
+	if len(details) == 0 {
+		return s.Directory(ctx, a, id)
+	}
+	if connChanged(&before, d, in.Password != nil) {
+		if err := s.mustConnect(ctx, d.Connection); err != nil {
+			return nil, err
+		}
+	}
+	if in.Password != nil {
+		if d.SealedPassword, err = s.sealer.Seal([]byte(d.Password)); err != nil {
+			return nil, fmt.Errorf("directory: seal the password: %w", err)
+		}
+	}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		cur, err := s.store.LockDirectory(ctx, id)
 		if err != nil {
 			return err
 		}
-		if d.Version != version {
-			return errs.E(errs.PreconditionFailed, "version.stale",
-				"This directory was changed by someone else since you read it. Reload and try again.")
-		}
-		before := *d
-		in.apply(d)
-		moved := d.Host != before.Host || d.Port != before.Port || d.Security != before.Security
-		if moved && in.Password == nil {
-			return errs.Fields([]errs.FieldError{{Field: "bind_password", Code: "directory.password_again",
-				Message: "Give the bind password again: the host, port or security changed, and the saved password is not sent to another server."}})
-		}
-		if err := s.validate(ctx, d); err != nil {
-			return err
-		}
-		if in.Password == nil {
-			pw, err := s.sealer.Open(d.SealedPassword)
-			if err != nil {
-				return fmt.Errorf("directory: open the password: %w", err)
-			}
-			d.Password = string(pw)
-		} else if d.Password == "" {
-			return errs.Fields([]errs.FieldError{{Field: "bind_password", Code: "directory.password_required",
-				Message: "Give the password of the bind DN."}})
-		}
-		details := changes(&before, d, in.Password != nil)
-		if len(details) == 0 {
-			return nil
-		}
-		if connChanged(&before, d, in.Password != nil) {
-			if err := s.mustConnect(ctx, d.Connection); err != nil {
-				return err
-			}
-		}
-		if in.Password != nil {
-			if d.SealedPassword, err = s.sealer.Seal([]byte(d.Password)); err != nil {
-				return fmt.Errorf("directory: seal the password: %w", err)
-			}
+		if cur.Version != version {
+			return stale // changed while its connection was tested
 		}
 		d.UpdatedAt = s.now()
 		if err := s.store.UpdateDirectory(ctx, d); err != nil {
@@ -310,6 +345,8 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 	}
 	return s.Directory(ctx, a, id)
 }
+
+func ptrTo[T any](v T) *T { return &v }
 
 // Delete forgets a directory at version. Its users stay, as local users an administrator can
 // edit again.
@@ -496,8 +533,8 @@ func (s *Service) OUs(ctx context.Context, a user.Actor, id string) (ous []OU, t
 	var nodes []node
 	truncated, err = cn.each(ctx, c.BaseDN, ldap.ScopeWholeSubtree, filter, []string{"ou", "name"}, maxBrowse, func(e *ldap.Entry) error {
 		dn, err := ldap.ParseDN(e.DN)
-		if err != nil || len(dn.RDNs) <= len(base.RDNs) {
-			return nil // the base itself, or what cannot be read
+		if err != nil || len(dn.RDNs) <= len(base.RDNs) || !base.AncestorOfFold(dn) {
+			return nil // the base itself, or what cannot be read or is not under it
 		}
 		rel := dn.RDNs[:len(dn.RDNs)-len(base.RDNs)]
 		path := make([]string, len(rel))
@@ -516,6 +553,11 @@ func (s *Service) OUs(ctx context.Context, a user.Actor, id string) (ous []OU, t
 		return nil
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			err = &Problem{Step: "search", Code: "directory.timeout", Field: "host", Err: err,
+				Message: fmt.Sprintf("The directory did not list its organisation units within %s.", 2*s.limits.Request)}
+		}
+		s.logger.Warn("directory OU browse failed", "directory_id", id, "err", err)
 		return nil, false, problemError(err)
 	}
 	slices.SortFunc(nodes, func(x, y node) int { return slices.Compare(x.path, y.path) })

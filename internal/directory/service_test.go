@@ -25,13 +25,16 @@ func TestMain(m *testing.M) { dirtest.Main(m) }
 
 var admin = user.Actor{ID: "admin-id", Name: "admin", Permissions: user.AllPermissions(), RequestID: "req-1"}
 
+// newService is the directory service on a whole usher (its user service and jobs), with short
+// time limits for the connection tests.
 func newService(t *testing.T, st *store.Store) *directory.Service {
 	t.Helper()
 	key, err := secret.GenerateKey()
 	must(t, err)
 	box, err := secret.NewBox(key)
 	must(t, err)
-	svc, err := directory.NewService(st, box, directory.Options{
+	f := newSyncFixture(t, st, nil)
+	svc, err := directory.NewService(st, box, f.app.Users, f.app.Background.Jobs, directory.Options{
 		Timeouts: directory.Timeouts{Dial: time.Second, Request: 2 * time.Second, Test: 2 * time.Second}})
 	must(t, err)
 	return svc
@@ -71,6 +74,33 @@ func closedPort(t *testing.T) int {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	return port
+}
+
+// hugeMessageServer answers every connection with the start of an LDAP message of a gigabyte,
+// and then nothing: the client must refuse it from its header, not wait for it or hold it.
+func hugeMessageServer(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 512)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				c.Write([]byte{0x30, 0x84, 0x40, 0x00, 0x00, 0x00, 0x02, 0x01, 0x01}) // SEQUENCE of 1 GiB
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				c.Read(buf)
+			}()
+		}
+	}()
+	return l.Addr().String()
 }
 
 // TestConnectionTest: each way a connection can fail is told apart, with the step, the code and
@@ -140,6 +170,20 @@ func TestConnectionTest(t *testing.T) {
 		})
 	}
 
+	t.Run("a server that sends a huge message", func(t *testing.T) {
+		addr := hugeMessageServer(t)
+		host, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		in := settings(l, "test")
+		in.Host, in.Port, in.Security = ptr(host), ptr(p), ptr(directory.Plain)
+		start := time.Now()
+		r, err := svc.Test(ctx, admin, in)
+		must(t, err)
+		last := r.Steps[len(r.Steps)-1]
+		if r.OK || last.Name != "bind" || time.Since(start) > 3*time.Second {
+			t.Fatalf("%+v after %s", r.Steps, time.Since(start))
+		}
+	})
 	t.Run("invalid settings are refused before connecting", func(t *testing.T) {
 		in := settings(l, "test")
 		in.Host, in.BaseDN = ptr("ldaps://dc1.example.com"), ptr("not a dn")
@@ -216,10 +260,21 @@ func TestDirectoryLifecycle(t *testing.T) {
 		if d.Security != directory.StartTLS || d.Port != l.Port {
 			t.Fatalf("moved %+v", d.Connection)
 		}
-		// A changed bind DN is tested before it is saved.
-		_, err = svc.Update(ctx, admin, d.ID, d.Version, directory.Input{BindDN: ptr("cn=nobody," + l.BaseDN)})
+		// The saved password goes nowhere else and binds as no one else: a new host, port, CA
+		// certificate or bind DN needs it again; and a changed bind DN is tested before it is saved.
+		for _, moved := range []directory.Input{{Host: ptr("localhost")}, {Port: ptr(l.TLSPort)}, {CACert: ptr(string(l.OtherCAPEM))},
+			{CACert: ptr("")}, {BindDN: ptr("cn=nobody," + l.BaseDN)}} {
+			_, err = svc.Update(ctx, admin, d.ID, d.Version, moved)
+			if f, c := fieldCode(err); f != "bind_password" || c != "directory.password_again" {
+				t.Fatalf("%+v without the password: %v", moved, err)
+			}
+		}
+		_, err = svc.Update(ctx, admin, d.ID, d.Version, directory.Input{BindDN: ptr("cn=nobody," + l.BaseDN), Password: ptr(l.BindPassword)})
 		if f, c := fieldCode(err); f != "bind_password" || c != "directory.bad_credentials" {
 			t.Fatalf("saved a bind DN that cannot bind: %v", err)
+		}
+		if r, err := svc.TestSaved(ctx, admin, d.ID); err != nil || !r.OK {
+			t.Fatalf("the saved connection after refused changes: %v %+v", err, r)
 		}
 		if _, err := svc.Update(ctx, admin, d.ID, d.Version-1, directory.Input{Threshold: ptr(5)}); !errs.Is(errs.PreconditionFailed, err) {
 			t.Fatalf("a stale version: %v", err)

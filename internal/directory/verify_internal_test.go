@@ -39,8 +39,13 @@ func TestVerifying(t *testing.T) {
 		t.Fatalf("a name the certificate lists: %v", err)
 	}
 	var host x509.HostnameError
-	if err := dial("other.test", trusted); !errors.As(err, &host) {
-		t.Fatalf("another host: %v", err)
+	for _, other := range []string{"other.test", "127.0.0.2", "::2"} {
+		if err := dial(other, trusted); !errors.As(err, &host) {
+			t.Fatalf("another host %s: %v", other, err)
+		}
+	}
+	if err := dial("::1", trusted); err != nil {
+		t.Fatalf("an IPv6 address the certificate lists: %v", err)
 	}
 	var unknown x509.UnknownAuthorityError
 	if err := dial("127.0.0.1", x509.NewCertPool()); !errors.As(err, &unknown) {

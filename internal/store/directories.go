@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher/internal/directory"
+	"github.com/usherhq/usher/internal/user"
 )
 
 const directoryColumns = `id, name, kind, host, port, security, ca_cert, base_dn, bind_dn, bind_password, config, version, created_at, updated_at`
@@ -130,4 +131,163 @@ func (s *Store) Directories(ctx context.Context) ([]directory.Directory, error) 
 		out = append(out, *d)
 	}
 	return out, rows.Err()
+}
+
+// DirectoryUsers reads every user of a directory.
+func (s *Store) DirectoryUsers(ctx context.Context, id string) ([]*user.User, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE directory_id = $1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: directory users: %w", err)
+	}
+	defer rows.Close()
+	var out []*user.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: directory users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+const runColumns = `id, directory_id, status, full_sync, confirmed, actor_id, actor_name, actor_perms, client_ip,
+	seen, created, updated, disabled, enabled, deleted, failed, plan, errors, reason, created_at, started_at, finished_at`
+
+func scanRun(row interface{ Scan(...any) error }) (*directory.Run, error) {
+	var r directory.Run
+	var status, perms, plan, errList string
+	var actor sql.NullString
+	var started, finished sql.Null[time.Time]
+	c := &r.Done
+	if err := row.Scan(&r.ID, &r.DirectoryID, &status, &r.Full, &r.Confirmed, &actor, &r.ActorName, &perms, &r.ClientIP,
+		&c.Seen, &c.Created, &c.Updated, &c.Disabled, &c.Enabled, &c.Deleted, &c.Failed, &plan, &errList, &r.Reason,
+		&r.CreatedAt, &started, &finished); err != nil {
+		return nil, err
+	}
+	r.Status, r.ActorID, r.CreatedAt = directory.RunStatus(status), actor.String, r.CreatedAt.UTC()
+	if err := json.Unmarshal([]byte(perms), &r.ActorPermissions); err != nil {
+		return nil, fmt.Errorf("store: sync %s: %w", r.ID, err)
+	}
+	r.ActorPermissions = user.NewPermissions(r.ActorPermissions...)
+	if err := json.Unmarshal([]byte(errList), &r.Errors); err != nil {
+		return nil, fmt.Errorf("store: sync %s: %w", r.ID, err)
+	}
+	if plan != "" {
+		r.Plan = &directory.Plan{}
+		if err := json.Unmarshal([]byte(plan), r.Plan); err != nil {
+			return nil, fmt.Errorf("store: sync %s: %w", r.ID, err)
+		}
+	}
+	if started.Valid {
+		v := started.V.UTC()
+		r.StartedAt = &v
+	}
+	if finished.Valid {
+		v := finished.V.UTC()
+		r.FinishedAt = &v
+	}
+	return &r, nil
+}
+
+// InsertRun adds a queued sync; a second queued or running one of the directory is refused.
+func (s *Store) InsertRun(ctx context.Context, r *directory.Run) error {
+	perms, err := json.Marshal(r.ActorPermissions)
+	if err != nil {
+		return err
+	}
+	_, err = s.writer(ctx).ExecContext(ctx, `INSERT INTO directory_runs (id, directory_id, status, full_sync, confirmed,
+		actor_id, actor_name, actor_perms, client_ip, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		r.ID, r.DirectoryID, string(r.Status), r.Full, r.Confirmed, nullable(r.ActorID), r.ActorName, string(perms), r.ClientIP, r.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("store: insert sync: %w", mapError(err))
+	}
+	return nil
+}
+
+// Run reads one sync.
+func (s *Store) Run(ctx context.Context, id string) (*directory.Run, error) {
+	r, err := scanRun(s.reader(ctx).QueryRowContext(ctx, `SELECT `+runColumns+` FROM directory_runs WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("sync")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: sync: %w", err)
+	}
+	return r, nil
+}
+
+// Runs lists a directory's syncs, newest first.
+func (s *Store) Runs(ctx context.Context, directoryID string, limit int) ([]directory.Run, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+runColumns+` FROM directory_runs WHERE directory_id = $1
+		ORDER BY created_at DESC, id DESC LIMIT $2`, directoryID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: syncs: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: syncs: %w", err)
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// StartRun moves a queued (or, run again, a running) sync to running.
+func (s *Store) StartRun(ctx context.Context, id string, at time.Time) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET status = 'running',
+		started_at = COALESCE(started_at, $2) WHERE id = $1 AND status IN ('queued', 'running')`, id, at)
+	if err != nil {
+		return fmt.Errorf("store: start sync: %w", err)
+	}
+	return nil
+}
+
+// RecordRun writes what a running sync did so far.
+func (s *Store) RecordRun(ctx context.Context, id string, c directory.Counts, errList []directory.EntryError) error {
+	if errList == nil {
+		errList = []directory.EntryError{}
+	}
+	b, err := json.Marshal(errList)
+	if err != nil {
+		return err
+	}
+	_, err = s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET seen = $2, created = $3, updated = $4, disabled = $5,
+		enabled = $6, deleted = $7, failed = $8, errors = $9 WHERE id = $1`,
+		id, c.Seen, c.Created, c.Updated, c.Disabled, c.Enabled, c.Deleted, c.Failed, string(b))
+	if err != nil {
+		return fmt.Errorf("store: record sync: %w", err)
+	}
+	return nil
+}
+
+// HoldRun stops a running sync on the safety rules, with its plan.
+func (s *Store) HoldRun(ctx context.Context, id string, plan *directory.Plan, reason string, at time.Time) error {
+	b, err := json.Marshal(plan)
+	if err != nil {
+		return err
+	}
+	errList, err := json.Marshal(plan.Errors)
+	if err != nil {
+		return err
+	}
+	_, err = s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET status = 'needs_confirmation', plan = $2, reason = $3,
+		finished_at = $4, seen = $5, failed = $6, errors = $7 WHERE id = $1 AND status = 'running'`,
+		id, string(b), reason, at, plan.Counts.Seen, plan.Counts.Failed, string(errList))
+	if err != nil {
+		return fmt.Errorf("store: hold sync: %w", err)
+	}
+	return nil
+}
+
+// FinishRun moves a sync from one status to a final one.
+func (s *Store) FinishRun(ctx context.Context, id string, from, to directory.RunStatus, at time.Time, reason string) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET status = $3, finished_at = $4, reason = $5
+		WHERE id = $1 AND status = $2`, id, string(from), string(to), at, reason)
+	if err != nil {
+		return fmt.Errorf("store: finish sync: %w", err)
+	}
+	return nil
 }

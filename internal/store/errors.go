@@ -26,6 +26,7 @@ var uniqueRules = []struct {
 	{"groups.source, groups.external_id", "groups_external_key", "external_id", "group.external_id_taken", "Another group has this external id."},
 	{"fields.name", "fields_pkey", "name", "field.name_taken", "A custom field with this name already exists."},
 	{"directories.name_key", "directories_name_key", "name", "directory.name_taken", "A directory with this name already exists."},
+	{"directory_runs.directory_id", "directory_runs_active_key", "", "directory.sync_running", "A sync of this directory is already queued or running: wait for it to finish."},
 	{"api_tokens.hash", "api_tokens_hash_key", "", "token.collision", "Please try again."},
 }
 

@@ -97,7 +97,7 @@ func openSQLite(ctx context.Context, o Options) (*Store, error) {
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)" +
-		"&_pragma=mmap_size(4294967296)&_pragma=journal_size_limit(200000000)&_time_format=sqlite&_txlock=immediate"
+		"&_pragma=mmap_size(4294967296)&_pragma=journal_size_limit(200000000)&_pragma=wal_autocheckpoint(16384)&_time_format=sqlite&_txlock=immediate"
 	write, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		lock.Close()

@@ -15,19 +15,19 @@ import (
 // userColumns are a user's columns, custom values included (see userList).
 const userColumns = `id, username, email, first_name, last_name, phone, department, manager_id, manager_name,
 	status, source, external_id, default_admin, password_hash, created_at, updated_at, last_login_at,
-	activated_at, version, custom_values`
+	activated_at, version, custom_values, directory_id`
 
 func scanUser(row interface{ Scan(...any) error }) (*user.User, error) {
 	var u user.User
-	var managerID, externalID sql.NullString
+	var managerID, externalID, directoryID sql.NullString
 	var custom string
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Department,
 		&managerID, &u.ManagerName, &u.Status, &u.Source, &externalID, &u.DefaultAdmin, &u.PasswordHash,
-		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version, &custom)
+		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version, &custom, &directoryID)
 	if err != nil {
 		return nil, err
 	}
-	u.ManagerID, u.ExternalID = managerID.String, externalID.String
+	u.ManagerID, u.ExternalID, u.DirectoryID = managerID.String, externalID.String, directoryID.String
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	if u.Custom, err = parseCustom(custom); err != nil {
 		return nil, err

@@ -175,6 +175,10 @@ type CreateInput struct {
 	// Brief asks for the user alone in the Detail returned, without reading their roles and
 	// groups back: for a caller that makes many (an import).
 	Brief bool
+	// DirectoryID makes a user of that directory (a sync): source directory, its ExternalID
+	// (required) naming them there, disabled when Disabled; the profile is the directory's.
+	DirectoryID string
+	Disabled    bool
 }
 
 // CreateUser creates an active local user, with a password or without one (they set it through
@@ -210,7 +214,27 @@ func newLocalUser(in *CreateInput, now time.Time) (u *User, defaulted bool) {
 	if in.RoleIDs == nil {
 		in.RoleIDs = []string{ViewerRole}
 	}
-	return &User{ID: newID(), Status: Active, Source: Local, CreatedAt: now, UpdatedAt: now, ActivatedAt: &now, Version: 1}, defaulted
+	u = &User{ID: newID(), Status: Active, Source: Local, CreatedAt: now, UpdatedAt: now, ActivatedAt: &now, Version: 1}
+	if in.DirectoryID != "" {
+		u.Source, u.DirectoryID = Directory, in.DirectoryID
+		if in.Disabled {
+			u.Status = Disabled
+		}
+	}
+	return u, defaulted
+}
+
+// externalIDRule says what is wrong with a new user's external id: only a directory's users
+// have one, and they must.
+func externalIDRule(in *CreateInput) []errs.FieldError {
+	has := in.ExternalID != nil && *in.ExternalID != ""
+	switch {
+	case in.DirectoryID == "" && has:
+		return []errs.FieldError{{Field: "external_id", Code: "user.external_id_local", Message: "Only directory and SCIM users have an external id."}}
+	case in.DirectoryID != "" && !has:
+		return []errs.FieldError{{Field: "external_id", Code: "user.external_id_required", Message: "The entry has no value of the directory's primary attribute, which names the user across syncs."}}
+	}
+	return nil
 }
 
 func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, kind createKind) (*Detail, error) {
@@ -222,9 +246,7 @@ func (s *Service) createUser(ctx context.Context, a Actor, in CreateInput, kind 
 		u.Status, u.ActivatedAt, in.Password = Invited, nil, nil
 	}
 	bad := in.Profile.validate(!invited)
-	if in.ExternalID != nil && *in.ExternalID != "" {
-		bad = append(bad, errs.FieldError{Field: "external_id", Code: "user.external_id_local", Message: "Only directory and SCIM users have an external id."})
-	}
+	bad = append(bad, externalIDRule(&in)...)
 	var hash string
 	if in.Password != nil {
 		h, err := s.passwords.Hash(ctx, *in.Password)
@@ -387,6 +409,27 @@ type Patch struct {
 // UpdateUser changes a user's profile, direct roles and groups. version is the version the
 // caller read (If-Match), or AnyVersion.
 func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version int64, p Patch) (*Detail, error) {
+	return s.updateUser(ctx, a, id, version, p, "")
+}
+
+// UpdateFromDirectory changes what directory dir owns of one of its users (a sync): the
+// profile attributes read-only everywhere else, with every other rule of UpdateUser.
+func (s *Service) UpdateFromDirectory(ctx context.Context, a Actor, dir, id string, p Patch) (*Detail, error) {
+	if dir == "" {
+		return nil, errs.E(errs.Invalid, "user.directory_required", "A directory's change names the directory.")
+	}
+	return s.updateUser(ctx, a, id, AnyVersion, p, dir)
+}
+
+// ofDirectory refuses a directory's change to a user who is not that directory's.
+func ofDirectory(u *User, dir string) error {
+	if dir != "" && u.DirectoryID != dir {
+		return errs.E(errs.Conflict, "user.other_source", "This user does not come from this directory.")
+	}
+	return nil
+}
+
+func (s *Service) updateUser(ctx context.Context, a Actor, id string, version int64, p Patch, dir string) (*Detail, error) {
 	if err := a.Require(UsersWrite); err != nil {
 		return nil, err
 	}
@@ -397,6 +440,9 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 			return err
 		}
 		if err := checkVersion(u.Version, version); err != nil {
+			return err
+		}
+		if err := ofDirectory(u, dir); err != nil {
 			return err
 		}
 		if err := s.guardTarget(ctx, a, u, "update"); err != nil {
@@ -411,7 +457,9 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, version in
 		if fe := s.checkManager(ctx, u.ID, u.ManagerID, &p.Profile); fe != nil {
 			bad = append(bad, *fe)
 		}
-		bad = append(bad, readOnly(u, &p.Profile)...)
+		if dir == "" {
+			bad = append(bad, readOnly(u, &p.Profile)...)
+		}
 		defs, err := s.store.Fields(ctx)
 		if err != nil {
 			return err
@@ -544,6 +592,19 @@ func changedFields(u *User, p *Profile) []string {
 // DeleteUser deletes a user for good; the audit log keeps who they were. version is the version
 // the caller read, or AnyVersion.
 func (s *Service) DeleteUser(ctx context.Context, a Actor, id string, version int64) error {
+	return s.deleteUser(ctx, a, id, version, "")
+}
+
+// DeleteFromDirectory deletes one of directory dir's users who left it, when its policy for
+// leavers is to delete them (a sync): users of a directory are deleted only this way.
+func (s *Service) DeleteFromDirectory(ctx context.Context, a Actor, dir, id string) error {
+	if dir == "" {
+		return errs.E(errs.Invalid, "user.directory_required", "A directory's change names the directory.")
+	}
+	return s.deleteUser(ctx, a, id, AnyVersion, dir)
+}
+
+func (s *Service) deleteUser(ctx context.Context, a Actor, id string, version int64, dir string) error {
 	if err := a.Require(UsersDelete); err != nil {
 		return err
 	}
@@ -555,7 +616,14 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string, version in
 		if err := checkVersion(u.Version, version); err != nil {
 			return err
 		}
-		if err := s.guardTarget(ctx, a, u, "delete"); err != nil {
+		if err := ofDirectory(u, dir); err != nil {
+			return err
+		}
+		op := "delete"
+		if dir != "" {
+			op = "delete-leaver"
+		}
+		if err := s.guardTarget(ctx, a, u, op); err != nil {
 			return err
 		}
 		if err := s.store.DeleteUser(ctx, id); err != nil {
@@ -569,6 +637,19 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string, version in
 
 // ChangeStatus locks, unlocks, disables or enables a user, as the state machine allows.
 func (s *Service) ChangeStatus(ctx context.Context, a Actor, id string, ev Event) (*Detail, error) {
+	return s.changeStatus(ctx, a, id, ev, "")
+}
+
+// StatusFromDirectory disables or enables one of directory dir's users as the directory says
+// (a sync), with every rule of ChangeStatus.
+func (s *Service) StatusFromDirectory(ctx context.Context, a Actor, dir, id string, ev Event) (*Detail, error) {
+	if dir == "" || (ev != Disable && ev != Enable) {
+		return nil, errs.E(errs.Invalid, "user.invalid_transition", "A directory disables or enables its users.")
+	}
+	return s.changeStatus(ctx, a, id, ev, dir)
+}
+
+func (s *Service) changeStatus(ctx context.Context, a Actor, id string, ev Event, dir string) (*Detail, error) {
 	if ev == Accept {
 		return nil, errs.E(errs.Invalid, "user.invalid_transition", "Invitations are accepted by the invited person.")
 	}
@@ -579,6 +660,9 @@ func (s *Service) ChangeStatus(ctx context.Context, a Actor, id string, ev Event
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		u, err := s.store.User(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := ofDirectory(u, dir); err != nil {
 			return err
 		}
 		if err := s.guardTarget(ctx, a, u, string(ev)); err != nil {
@@ -614,9 +698,9 @@ func (s *Service) ChangeStatus(ctx context.Context, a Actor, id string, ev Event
 // and nobody changes a user who holds permissions they do not.
 func (s *Service) guardTarget(ctx context.Context, a Actor, u *User, op string) error {
 	switch op {
-	case "delete", "disable", "lock":
+	case "delete", "delete-leaver", "disable", "lock":
 		if u.ID == a.ID {
-			return errs.E(errs.Forbidden, "user.self", "You cannot "+op+" your own account.")
+			return errs.E(errs.Forbidden, "user.self", "You cannot "+strings.TrimSuffix(op, "-leaver")+" your own account.")
 		}
 		if u.DefaultAdmin {
 			return errs.E(errs.Forbidden, "user.default_admin", "The Default Administrator cannot be "+opPast[op]+".")
@@ -638,7 +722,7 @@ func (s *Service) guardTarget(ctx context.Context, a Actor, u *User, op string) 
 	return nil
 }
 
-var opPast = map[string]string{"delete": "deleted", "disable": "disabled", "lock": "locked"}
+var opPast = map[string]string{"delete": "deleted", "delete-leaver": "deleted", "disable": "disabled", "lock": "locked"}
 
 // UserByLogin returns the user with this email or username (compared as sign-in compares
 // them), for a surface that names users that way: an import file's rows.

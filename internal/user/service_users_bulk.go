@@ -56,9 +56,7 @@ func (s *Service) createUsers(ctx context.Context, a Actor, ins []CreateInput, w
 		for i, in := range ins {
 			u, defaulted := newLocalUser(&in, now)
 			bad := in.Profile.validate(true)
-			if in.ExternalID != nil && *in.ExternalID != "" {
-				bad = append(bad, errs.FieldError{Field: "external_id", Code: "user.external_id_local", Message: "Only directory and SCIM users have an external id."})
-			}
+			bad = append(bad, externalIDRule(&in)...)
 			if in.Password != nil {
 				h, err := s.passwords.Hash(ctx, *in.Password)
 				if fe, isFE := errs.As(err); isFE && fe.Kind == errs.Invalid {

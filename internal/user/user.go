@@ -34,6 +34,7 @@ type User struct {
 	Status      Status
 	Source      Source
 	ExternalID  string
+	DirectoryID string            // the directory a directory user comes from
 	Custom      map[string]string // custom field name → canonical value
 	CreatedAt   time.Time
 	UpdatedAt   time.Time

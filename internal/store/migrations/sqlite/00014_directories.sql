@@ -11,7 +11,7 @@ CREATE TABLE directories (
     host          TEXT NOT NULL,
     port          INTEGER NOT NULL,
     security      TEXT NOT NULL,     -- ldaps, starttls or none
-    ca_cert       TEXT NOT NULL DEFAULT '', -- PEM: trusted besides the system's roots
+    ca_cert       TEXT NOT NULL DEFAULT '', -- PEM: the CA trusted in place of the system's roots
     base_dn       TEXT NOT NULL,
     bind_dn       TEXT NOT NULL,
     bind_password TEXT NOT NULL,     -- sealed
@@ -27,7 +27,39 @@ CREATE UNIQUE INDEX directories_name_key ON directories (name_key);
 ALTER TABLE users ADD COLUMN directory_id TEXT REFERENCES directories (id);
 CREATE UNIQUE INDEX users_directory_key ON users (directory_id, external_id) WHERE directory_id IS NOT NULL;
 
+-- A sync of a directory: queued, running, held (it would disable or delete more users than the
+-- directory's threshold allows, or the directory returned none: an administrator confirms it),
+-- completed or failed. At most one of a directory is queued or running, on every replica. The
+-- counts are what it did so far; plan is a held sync's plan (JSON), errors the entries refused.
+CREATE TABLE directory_runs (
+    id           TEXT PRIMARY KEY,
+    directory_id TEXT NOT NULL REFERENCES directories (id) ON DELETE CASCADE,
+    status       TEXT NOT NULL,
+    full_sync    BOOLEAN NOT NULL,
+    confirmed    BOOLEAN NOT NULL DEFAULT FALSE,
+    actor_id     TEXT,              -- a user id, not a reference: the history outlives the user
+    actor_name   TEXT NOT NULL,
+    actor_perms  TEXT NOT NULL,     -- JSON: the permissions the sync acts with at most
+    client_ip    TEXT NOT NULL DEFAULT '',
+    seen         INTEGER NOT NULL DEFAULT 0,
+    created      INTEGER NOT NULL DEFAULT 0,
+    updated      INTEGER NOT NULL DEFAULT 0,
+    disabled     INTEGER NOT NULL DEFAULT 0,
+    enabled      INTEGER NOT NULL DEFAULT 0,
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    failed       INTEGER NOT NULL DEFAULT 0,
+    plan         TEXT NOT NULL DEFAULT '',
+    errors       TEXT NOT NULL DEFAULT '[]',
+    reason       TEXT NOT NULL DEFAULT '',
+    created_at   DATETIME NOT NULL,
+    started_at   DATETIME,
+    finished_at  DATETIME
+);
+CREATE UNIQUE INDEX directory_runs_active_key ON directory_runs (directory_id) WHERE status IN ('queued', 'running');
+CREATE INDEX directory_runs_created_idx ON directory_runs (directory_id, created_at);
+
 -- +goose Down
 DROP INDEX users_directory_key;
 ALTER TABLE users DROP COLUMN directory_id;
+DROP TABLE directory_runs;
 DROP TABLE directories;

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/usherhq/usher/internal/directory"
+	"github.com/usherhq/usher/internal/directory/dirtest"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// runSync is P-SYNC: a slapd loaded with -n users (dirtest.GenerateLDIF), a directory on it
+// over LDAPS, a full sync through the sync job (every user created), then -changed percent of
+// the entries changed in slapd (their telephone number) and synced again. It reports each
+// sync's time and rate and the peak RssAnon of this process. Use a database of its own.
+func runSync(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	var db dbFlags
+	db.register(fs)
+	n := fs.Int("n", 100000, "users in the directory")
+	changed := fs.Float64("changed", 1, "percent of the entries changed before the second sync")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	loadStart := time.Now()
+	srv, err := dirtest.StartLDAPServer("", dirtest.LDAPOptions{Users: *n, Seed: 1})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	loaded := time.Since(loadStart)
+	a, _, stop, err := serve(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if err := a.Background.Jobs.Start(ctx); err != nil {
+		return err
+	}
+	defer a.Background.Jobs.Stop(context.WithoutCancel(ctx))
+	admin := user.System("bench")
+	before, err := a.Users.Counts(ctx, admin)
+	if err != nil {
+		return err
+	}
+	d, err := a.Directories.Create(ctx, admin, directory.Input{Name: ptr(fmt.Sprintf("bench %d", time.Now().UnixNano())),
+		Kind: ptr(directory.OpenLDAP), Host: &srv.Host, Port: &srv.TLSPort, Security: ptr(directory.LDAPS),
+		CACert: ptr(string(srv.CAPEM)), BaseDN: &srv.Suffix, BindDN: &srv.BindDN, Password: &srv.BindPassword,
+		Threshold: ptr(100)})
+	if err != nil {
+		return err
+	}
+	peak, stopSampling := sampleAnon()
+	full, fullTook, err := syncOnce(ctx, a.Directories, admin, d.ID)
+	if err != nil {
+		return err
+	}
+	k := int(float64(*n) * *changed / 100)
+	changeStart := time.Now()
+	if err := changePhones(srv.Endpoint, "ou=people,"+srv.Suffix, k); err != nil {
+		return err
+	}
+	changeTook := time.Since(changeStart)
+	again, againTook, err := syncOnce(ctx, a.Directories, admin, d.ID)
+	if err != nil {
+		return err
+	}
+	stopSampling()
+	_, hwm, err := memory(os.Getpid())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("sync: %s, %d users before; slapd with %d users loaded in %.1f s; %d entries changed in %.1f s\n\n",
+		db.name(), before.Total, *n, loaded.Seconds(), k, changeTook.Seconds())
+	fmt.Println("| sync | time | entries/s | seen | created | updated | disabled | failed |")
+	fmt.Println("|---|--:|--:|--:|--:|--:|--:|--:|")
+	for _, r := range []struct {
+		name string
+		run  *directory.Run
+		took time.Duration
+	}{{"full, all new", full, fullTook}, {fmt.Sprintf("again, %.0f%% changed", *changed), again, againTook}} {
+		c := r.run.Done
+		fmt.Printf("| %s | %.1f s | %.0f | %d | %d | %d | %d | %d |\n", r.name, r.took.Seconds(), float64(c.Seen)/r.took.Seconds(),
+			c.Seen, c.Created, c.Updated, c.Disabled, c.Failed)
+	}
+	fmt.Printf("\npeak RssAnon %d MB, VmHWM %d MB\n", *peak/1024, hwm/1024)
+	return nil
+}
+
+// syncOnce runs a sync and waits for it.
+func syncOnce(ctx context.Context, svc *directory.Service, a user.Actor, id string) (*directory.Run, time.Duration, error) {
+	start := time.Now()
+	run, _, err := svc.Sync(ctx, a, id, directory.SyncOptions{Full: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	for {
+		r, err := svc.GetRun(ctx, a, id, run.ID)
+		if err != nil {
+			return nil, 0, err
+		}
+		if r.Status.Final() {
+			if r.Status != directory.RunCompleted {
+				return nil, 0, fmt.Errorf("the sync %s: %s", r.Status, r.Reason)
+			}
+			return r, time.Since(start), nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// changePhones gives k entries under base a new telephone number.
+func changePhones(e dirtest.Endpoint, base string, k int) error {
+	c, err := ldap.DialURL(e.TLSURL, ldap.DialWithTLSConfig(e.TLSConfig()), ldap.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Bind(e.BindDN, e.BindPassword); err != nil {
+		return err
+	}
+	res, err := c.SearchWithPaging(ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, k, 0, false,
+		"(objectClass=inetOrgPerson)", []string{"1.1"}, nil), 500)
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return err
+	}
+	for i, en := range res.Entries {
+		if i == k {
+			break
+		}
+		m := ldap.NewModifyRequest(en.DN, nil)
+		m.Replace("telephoneNumber", []string{fmt.Sprintf("+1 555 000 %04d", i%10000)})
+		if err := c.Modify(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,757 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// RunStatus is where a sync stands.
+type RunStatus string
+
+// The statuses of a sync.
+const (
+	RunQueued    RunStatus = "queued"
+	RunRunning   RunStatus = "running"
+	RunHeld      RunStatus = "needs_confirmation" // stopped by the safety rules until confirmed
+	RunCompleted RunStatus = "completed"
+	RunFailed    RunStatus = "failed"
+)
+
+// Final reports whether a run is over (a held run waits for a person, not for the server).
+func (s RunStatus) Final() bool { return s == RunCompleted || s == RunFailed || s == RunHeld }
+
+// Counts are a sync's numbers: entries seen, and users created, updated, disabled, enabled and
+// deleted, and entries that failed.
+type Counts struct {
+	Seen     int64 `json:"seen"`
+	Created  int64 `json:"created"`
+	Updated  int64 `json:"updated"`
+	Disabled int64 `json:"disabled"`
+	Enabled  int64 `json:"enabled"`
+	Deleted  int64 `json:"deleted"`
+	Failed   int64 `json:"failed"`
+}
+
+// ChangeKind is what a sync does to one user.
+type ChangeKind string
+
+// The changes of a plan.
+const (
+	Create  ChangeKind = "create"
+	Update  ChangeKind = "update"
+	Disable ChangeKind = "disable"
+	Enable  ChangeKind = "enable"
+	Delete  ChangeKind = "delete"
+)
+
+// Change is one user's change in a plan: for an update, each attribute's value before and after.
+type Change struct {
+	Kind     ChangeKind        `json:"kind"`
+	DN       string            `json:"dn,omitempty"` // empty for a user who left the directory
+	UserID   string            `json:"user_id,omitempty"`
+	Username string            `json:"username"`
+	Email    string            `json:"email"`
+	Before   map[string]string `json:"before,omitempty"`
+	After    map[string]string `json:"after,omitempty"`
+}
+
+// Plan is what a sync would do: the counts, the first changes of each kind, the entries refused.
+type Plan struct {
+	Counts  Counts       `json:"counts"`
+	Changes []Change     `json:"changes"`
+	Errors  []EntryError `json:"errors"`
+	// Users is how many users the directory had in usher when the plan was made.
+	Users int64 `json:"users"`
+}
+
+// planShown is how many changes of each kind, and how many refused entries, a plan keeps.
+const planShown = 20
+
+// maxErrors is how many refused entries a run keeps.
+const maxErrors = 100
+
+// Run is one sync of a directory.
+type Run struct {
+	ID          string
+	DirectoryID string
+	Status      RunStatus
+	Full        bool
+	Confirmed   bool // started again by a person over the safety rules
+	// Who started it: the sync acts with these permissions at most, narrowed to what they
+	// still hold when it runs.
+	ActorID, ActorName string
+	ActorPermissions   user.Permissions
+	ClientIP           string
+	Done               Counts // what it did so far
+	Plan               *Plan  // the plan a held run stopped on
+	Errors             []EntryError
+	Reason             string // why it is held, or why it failed
+	CreatedAt          time.Time
+	StartedAt          *time.Time
+	FinishedAt         *time.Time
+}
+
+// SyncArgs is the job that runs a sync.
+type SyncArgs struct {
+	RunID string `json:"run_id"`
+}
+
+// Kind names the job in River.
+func (SyncArgs) Kind() string { return "directory.sync" }
+
+// InsertOpts: a sync that failed on the server's side tries again a few times.
+func (SyncArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 5} }
+
+// Jobs inserts background jobs in the caller's transaction (job.Runner does).
+type Jobs interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// SyncOptions are a sync's options.
+type SyncOptions struct {
+	DryRun bool // answer with the plan, write nothing
+	Full   bool // read every entry (every sync reads every entry today)
+}
+
+// Sync starts a sync of a directory in the background, or with DryRun answers with its plan
+// without writing anything. At most one sync of a directory is queued or running at once.
+func (s *Service) Sync(ctx context.Context, a user.Actor, id string, o SyncOptions) (*Run, *Plan, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, nil, err
+	}
+	d, err := s.store.Directory(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.DryRun {
+		p, pl, err := s.plan(ctx, a, d)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.checkCreates(ctx, a, d, p, pl); err != nil {
+			return nil, nil, err
+		}
+		return nil, p, nil
+	}
+	run := &Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: RunQueued, Full: true,
+		ActorID: a.ID, ActorName: a.Name, ActorPermissions: a.Permissions, ClientIP: a.ClientIP, CreatedAt: s.now()}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.InsertRun(ctx, run); err != nil {
+			return err
+		}
+		if _, err := s.jobs.Insert(ctx, SyncArgs{RunID: run.ID}, nil); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "directory.sync_start", d, map[string]any{"run_id": run.ID})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return run, nil, nil
+}
+
+// Confirm applies a sync the safety rules held: it runs again, and applies its plan whatever
+// share of the directory's users it disables or deletes.
+func (s *Service) Confirm(ctx context.Context, a user.Actor, dirID, runID string) (*Run, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	var out *Run
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		d, err := s.store.LockDirectory(ctx, dirID)
+		if err != nil {
+			return err
+		}
+		held, err := s.store.Run(ctx, runID)
+		if err != nil || held.DirectoryID != dirID {
+			return notFoundRun(err)
+		}
+		if held.Status != RunHeld {
+			return errs.E(errs.Conflict, "directory.not_held", "This sync is not waiting for a confirmation.")
+		}
+		if err := s.store.FinishRun(ctx, held.ID, RunHeld, RunFailed, s.now(), "Confirmed: a new sync applies it."); err != nil {
+			return err
+		}
+		out = &Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: RunQueued, Full: true, Confirmed: true,
+			ActorID: a.ID, ActorName: a.Name, ActorPermissions: a.Permissions, ClientIP: a.ClientIP, CreatedAt: s.now()}
+		if err := s.store.InsertRun(ctx, out); err != nil {
+			return err
+		}
+		if _, err := s.jobs.Insert(ctx, SyncArgs{RunID: out.ID}, nil); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "directory.sync_confirm", d, map[string]any{"run_id": out.ID, "held_run_id": held.ID,
+			"plan": held.Plan.Counts})
+	})
+	return out, err
+}
+
+func notFoundRun(err error) error {
+	if err == nil || errs.Is(errs.NotFound, err) {
+		return errs.E(errs.NotFound, "directory.run_not_found", "There is no such sync of this directory.")
+	}
+	return err
+}
+
+// Runs lists a directory's syncs, newest first.
+func (s *Service) Runs(ctx context.Context, a user.Actor, dirID string, limit int) ([]Run, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Directory(ctx, dirID); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 100 {
+		limit = 50
+	}
+	return s.store.Runs(ctx, dirID, limit)
+}
+
+// GetRun reads one sync of a directory.
+func (s *Service) GetRun(ctx context.Context, a user.Actor, dirID, runID string) (*Run, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	r, err := s.store.Run(ctx, runID)
+	if err != nil || r.DirectoryID != dirID {
+		return nil, notFoundRun(err)
+	}
+	return r, nil
+}
+
+// Worker is the River worker of SyncArgs jobs.
+func (s *Service) Worker() river.Worker[SyncArgs] { return &syncWorker{s: s} }
+
+type syncWorker struct {
+	river.WorkerDefaults[SyncArgs]
+	s *Service
+}
+
+// Timeout: a sync of a hundred thousand users takes seconds; a stuck server is cut off by the
+// client's own time limits long before this.
+func (*syncWorker) Timeout(*river.Job[SyncArgs]) time.Duration { return 30 * time.Minute }
+
+// Work runs a queued sync. A run that dies part way is run again whole: a sync reads the
+// directory afresh and changes only what differs, so what was done is not done twice.
+func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
+	s := w.s
+	run, err := s.store.Run(ctx, j.Args.RunID)
+	if errs.Is(errs.NotFound, err) {
+		return river.JobCancel(fmt.Errorf("directory: sync %s is gone", j.Args.RunID))
+	} else if err != nil {
+		return err
+	}
+	if run.Status.Final() {
+		return nil
+	}
+	if err := s.store.StartRun(ctx, run.ID, s.now()); err != nil {
+		return err
+	}
+	err = s.runSync(ctx, run)
+	var held *heldError
+	switch {
+	case err == nil:
+		return s.finishRun(ctx, run, RunCompleted, "")
+	case errors.As(err, &held):
+		return s.holdRun(ctx, run, held)
+	case ctx.Err() != nil:
+		return river.JobSnooze(0) // stopping: the next start runs it again
+	}
+	var p *Problem
+	e, isErr := errs.As(err)
+	if errors.As(err, &p) || (isErr && e.Kind == errs.Forbidden) || j.Attempt >= j.MaxAttempts {
+		msg := "The sync stopped after repeated errors of the server; what it changed so far stays."
+		if p != nil {
+			msg = p.Message
+		} else if isErr && e.Kind == errs.Forbidden {
+			msg = e.Message
+		}
+		s.logger.Warn("directory sync failed", "run_id", run.ID, "directory_id", run.DirectoryID, "err", err)
+		return s.finishRun(ctx, run, RunFailed, msg)
+	}
+	s.logger.Error("directory sync failed; it will be retried", "run_id", run.ID, "attempt", j.Attempt, "err", err)
+	return err
+}
+
+// heldError is a plan the safety rules stopped.
+type heldError struct {
+	plan   *Plan
+	reason string
+}
+
+func (h *heldError) Error() string { return h.reason }
+
+func (s *Service) finishRun(ctx context.Context, run *Run, to RunStatus, reason string) error {
+	ctx = context.WithoutCancel(ctx)
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.FinishRun(ctx, run.ID, RunRunning, to, s.now(), reason); err != nil {
+			return err
+		}
+		done, err := s.store.Run(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		d, err := s.store.Directory(ctx, run.DirectoryID)
+		if err != nil {
+			return err
+		}
+		s.logger.Info("directory sync finished", "run_id", run.ID, "directory", d.Name, "status", string(to),
+			"seen", done.Done.Seen, "created", done.Done.Created, "updated", done.Done.Updated, "disabled", done.Done.Disabled,
+			"enabled", done.Done.Enabled, "deleted", done.Done.Deleted, "failed", done.Done.Failed)
+		details := map[string]any{"run_id": run.ID, "status": string(to), "counts": done.Done}
+		if reason != "" {
+			details["reason"] = reason
+		}
+		return s.audit(ctx, runActor(run), "directory.sync", d, details)
+	})
+}
+
+func (s *Service) holdRun(ctx context.Context, run *Run, h *heldError) error {
+	ctx = context.WithoutCancel(ctx)
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.HoldRun(ctx, run.ID, h.plan, h.reason, s.now()); err != nil {
+			return err
+		}
+		d, err := s.store.Directory(ctx, run.DirectoryID)
+		if err != nil {
+			return err
+		}
+		s.logger.Warn("directory sync held for confirmation", "run_id", run.ID, "directory", d.Name, "reason", h.reason)
+		return s.audit(ctx, runActor(run), "directory.sync_held", d, map[string]any{"run_id": run.ID, "reason": h.reason,
+			"plan": h.plan.Counts})
+	})
+}
+
+func runActor(run *Run) user.Actor {
+	return user.Actor{ID: run.ActorID, Name: run.ActorName, Permissions: run.ActorPermissions,
+		RequestID: "sync:" + run.ID, ClientIP: run.ClientIP}
+}
+
+// planned is a plan with everything needed to apply it.
+type planned struct {
+	creates []entry       // in an order where a manager comes before the people they manage
+	updates []plannedUser // a user and the entry they now are
+	status  []plannedUser // disable or enable, from the entry
+	leavers []*user.User  // users of the directory it no longer has
+	dnEmail map[string]string
+}
+
+type plannedUser struct {
+	u  *user.User
+	e  entry
+	ev user.Event
+}
+
+// plan reads the directory and compares it with its users in usher.
+func (s *Service) plan(ctx context.Context, a user.Actor, d *Directory) (*Plan, *planned, error) {
+	pw, err := s.sealer.Open(d.SealedPassword)
+	if err != nil {
+		return nil, nil, fmt.Errorf("directory: open the password: %w", err)
+	}
+	d.Password = string(pw)
+	cn, err := dial(ctx, d.Connection, s.limits)
+	if err != nil {
+		return nil, nil, problemError(err)
+	}
+	defer cn.Close()
+	if err := cn.bind(d.BindDN, d.Password); err != nil {
+		return nil, nil, problemError(err)
+	}
+	existing, err := s.store.DirectoryUsers(ctx, d.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	byExt := make(map[string]*user.User, len(existing))
+	for _, u := range existing {
+		byExt[u.ExternalID] = u
+	}
+	p := &Plan{Users: int64(len(existing)), Changes: []Change{}, Errors: []EntryError{}}
+	pl := &planned{dnEmail: map[string]string{}}
+	seen := make(map[string]bool, len(existing))
+	shown := map[ChangeKind]int{}
+	show := func(c Change) {
+		if shown[c.Kind] < planShown {
+			shown[c.Kind]++
+			p.Changes = append(p.Changes, c)
+		}
+	}
+	refuse := func(e EntryError) {
+		p.Counts.Failed++
+		if len(p.Errors) < maxErrors {
+			p.Errors = append(p.Errors, e)
+		}
+	}
+	refused, err := d.readEntries(ctx, cn, func(e entry) error {
+		p.Counts.Seen++
+		if seen[e.ExternalID] {
+			refuse(EntryError{DN: e.DN, Field: d.Mapping.Primary, Reason: "Another entry in scope has the same " + d.Mapping.Primary + "."})
+			return nil
+		}
+		seen[e.ExternalID] = true
+		pl.dnEmail[strings.ToLower(e.DN)] = e.Email
+		u := byExt[e.ExternalID]
+		if u == nil {
+			p.Counts.Created++
+			pl.creates = append(pl.creates, e)
+			show(Change{Kind: Create, DN: e.DN, Username: e.Username, Email: e.Email})
+			return nil
+		}
+		before, after := diff(u, &e)
+		if len(after) > 0 {
+			p.Counts.Updated++
+			pl.updates = append(pl.updates, plannedUser{u: u, e: e})
+			show(Change{Kind: Update, DN: e.DN, UserID: u.ID, Username: u.Username, Email: u.Email, Before: before, After: after})
+		}
+		switch {
+		case e.Disabled && (u.Status == user.Active || u.Status == user.Locked):
+			p.Counts.Disabled++
+			pl.status = append(pl.status, plannedUser{u: u, e: e, ev: user.Disable})
+			show(Change{Kind: Disable, DN: e.DN, UserID: u.ID, Username: u.Username, Email: u.Email})
+		case !e.Disabled && u.Status == user.Disabled:
+			p.Counts.Enabled++
+			pl.status = append(pl.status, plannedUser{u: u, e: e, ev: user.Enable})
+			show(Change{Kind: Enable, DN: e.DN, UserID: u.ID, Username: u.Username, Email: u.Email})
+		}
+		return nil
+	})
+	for _, r := range refused {
+		p.Counts.Seen++
+		refuse(r)
+	}
+	if err != nil {
+		return nil, nil, problemError(err)
+	}
+	for _, u := range existing {
+		if seen[u.ExternalID] {
+			continue
+		}
+		switch {
+		case d.Leavers == DeleteLeavers:
+			p.Counts.Deleted++
+			pl.leavers = append(pl.leavers, u)
+			show(Change{Kind: Delete, UserID: u.ID, Username: u.Username, Email: u.Email})
+		case u.Status != user.Disabled:
+			p.Counts.Disabled++
+			pl.leavers = append(pl.leavers, u)
+			show(Change{Kind: Disable, UserID: u.ID, Username: u.Username, Email: u.Email})
+		}
+	}
+	pl.creates = managersFirst(pl.creates, d)
+	return p, pl, nil
+}
+
+// checkCreates puts a dry run's new users through the domain's rules without writing them
+// (user.Service.CheckUsers): those it would refuse move from the plan's creates to its errors.
+func (s *Service) checkCreates(ctx context.Context, a user.Actor, d *Directory, p *Plan, pl *planned) error {
+	refused := map[string]bool{}
+	for start := 0; start < len(pl.creates); start += applyBatch {
+		part := pl.creates[start:min(len(pl.creates), start+applyBatch)]
+		ins := make([]user.CreateInput, len(part))
+		for i, e := range part {
+			ins[i] = createInput(d, e, nil) // managers made by the same sync do not exist yet
+		}
+		res, err := s.users.CheckUsers(ctx, a, ins)
+		if err != nil {
+			return err
+		}
+		for i, r := range res {
+			if r.Err == nil {
+				continue
+			}
+			refused[part[i].DN] = true
+			p.Counts.Created--
+			p.Counts.Failed++
+			if len(p.Errors) < maxErrors {
+				p.Errors = append(p.Errors, entryError(part[i].DN, r.Err))
+			}
+		}
+	}
+	p.Changes = slices.DeleteFunc(p.Changes, func(c Change) bool { return c.Kind == Create && refused[c.DN] })
+	return nil
+}
+
+// entryError is an entry the domain refused, with the field and its words.
+func entryError(dn string, err error) EntryError {
+	field := ""
+	if e, ok := errs.As(err); ok && len(e.Fields) > 0 {
+		field = e.Fields[0].Field
+	}
+	return EntryError{DN: dn, Field: field, Reason: message(err)}
+}
+
+// diff is what of u an entry changes, before and after, by field name.
+func diff(u *user.User, e *entry) (before, after map[string]string) {
+	before, after = map[string]string{}, map[string]string{}
+	cmp := func(name, was, now string) {
+		if was != now {
+			before[name], after[name] = was, now
+		}
+	}
+	cmp("username", u.Username, e.Username)
+	cmp("email", u.Email, e.Email)
+	cmp("first_name", u.FirstName, e.FirstName)
+	cmp("last_name", u.LastName, e.LastName)
+	cmp("phone", u.Phone, e.Phone)
+	cmp("department", u.Department, e.Department)
+	for _, f := range slices.Sorted(mapKeys(e.Custom)) {
+		cmp("custom."+f, u.Custom[f], e.Custom[f])
+	}
+	return before, after
+}
+
+// managersFirst orders new users so that each one's manager, when the sync creates them too,
+// comes in an earlier level; levels are applied one after the other.
+func managersFirst(es []entry, _ *Directory) []entry {
+	if len(es) == 0 {
+		return es
+	}
+	byDN := make(map[string]int, len(es))
+	for i, e := range es {
+		byDN[strings.ToLower(e.DN)] = i
+	}
+	depth := make([]int, len(es))
+	for i := range depth {
+		depth[i] = -1
+	}
+	var level func(i, guard int) int
+	level = func(i, guard int) int {
+		if depth[i] >= 0 {
+			return depth[i]
+		}
+		m, ok := byDN[strings.ToLower(es[i].ManagerDN)]
+		if !ok || m == i || guard > len(es) {
+			depth[i] = 0
+			return 0
+		}
+		depth[i] = 0 // a cycle stops here
+		depth[i] = level(m, guard+1) + 1
+		return depth[i]
+	}
+	for i := range es {
+		level(i, 0)
+	}
+	order := make([]int, len(es))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return depth[x] - depth[y] })
+	out := make([]entry, len(es))
+	for k, i := range order {
+		out[k] = es[i]
+		out[k].managerLevel = depth[i]
+	}
+	return out
+}
+
+// safety holds a plan that would disable or delete more of the directory's users than its
+// threshold, or that saw no entries at all.
+func safety(d *Directory, p *Plan) error {
+	gone := p.Counts.Disabled + p.Counts.Deleted
+	switch {
+	case p.Counts.Seen == 0:
+		return &heldError{plan: p, reason: "The directory returned no users in scope: check the base DN, the OUs and the inclusion filter before confirming, or every user of this directory would be " + leaverWord(d) + "."}
+	case p.Users > 0 && gone*100 > int64(d.Threshold)*p.Users:
+		return &heldError{plan: p, reason: fmt.Sprintf("This sync would disable or delete %d of the directory's %d users (%d%%), more than its threshold of %d%%.",
+			gone, p.Users, gone*100/p.Users, d.Threshold)}
+	}
+	return nil
+}
+
+func leaverWord(d *Directory) string {
+	if d.Leavers == DeleteLeavers {
+		return "deleted"
+	}
+	return "disabled"
+}
+
+// applyBatch is how many changes a transaction applies.
+const applyBatch = 500
+
+// runSync plans and applies a sync, batch by batch, with the permissions of who started it as
+// they stand now.
+func (s *Service) runSync(ctx context.Context, run *Run) error {
+	a, err := s.users.Narrow(ctx, runActor(run))
+	if err != nil {
+		return err
+	}
+	if !a.Can(user.DirectoryManage) {
+		return errs.E(errs.Forbidden, "directory.actor_lost_rights", run.ActorName+", who started this sync, may no longer manage directories.")
+	}
+	d, err := s.store.Directory(ctx, run.DirectoryID)
+	if err != nil {
+		return err
+	}
+	p, pl, err := s.plan(ctx, a, d)
+	if err != nil {
+		return err
+	}
+	if !run.Confirmed {
+		if err := safety(d, p); err != nil {
+			return err
+		}
+	}
+	done := Counts{Seen: p.Counts.Seen, Failed: p.Counts.Failed}
+	errList := slices.Clone(p.Errors)
+	refuse := func(dn string, err error) {
+		done.Failed++
+		if len(errList) < maxErrors {
+			errList = append(errList, entryError(dn, err))
+		}
+	}
+	// One transaction per batch of changes, with the run's counts, so that what is done and
+	// what the run says are never apart.
+	batch := func(n int, fn func(ctx context.Context, i int) error) error {
+		for start := 0; start < n; start += applyBatch {
+			end := min(n, start+applyBatch)
+			saved, savedErrs := done, len(errList)
+			err := s.store.InTx(ctx, func(ctx context.Context) error {
+				for i := start; i < end; i++ {
+					if err := fn(ctx, i); err != nil {
+						return err
+					}
+				}
+				return s.store.RecordRun(ctx, run.ID, done, errList)
+			})
+			if err != nil {
+				done, errList = saved, errList[:savedErrs]
+				return err
+			}
+		}
+		return nil
+	}
+	// New users, a level of managers at a time, each level in batches created together.
+	for start := 0; start < len(pl.creates); {
+		end := start
+		for end < len(pl.creates) && end-start < applyBatch && pl.creates[end].managerLevel == pl.creates[start].managerLevel {
+			end++
+		}
+		part := pl.creates[start:end]
+		err := s.store.InTx(ctx, func(ctx context.Context) error {
+			ins := make([]user.CreateInput, len(part))
+			for i, e := range part {
+				ins[i] = createInput(d, e, pl.dnEmail)
+			}
+			res, err := s.users.CreateUsers(ctx, a, ins)
+			if err != nil {
+				return err
+			}
+			for i, r := range res {
+				if r.Err != nil {
+					refuse(part[i].DN, r.Err)
+				} else {
+					done.Created++
+				}
+			}
+			return s.store.RecordRun(ctx, run.ID, done, errList)
+		})
+		if err != nil {
+			return err
+		}
+		start = end
+	}
+	apply := func(dn string, err error, count *int64) error {
+		if err == nil {
+			*count++
+			return nil
+		}
+		if e, ok := errs.As(err); ok && e.Kind != errs.Internal && e.Kind != errs.Unavailable && e.Code != "store.concurrent_change" {
+			refuse(dn, err)
+			return nil
+		}
+		return err
+	}
+	if err := batch(len(pl.updates), func(ctx context.Context, i int) error {
+		pu := pl.updates[i]
+		_, err := s.users.UpdateFromDirectory(ctx, a, d.ID, pu.u.ID, patch(d, pu.e, pl.dnEmail))
+		return apply(pu.e.DN, err, &done.Updated)
+	}); err != nil {
+		return err
+	}
+	if err := batch(len(pl.status), func(ctx context.Context, i int) error {
+		pu := pl.status[i]
+		_, err := s.users.StatusFromDirectory(ctx, a, d.ID, pu.u.ID, pu.ev)
+		if pu.ev == user.Disable {
+			return apply(pu.e.DN, err, &done.Disabled)
+		}
+		return apply(pu.e.DN, err, &done.Enabled)
+	}); err != nil {
+		return err
+	}
+	if err := batch(len(pl.leavers), func(ctx context.Context, i int) error {
+		u := pl.leavers[i]
+		if d.Leavers == DeleteLeavers {
+			return apply(u.Username, s.users.DeleteFromDirectory(ctx, a, d.ID, u.ID), &done.Deleted)
+		}
+		_, err := s.users.StatusFromDirectory(ctx, a, d.ID, u.ID, user.Disable)
+		return apply(u.Username, err, &done.Disabled)
+	}); err != nil {
+		return err
+	}
+	// A sync with nothing to change still says what it read.
+	return s.store.InTx(ctx, func(ctx context.Context) error { return s.store.RecordRun(ctx, run.ID, done, errList) })
+}
+
+// message is an error's words for the run's list of refused entries.
+func message(err error) string {
+	e, ok := errs.As(err)
+	if !ok {
+		return "The server could not apply this entry."
+	}
+	if len(e.Fields) > 0 {
+		return e.Fields[0].Message
+	}
+	return e.Message
+}
+
+func createInput(d *Directory, e entry, dnEmail map[string]string) user.CreateInput {
+	in := user.CreateInput{DirectoryID: d.ID, Disabled: e.Disabled, Brief: true}
+	p := &in.Profile
+	p.ExternalID = &e.ExternalID
+	p.Username, p.Email, p.FirstName, p.LastName = &e.Username, &e.Email, &e.FirstName, &e.LastName
+	p.Phone, p.Department = &e.Phone, &e.Department
+	if m := dnEmail[strings.ToLower(e.ManagerDN)]; m != "" {
+		p.Manager = &m
+	}
+	p.Custom = customPtrs(e.Custom)
+	return in
+}
+
+func patch(d *Directory, e entry, dnEmail map[string]string) user.Patch {
+	var p user.Patch
+	p.Brief = true
+	p.Username, p.Email, p.FirstName, p.LastName = &e.Username, &e.Email, &e.FirstName, &e.LastName
+	p.Phone, p.Department = &e.Phone, &e.Department
+	if d.Mapping.Manager != "" {
+		if m := dnEmail[strings.ToLower(e.ManagerDN)]; m != "" {
+			p.Manager = &m
+		}
+	}
+	p.Custom = customPtrs(e.Custom)
+	return p
+}
+
+func customPtrs(m map[string]string) map[string]*string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]*string, len(m))
+	for k, v := range m {
+		if v == "" {
+			out[k] = nil
+		} else {
+			out[k] = &v
+		}
+	}
+	return out
+}
