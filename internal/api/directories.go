@@ -353,7 +353,9 @@ type runBody struct {
 	Counts      syncCountsBody   `json:"counts" doc:"What it did so far."`
 	Errors      []entryErrorBody `json:"errors" doc:"The first 100 entries refused."`
 	Reason      string           `json:"reason,omitempty" doc:"Why it is held, or why it failed."`
-	Plan        *planBody        `json:"plan,omitempty" doc:"A held sync's plan: what confirming applies."`
+	Planned     int64            `json:"planned" doc:"The changes its plan makes (0 until it is made): the total of its progress."`
+	Applied     int64            `json:"applied" doc:"How many of those it made or refused so far."`
+	Plan        *planBody        `json:"plan,omitempty" doc:"The plan it applies, once made (counts, the first changes of each kind); a held sync's is what confirming applies."`
 	CreatedAt   time.Time        `json:"created_at"`
 	StartedAt   *time.Time       `json:"started_at,omitempty"`
 	FinishedAt  *time.Time       `json:"finished_at,omitempty"`
@@ -362,6 +364,7 @@ type runBody struct {
 func toRun(r *directory.Run) runBody {
 	return runBody{ID: r.ID, DirectoryID: r.DirectoryID, Status: string(r.Status), Confirmed: r.Confirmed, StartedBy: r.ActorName,
 		Counts: syncCountsBody(r.Done), Errors: toEntryErrors(r.Errors), Reason: r.Reason, Plan: toPlan(r.Plan),
+		Planned: r.Planned(), Applied: r.Applied(),
 		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
 }
 

@@ -51,7 +51,7 @@ func (e *env) heldRun() (dir, run string) {
 		ActorPermissions: user.AllPermissions(), CreatedAt: time.Now().UTC()}
 	must(e.t, e.app.Store.InsertRun(ctx, r))
 	must(e.t, e.app.Store.StartRun(ctx, r.ID, time.Now().UTC()))
-	must(e.t, e.app.Store.HoldRun(ctx, r.ID, &directory.Plan{Counts: directory.Counts{Seen: 0}}, "The directory returned no users.", time.Now().UTC()))
+	must(e.t, e.app.Store.HoldRun(ctx, r.ID, &directory.Plan{Counts: directory.Counts{Seen: 0}, Version: 1, Full: true}, "The directory returned no users.", time.Now().UTC()))
 	return dir, r.ID
 }
 

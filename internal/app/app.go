@@ -178,7 +178,10 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 		return nil, err
 	}
 	passwords := auth.NewPasswords(auth.DefaultHashParams, auth.Policy{MinLength: cfg.PasswordMinLen, MaxLength: auth.DefaultPolicy.MaxLength})
-	signIn, err := auth.NewService(st, passwords, mailNotifier{outbox: bg.Outbox}, auth.Options{SessionIdle: cfg.SessionIdle,
+	// Directory users' passwords are checked by the directory service, made below (it needs the
+	// user service, which needs sign-in): the seam is bound now, the service set before serving.
+	dirAuth := &directoryAuth{}
+	signIn, err := auth.NewService(st, passwords, mailNotifier{outbox: bg.Outbox}, auth.Options{Directory: dirAuth, SessionIdle: cfg.SessionIdle,
 		SessionAbsolute: cfg.SessionAbsolute, PublicURL: cfg.PublicURL, MaxFailures: cfg.LockoutAfter, AutoUnlockAfter: cfg.AutoUnlockAfter,
 		ResetUnlocks: cfg.ResetUnlocks, ResetValidFor: cfg.ResetLinkValid, Limits: &cfg.SignInLimits})
 	if err != nil {
@@ -210,6 +213,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	if err := job.AddWorker(bg.Jobs, a.Directories.Worker()); err != nil {
 		return nil, err
 	}
+	dirAuth.svc = a.Directories
 	mailLog := mail.NewLog(st)
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, Metrics: reg,
 		HTTPS: cfg.HTTPS(), Ready: st.Ping, Invitations: a.Invitations, Imports: a.Imports, ImportMaxSize: cfg.ImportMaxSize,
@@ -400,4 +404,14 @@ func serveAll(ctx context.Context, timeout time.Duration, logger *slog.Logger, s
 		}
 	}
 	return errors.Join(problems...)
+}
+
+// directoryAuth checks directory users' passwords with the directory service once it exists.
+type directoryAuth struct{ svc *directory.Service }
+
+func (d *directoryAuth) Authenticate(ctx context.Context, u *user.User, password string) (bool, error) {
+	if d.svc == nil {
+		return false, errors.New("app: the directory service is not ready")
+	}
+	return d.svc.Authenticate(ctx, u, password)
 }

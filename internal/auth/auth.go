@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +69,15 @@ type Options struct {
 	SessionIdle     time.Duration // a session unused this long ends
 	SessionAbsolute time.Duration // a session ends this long after sign-in, used or not
 	Limits          *Limits       // DefaultLimits when nil
+	// Directory checks the password of a user who comes from a directory, who has none in
+	// usher; without it such a user cannot sign in with a password.
+	Directory DirectoryAuthenticator
+}
+
+// DirectoryAuthenticator checks a directory user's password against their directory (a bind
+// as their entry). ok false is a wrong password; an error, a directory that could not answer.
+type DirectoryAuthenticator interface {
+	Authenticate(ctx context.Context, u *user.User, password string) (ok bool, err error)
 }
 
 // Service signs people in and resolves credentials to actors.
@@ -291,7 +301,25 @@ func (s *Service) attempt(ctx context.Context, key string, u *user.User, passwor
 		}
 		return a, nil
 	}
-	a.match, a.rehash = s.passwords.verifyHeld(u.PasswordHash, password)
+	directoryDown := false
+	if u.Source == user.Directory && u.DirectoryID != "" {
+		// The directory decides, by a bind as the user's entry (the attempt is counted above,
+		// before the password leaves usher). The time of a hash is spent as for every other
+		// attempt, so that a directory user's answer takes no less time than anyone's.
+		s.passwords.verifyHeld("", password)
+		if s.opts.Directory != nil {
+			ok, err := s.opts.Directory.Authenticate(ctx, u, password)
+			if err != nil {
+				// Answered as a wrong password (a different answer would tell that the login is
+				// a directory user's), but no lockout for the directory's outage.
+				slog.Warn("directory sign-in: the directory could not check the password", "user_id", u.ID, "err", err)
+				directoryDown = true
+			}
+			a.match = ok
+		}
+	} else {
+		a.match, a.rehash = s.passwords.verifyHeld(u.PasswordHash, password)
+	}
 	if a.match {
 		// Given back while the slot is still held: correct sign-ins racing each other must not
 		// spend the account's attempts, which only the session's write would reset otherwise.
@@ -299,7 +327,7 @@ func (s *Service) attempt(ctx context.Context, key string, u *user.User, passwor
 			return attempt{}, err
 		}
 	}
-	a.lock = !a.match && an >= max && u.Status == user.Active
+	a.lock = !a.match && an >= max && u.Status == user.Active && !directoryDown
 	a.reason = fmt.Sprintf("wrong password (attempt %d of %d, account %s)", an, max, u.Status)
 	return a, nil
 }

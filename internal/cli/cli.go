@@ -35,7 +35,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.AddCommand(serveCmd(env), migrateCmd(env), configCmd(env), adminCmd(env), usersCmd(env), versionCmd(env), mailCmd(env))
+	root.AddCommand(serveCmd(env), migrateCmd(env), configCmd(env), adminCmd(env), usersCmd(env), directoryCmd(env), versionCmd(env), mailCmd(env))
 	if err := root.ExecuteContext(ctx); err != nil {
 		var ce *config.Error
 		var e *errs.Error

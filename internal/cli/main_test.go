@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/usherhq/usher/internal/cli"
+	"github.com/usherhq/usher/internal/directory/dirtest"
 )
 
 // childArgs, when set, makes this test binary run `usher` with these arguments (separated by
@@ -22,5 +23,5 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	dirtest.Main(m) // runs the tests, then stops the directory servers they started
 }

@@ -143,9 +143,20 @@ type Directory struct {
 	Config
 	// SealedPassword is the bind password sealed with the secret key: for the store only.
 	SealedPassword string
-	Version        int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// State is where the last completed sync left off, for the next one to read only what
+	// changed since.
+	State     SyncState
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// SyncState is where the last completed sync of a directory left off.
+type SyncState struct {
+	// Mark is the high-water mark of changes read: the greatest modifyTimestamp seen (OpenLDAP)
+	// or the server's highestCommittedUSN when the sync began (Active Directory).
+	Mark   string     `json:"mark,omitempty"`
+	FullAt *time.Time `json:"full_at,omitempty"` // when the last full sync began
 }
 
 // Preset is the configuration a new directory of a kind starts from: the attributes Active

@@ -197,15 +197,25 @@ func (c *conn) checkBase(base string) error {
 func (c *conn) each(ctx context.Context, base string, scope int, filter string, attrs []string, limit int, fn func(*ldap.Entry) error) (truncated bool, err error) {
 	paging := ldap.NewControlPaging(pageSize)
 	req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, []ldap.Control{paging})
-	n := 0
+	n, pages := 0, 0
 	for {
+		before := n
 		cookie, truncated, err := c.page(ctx, req, base, limit, &n, fn)
 		if err != nil || truncated || len(cookie) == 0 {
 			return truncated, err
 		}
+		pages++
+		if n == before || pages > maxPages {
+			// A server that promises more and sends nothing would keep a sync reading forever.
+			return false, &Problem{Step: "search", Code: "directory.paging_broken", Field: "host",
+				Message: "The directory kept promising more entries without sending them: the search was stopped."}
+		}
 		paging.SetCookie(cookie)
 	}
 }
+
+// maxPages bounds the pages of one search: ten million entries.
+const maxPages = 10_000
 
 // pageSize is how many entries a page of a search asks for.
 const pageSize = 1000
@@ -215,7 +225,7 @@ const pageSize = 1000
 func (c *conn) page(ctx context.Context, req *ldap.SearchRequest, base string, limit int, n *int, fn func(*ldap.Entry) error) (cookie []byte, truncated bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	res := c.l.SearchAsync(ctx, req, 64)
+	res := c.l.SearchAsync(ctx, req, 8)
 	for res.Next() {
 		e := res.Entry()
 		if e == nil {
@@ -239,10 +249,20 @@ func (c *conn) page(ctx context.Context, req *ldap.SearchRequest, base string, l
 		}
 		return nil, false, requestProblem("search", err, c.t)
 	}
-	if p, ok := ldap.FindControl(res.Controls(), ldap.ControlTypePaging).(*ldap.ControlPaging); ok {
-		return p.Cookie, false, nil
+	// A search ends with its result, which carries the paging control. Without it the
+	// connection went away mid-search (go-ldap ends the results without an error then): what
+	// was read is not the whole directory, and a sync that took it for whole would treat
+	// everyone after it as gone.
+	if c.l.IsClosing() {
+		return nil, false, &Problem{Step: "search", Code: "directory.connection_lost", Field: "host",
+			Message: "The connection to the directory was lost during the search."}
 	}
-	return nil, false, nil
+	p, ok := ldap.FindControl(res.Controls(), ldap.ControlTypePaging).(*ldap.ControlPaging)
+	if !ok {
+		return nil, false, &Problem{Step: "search", Code: "directory.search_incomplete", Field: "host",
+			Message: "The directory ended the search without saying whether it was complete (no paging control in its result)."}
+	}
+	return p.Cookie, false, nil
 }
 
 func dialProblem(c Connection, err error, t Timeouts) *Problem {

@@ -31,6 +31,26 @@ type EntryError struct {
 	Reason string `json:"reason"`
 }
 
+// maxValue bounds a value (and a DN) a sync takes from an entry: a user's attributes are short,
+// and a hostile server cannot make a plan hold megabytes per user.
+const maxValue = 4096
+
+// reads reports whether a sync maps attr to a field of the user.
+func (d *Directory) reads(attr string) bool {
+	m := d.Mapping
+	for _, a := range []string{m.Username, m.Email, m.FirstName, m.LastName, m.Phone, m.Department, m.Manager} {
+		if strings.EqualFold(a, attr) {
+			return true
+		}
+	}
+	for _, a := range m.Custom {
+		if strings.EqualFold(a, attr) {
+			return true
+		}
+	}
+	return false
+}
+
 // adDisabled is userAccountControl's ACCOUNTDISABLE bit.
 const adDisabled = 0x2
 
@@ -48,8 +68,8 @@ func (d *Directory) attributes() []string {
 	}
 	if d.Kind == ActiveDirectory {
 		set = append(set, "userAccountControl")
-	} else if d.DisabledAttribute != "" {
-		set = append(set, d.DisabledAttribute)
+	} else {
+		set = append(set, "modifyTimestamp", d.DisabledAttribute) // the mark of the next incremental sync
 	}
 	var out []string
 	for _, a := range set {
@@ -110,6 +130,16 @@ func (d *Directory) toEntry(e *ldap.Entry) (entry, *EntryError) {
 	}
 	out := entry{DN: e.DN, Username: get(m.Username), Email: get(m.Email), FirstName: get(m.FirstName),
 		LastName: get(m.LastName), Phone: get(m.Phone), Department: get(m.Department), ManagerDN: get(m.Manager)}
+	if len(e.DN) > maxValue {
+		return out, &EntryError{DN: e.DN[:maxValue] + "…", Reason: "The entry's DN is too long."}
+	}
+	for _, a := range e.Attributes {
+		for _, v := range a.Values {
+			if len(v) > maxValue && d.reads(a.Name) {
+				return out, &EntryError{DN: e.DN, Field: a.Name, Reason: fmt.Sprintf("A value of %s is %d bytes long: usher takes at most %d.", a.Name, len(v), maxValue)}
+			}
+		}
+	}
 	out.ExternalID = primaryValue(e, m.Primary)
 	if out.ExternalID == "" {
 		return out, &EntryError{DN: e.DN, Field: m.Primary, Reason: "The entry has no " + m.Primary + ", the attribute that names a user across syncs."}
@@ -151,12 +181,24 @@ func primaryValue(e *ldap.Entry, attr string) string {
 	return strings.TrimSpace(string(raw))
 }
 
-// readEntries reads the users of d in scope, passing over those an exclusion rule matches. An
-// entry that cannot be a user is in refused.
-func (d *Directory) readEntries(ctx context.Context, c *conn, fn func(entry) error) (refused []EntryError, err error) {
+// readEntries reads the users of d in scope, passing over those an exclusion rule matches; with
+// a mark (an incremental sync), only the entries changed since. An entry that cannot be a user is
+// in refused. On OpenLDAP, *latest is raised to the greatest modifyTimestamp read.
+func (d *Directory) readEntries(ctx context.Context, c *conn, mark string, latest *string, fn func(entry) error) (refused []EntryError, err error) {
 	attrs := d.attributes()
+	filter := d.Filter
+	switch {
+	case mark == "":
+	case d.Kind == ActiveDirectory:
+		filter = "(&" + d.Filter + "(uSNChanged>=" + ldap.EscapeFilter(mark) + "))"
+	default:
+		filter = "(&" + d.Filter + "(modifyTimestamp>=" + ldap.EscapeFilter(mark) + "))"
+	}
 	for _, base := range d.bases() {
-		_, err := c.each(ctx, base, ldap.ScopeWholeSubtree, d.Filter, attrs, 0, func(e *ldap.Entry) error {
+		_, err := c.each(ctx, base, ldap.ScopeWholeSubtree, filter, attrs, 0, func(e *ldap.Entry) error {
+			if t := e.GetEqualFoldAttributeValue("modifyTimestamp"); t > *latest {
+				*latest = t // generalized time, all in UTC with the same digits, compares as text
+			}
 			if d.excluded(e) {
 				return nil
 			}
@@ -172,4 +214,18 @@ func (d *Directory) readEntries(ctx context.Context, c *conn, fn func(entry) err
 		}
 	}
 	return refused, nil
+}
+
+// highestUSN is an Active Directory server's highestCommittedUSN: every change it has made so
+// far has an update sequence number up to it.
+func highestUSN(c *conn) (string, error) {
+	res, err := c.l.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"highestCommittedUSN"}, nil))
+	if err != nil {
+		return "", requestProblem("search", err, c.t)
+	}
+	if len(res.Entries) == 0 {
+		return "", nil
+	}
+	return res.Entries[0].GetAttributeValue("highestCommittedUSN"), nil
 }

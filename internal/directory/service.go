@@ -45,6 +45,13 @@ type Store interface {
 	StartRun(ctx context.Context, id string, at time.Time) error
 	// RecordRun writes what a running sync did so far.
 	RecordRun(ctx context.Context, id string, done Counts, errors []EntryError) error
+	// FailStaleRuns ends the queued or running syncs of a directory with no sign of life since
+	// before.
+	FailStaleRuns(ctx context.Context, directoryID string, before, now time.Time, reason string) error
+	// SetSyncState records where a completed sync left off.
+	SetSyncState(ctx context.Context, id string, st SyncState) error
+	// RecordPlan writes the plan a running sync applies.
+	RecordPlan(ctx context.Context, id string, plan *Plan) error
 	// HoldRun stops a running sync on the safety rules, with its plan.
 	HoldRun(ctx context.Context, id string, plan *Plan, reason string, at time.Time) error
 	// FinishRun moves a sync from one status to a final one.
@@ -635,4 +642,59 @@ func (s *Service) audit(ctx context.Context, a user.Actor, action string, d *Dir
 	return s.store.AppendAudit(ctx, audit.Event{Time: s.now(), ActorID: a.ID, ActorName: a.Name, Action: action,
 		TargetType: "directory", TargetID: d.ID, TargetName: d.Name, Outcome: audit.Success, Details: details,
 		RequestID: a.RequestID, ClientIP: a.ClientIP})
+}
+
+// Authenticate checks a directory user's password with their directory: usher finds their entry
+// (by the mapped username, escaped in the filter, and the primary attribute that names them) as
+// its bind DN, then binds as that entry with the password, over the directory's TLS settings.
+// ok false is a wrong password (or an entry no longer in scope); an error is a directory that
+// could not answer. Sign-in (auth) calls it after counting the attempt.
+func (s *Service) Authenticate(ctx context.Context, u *user.User, password string) (ok bool, err error) {
+	if password == "" || u.DirectoryID == "" {
+		return false, nil // an empty password is an unauthenticated bind, which servers accept as anyone
+	}
+	d, err := s.store.Directory(ctx, u.DirectoryID)
+	if errs.Is(errs.NotFound, err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	pw, err := s.sealer.Open(d.SealedPassword)
+	if err != nil {
+		return false, fmt.Errorf("directory: open the password: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.limits.Test)
+	defer cancel()
+	cn, err := dial(ctx, d.Connection, s.limits)
+	if err != nil {
+		return false, err
+	}
+	defer cn.Close()
+	if err := cn.bind(d.BindDN, string(pw)); err != nil {
+		return false, err
+	}
+	filter := "(&" + d.Filter + "(" + d.Mapping.Username + "=" + ldap.EscapeFilter(u.Username) + "))"
+	var dn string
+	for _, base := range d.bases() {
+		_, err := cn.each(ctx, base, ldap.ScopeWholeSubtree, filter, []string{d.Mapping.Primary}, 10, func(e *ldap.Entry) error {
+			if dn == "" && primaryValue(e, d.Mapping.Primary) == u.ExternalID {
+				dn = e.DN
+			}
+			return nil
+		})
+		if err != nil {
+			return false, err
+		}
+	}
+	if dn == "" {
+		return false, nil
+	}
+	err = cn.l.Bind(dn, password)
+	switch {
+	case err == nil:
+		return true, nil
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
+		return false, nil
+	}
+	return false, requestProblem("bind", err, s.limits)
 }

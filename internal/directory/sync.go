@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,25 @@ const (
 	RunCompleted RunStatus = "completed"
 	RunFailed    RunStatus = "failed"
 )
+
+// Planned is how many changes a run's plan makes, for its progress: 0 before it is made.
+func (r *Run) Planned() int64 {
+	if r.Plan == nil {
+		return 0
+	}
+	c := r.Plan.Counts
+	return c.Created + c.Updated + c.Disabled + c.Enabled + c.Deleted
+}
+
+// Applied is how many of the plan's changes a run made or refused so far.
+func (r *Run) Applied() int64 {
+	c := r.Done
+	n := c.Created + c.Updated + c.Disabled + c.Enabled + c.Deleted + c.Failed
+	if r.Plan != nil {
+		n -= r.Plan.Counts.Failed // refused while reading, not among the changes
+	}
+	return max(n, 0)
+}
 
 // Final reports whether a run is over (a held run waits for a person, not for the server).
 func (s RunStatus) Final() bool { return s == RunCompleted || s == RunFailed || s == RunHeld }
@@ -73,6 +93,14 @@ type Plan struct {
 	Errors  []EntryError `json:"errors"`
 	// Users is how many users the directory had in usher when the plan was made.
 	Users int64 `json:"users"`
+	// Active is how many of them were not disabled: the share a sync may disable or delete is
+	// of these (users disabled long ago do not make a mass disable look small).
+	Active int64 `json:"active"`
+	// Version is the directory's version the plan was made with.
+	Version int64 `json:"version"`
+	// Full is a plan of every entry in scope, users who left included; otherwise only the
+	// entries changed since the last sync were read (and no one leaves).
+	Full bool `json:"full"`
 }
 
 // planShown is how many changes of each kind, and how many refused entries, a plan keeps.
@@ -88,13 +116,17 @@ type Run struct {
 	Status      RunStatus
 	Full        bool
 	Confirmed   bool // started again by a person over the safety rules
+	// For a confirmed sync: the counts of the held plan the person confirmed, and the
+	// directory's version then. It applies a plan no worse, of the same configuration.
+	ConfirmedPlan    *Counts
+	ConfirmedVersion int64
 	// Who started it: the sync acts with these permissions at most, narrowed to what they
 	// still hold when it runs.
 	ActorID, ActorName string
 	ActorPermissions   user.Permissions
 	ClientIP           string
 	Done               Counts // what it did so far
-	Plan               *Plan  // the plan a held run stopped on
+	Plan               *Plan  // the plan it applies, once made; a held run's is what confirming applies
 	Errors             []EntryError
 	Reason             string // why it is held, or why it failed
 	CreatedAt          time.Time
@@ -121,7 +153,7 @@ type Jobs interface {
 // SyncOptions are a sync's options.
 type SyncOptions struct {
 	DryRun bool // answer with the plan, write nothing
-	Full   bool // read every entry (every sync reads every entry today)
+	Full   bool // read every entry, and find who left (else only what changed since the last sync, when one completed within FullEvery)
 }
 
 // Sync starts a sync of a directory in the background, or with DryRun answers with its plan
@@ -135,7 +167,7 @@ func (s *Service) Sync(ctx context.Context, a user.Actor, id string, o SyncOptio
 		return nil, nil, err
 	}
 	if o.DryRun {
-		p, pl, err := s.plan(ctx, a, d)
+		p, pl, err := s.plan(ctx, d, s.fullSync(d, o.Full))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -144,9 +176,12 @@ func (s *Service) Sync(ctx context.Context, a user.Actor, id string, o SyncOptio
 		}
 		return nil, p, nil
 	}
-	run := &Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: RunQueued, Full: true,
+	run := &Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: RunQueued, Full: o.Full,
 		ActorID: a.ID, ActorName: a.Name, ActorPermissions: a.Permissions, ClientIP: a.ClientIP, CreatedAt: s.now()}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.failStale(ctx, d.ID); err != nil {
+			return err
+		}
 		if err := s.store.InsertRun(ctx, run); err != nil {
 			return err
 		}
@@ -180,10 +215,22 @@ func (s *Service) Confirm(ctx context.Context, a user.Actor, dirID, runID string
 		if held.Status != RunHeld {
 			return errs.E(errs.Conflict, "directory.not_held", "This sync is not waiting for a confirmation.")
 		}
+		if latest, err := s.store.Runs(ctx, dirID, 1); err != nil {
+			return err
+		} else if len(latest) > 0 && latest[0].ID != held.ID {
+			return errs.E(errs.Conflict, "directory.not_latest", "Another sync of this directory ran since this one was held: start a new sync.")
+		}
+		if held.Plan == nil || held.Plan.Version != d.Version {
+			return errs.E(errs.Conflict, "directory.changed", "The directory's settings changed since this sync was held: start a new sync.")
+		}
+		if err := s.failStale(ctx, d.ID); err != nil {
+			return err
+		}
 		if err := s.store.FinishRun(ctx, held.ID, RunHeld, RunFailed, s.now(), "Confirmed: a new sync applies it."); err != nil {
 			return err
 		}
-		out = &Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: RunQueued, Full: true, Confirmed: true,
+		out = &Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: RunQueued, Full: held.Plan.Full, Confirmed: true,
+			ConfirmedPlan: &held.Plan.Counts, ConfirmedVersion: d.Version,
 			ActorID: a.ID, ActorName: a.Name, ActorPermissions: a.Permissions, ClientIP: a.ClientIP, CreatedAt: s.now()}
 		if err := s.store.InsertRun(ctx, out); err != nil {
 			return err
@@ -195,6 +242,16 @@ func (s *Service) Confirm(ctx context.Context, a user.Actor, dirID, runID string
 			"plan": held.Plan.Counts})
 	})
 	return out, err
+}
+
+// staleAfter is how long a queued or running sync may show no sign of life before a new sync
+// of its directory ends it: longer than a run may take (the worker's Timeout).
+const staleAfter = 35 * time.Minute
+
+func (s *Service) failStale(ctx context.Context, dirID string) error {
+	now := s.now()
+	return s.store.FailStaleRuns(ctx, dirID, now.Add(-staleAfter), now,
+		"The sync stopped without finishing (its process ended); a later sync replaced it.")
 }
 
 func notFoundRun(err error) error {
@@ -265,17 +322,18 @@ func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
 		return s.finishRun(ctx, run, RunCompleted, "")
 	case errors.As(err, &held):
 		return s.holdRun(ctx, run, held)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return s.finishRun(ctx, run, RunFailed, "The sync took longer than 30 minutes and was stopped; what it changed so far stays.")
 	case ctx.Err() != nil:
 		return river.JobSnooze(0) // stopping: the next start runs it again
 	}
-	var p *Problem
 	e, isErr := errs.As(err)
-	if errors.As(err, &p) || (isErr && e.Kind == errs.Forbidden) || j.Attempt >= j.MaxAttempts {
+	retry := !isErr || e.Kind == errs.Internal || e.Kind == errs.Unavailable ||
+		e.Code == "directory.timeout" || e.Code == "directory.connection_lost" || e.Code == "store.concurrent_change"
+	if !retry || j.Attempt >= j.MaxAttempts {
 		msg := "The sync stopped after repeated errors of the server; what it changed so far stays."
-		if p != nil {
-			msg = p.Message
-		} else if isErr && e.Kind == errs.Forbidden {
-			msg = e.Message
+		if isErr && e.Kind != errs.Internal {
+			msg = e.Message // the directory's problem (bad credentials, no base DN, …) or a lost right
 		}
 		s.logger.Warn("directory sync failed", "run_id", run.ID, "directory_id", run.DirectoryID, "err", err)
 		return s.finishRun(ctx, run, RunFailed, msg)
@@ -345,6 +403,7 @@ type planned struct {
 	status  []plannedUser // disable or enable, from the entry
 	leavers []*user.User  // users of the directory it no longer has
 	dnEmail map[string]string
+	state   SyncState // where this sync leaves off, once applied
 }
 
 type plannedUser struct {
@@ -354,7 +413,7 @@ type plannedUser struct {
 }
 
 // plan reads the directory and compares it with its users in usher.
-func (s *Service) plan(ctx context.Context, a user.Actor, d *Directory) (*Plan, *planned, error) {
+func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *planned, error) {
 	pw, err := s.sealer.Open(d.SealedPassword)
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: open the password: %w", err)
@@ -376,9 +435,34 @@ func (s *Service) plan(ctx context.Context, a user.Actor, d *Directory) (*Plan, 
 	for _, u := range existing {
 		byExt[u.ExternalID] = u
 	}
-	p := &Plan{Users: int64(len(existing)), Changes: []Change{}, Errors: []EntryError{}}
-	pl := &planned{dnEmail: map[string]string{}}
+	p := &Plan{Users: int64(len(existing)), Changes: []Change{}, Errors: []EntryError{}, Full: full, Version: d.Version}
+	for _, u := range existing {
+		if u.Status != user.Disabled {
+			p.Active++
+		}
+	}
+	pl := &planned{dnEmail: map[string]string{}, state: d.State}
+	mark := ""
+	if !full {
+		mark = d.State.Mark
+	}
+	if full {
+		now := s.now()
+		pl.state.FullAt = &now
+	}
+	latest := d.State.Mark
+	if d.Kind == ActiveDirectory {
+		// Read before the entries: a change made while they are read is read again next time.
+		if latest, err = highestUSN(cn); err != nil {
+			return nil, nil, problemError(err)
+		}
+		if mark != "" {
+			mark = nextUSN(mark)
+		}
+	}
 	seen := make(map[string]bool, len(existing))
+	seenDN := make(map[string]bool, len(existing))
+	var matched []plannedUser // every existing user read, for the managers once all entries are in
 	shown := map[ChangeKind]int{}
 	show := func(c Change) {
 		if shown[c.Kind] < planShown {
@@ -392,7 +476,12 @@ func (s *Service) plan(ctx context.Context, a user.Actor, d *Directory) (*Plan, 
 			p.Errors = append(p.Errors, e)
 		}
 	}
-	refused, err := d.readEntries(ctx, cn, func(e entry) error {
+	refused, err := d.readEntries(ctx, cn, mark, &latest, func(e entry) error {
+		if dn := strings.ToLower(e.DN); seenDN[dn] {
+			return nil // an entry read twice (selected OUs that overlap)
+		} else {
+			seenDN[dn] = true
+		}
 		p.Counts.Seen++
 		if seen[e.ExternalID] {
 			refuse(EntryError{DN: e.DN, Field: d.Mapping.Primary, Reason: "Another entry in scope has the same " + d.Mapping.Primary + "."})
@@ -407,18 +496,13 @@ func (s *Service) plan(ctx context.Context, a user.Actor, d *Directory) (*Plan, 
 			show(Change{Kind: Create, DN: e.DN, Username: e.Username, Email: e.Email})
 			return nil
 		}
-		before, after := diff(u, &e)
-		if len(after) > 0 {
-			p.Counts.Updated++
-			pl.updates = append(pl.updates, plannedUser{u: u, e: e})
-			show(Change{Kind: Update, DN: e.DN, UserID: u.ID, Username: u.Username, Email: u.Email, Before: before, After: after})
-		}
+		matched = append(matched, plannedUser{u: u, e: e})
 		switch {
 		case e.Disabled && (u.Status == user.Active || u.Status == user.Locked):
 			p.Counts.Disabled++
 			pl.status = append(pl.status, plannedUser{u: u, e: e, ev: user.Disable})
 			show(Change{Kind: Disable, DN: e.DN, UserID: u.ID, Username: u.Username, Email: u.Email})
-		case !e.Disabled && u.Status == user.Disabled:
+		case !e.Disabled && u.Status == user.Disabled && u.DisabledByDirectory:
 			p.Counts.Enabled++
 			pl.status = append(pl.status, plannedUser{u: u, e: e, ev: user.Enable})
 			show(Change{Kind: Enable, DN: e.DN, UserID: u.ID, Username: u.Username, Email: u.Email})
@@ -432,8 +516,31 @@ func (s *Service) plan(ctx context.Context, a user.Actor, d *Directory) (*Plan, 
 	if err != nil {
 		return nil, nil, problemError(err)
 	}
+	pl.state.Mark = latest
+	// The updates, now that every entry's email is known for the managers.
+	emailOf := make(map[string]string, len(existing))
 	for _, u := range existing {
-		if seen[u.ExternalID] {
+		emailOf[u.ID] = u.Email
+	}
+	for _, m := range matched {
+		before, after := diff(m.u, &m.e)
+		if d.Mapping.Manager != "" {
+			was, now := emailOf[m.u.ManagerID], managerEmail(m.e, pl.dnEmail)
+			if m.u.ManagerID != "" && was == "" {
+				was = "(a user not from this directory)"
+			}
+			if now != nil && !strings.EqualFold(was, *now) {
+				before["manager"], after["manager"] = was, *now
+			}
+		}
+		if len(after) > 0 {
+			p.Counts.Updated++
+			pl.updates = append(pl.updates, m)
+			show(Change{Kind: Update, DN: m.e.DN, UserID: m.u.ID, Username: m.u.Username, Email: m.u.Email, Before: before, After: after})
+		}
+	}
+	for _, u := range existing {
+		if !full || seen[u.ExternalID] {
 			continue
 		}
 		switch {
@@ -554,16 +661,25 @@ func managersFirst(es []entry, _ *Directory) []entry {
 	return out
 }
 
-// safety holds a plan that would disable or delete more of the directory's users than its
-// threshold, or that saw no entries at all.
-func safety(d *Directory, p *Plan) error {
+// safety holds a plan that would disable or delete more of the directory's active users than
+// its threshold, or that saw no entries at all. A confirmed sync applies a plan no worse than
+// the one the person confirmed, of the same configuration, and is held again otherwise.
+func safety(d *Directory, p *Plan, run *Run) error {
 	gone := p.Counts.Disabled + p.Counts.Deleted
+	if run.Confirmed && run.ConfirmedPlan != nil {
+		ok := run.ConfirmedPlan
+		if d.Version == run.ConfirmedVersion && gone <= ok.Disabled+ok.Deleted && (p.Counts.Seen > 0 || ok.Seen == 0) {
+			return nil
+		}
+		return &heldError{plan: p, reason: fmt.Sprintf("The directory or its settings changed since the sync you confirmed: this one would disable or delete %d users (you confirmed %d) after reading %d entries. Review it and confirm again.",
+			gone, ok.Disabled+ok.Deleted, p.Counts.Seen)}
+	}
 	switch {
-	case p.Counts.Seen == 0:
+	case p.Full && p.Counts.Seen == 0:
 		return &heldError{plan: p, reason: "The directory returned no users in scope: check the base DN, the OUs and the inclusion filter before confirming, or every user of this directory would be " + leaverWord(d) + "."}
-	case p.Users > 0 && gone*100 > int64(d.Threshold)*p.Users:
-		return &heldError{plan: p, reason: fmt.Sprintf("This sync would disable or delete %d of the directory's %d users (%d%%), more than its threshold of %d%%.",
-			gone, p.Users, gone*100/p.Users, d.Threshold)}
+	case gone > 0 && (p.Active == 0 || gone*100 > int64(d.Threshold)*p.Active):
+		return &heldError{plan: p, reason: fmt.Sprintf("This sync would disable or delete %d of the directory's %d active users (%d%%), more than its threshold of %d%%.",
+			gone, p.Active, gone*100/max(p.Active, 1), d.Threshold)}
 	}
 	return nil
 }
@@ -592,14 +708,17 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 	if err != nil {
 		return err
 	}
-	p, pl, err := s.plan(ctx, a, d)
+	p, pl, err := s.plan(ctx, d, s.fullSync(d, run.Full))
 	if err != nil {
 		return err
 	}
-	if !run.Confirmed {
-		if err := safety(d, p); err != nil {
-			return err
-		}
+	if err := safety(d, p, run); err != nil {
+		return err
+	}
+	// The plan goes with the run: its counts are the total its progress is measured against,
+	// and its first changes stay in the history.
+	if err := s.store.InTx(ctx, func(ctx context.Context) error { return s.store.RecordPlan(ctx, run.ID, p) }); err != nil {
+		return err
 	}
 	done := Counts{Seen: p.Counts.Seen, Failed: p.Counts.Failed}
 	errList := slices.Clone(p.Errors)
@@ -645,6 +764,28 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 			res, err := s.users.CreateUsers(ctx, a, ins)
 			if err != nil {
 				return err
+			}
+			// A manager refused (or not made) leaves their people to be made without one: a
+			// later sync sets the manager once they exist.
+			var again []int
+			for i, r := range res {
+				if e, ok := errs.As(r.Err); ok && len(e.Fields) == 1 && e.Fields[0].Field == "manager" {
+					ins[i].Manager = nil
+					again = append(again, i)
+				}
+			}
+			if len(again) > 0 {
+				retry := make([]user.CreateInput, len(again))
+				for k, i := range again {
+					retry[k] = ins[i]
+				}
+				res2, err := s.users.CreateUsers(ctx, a, retry)
+				if err != nil {
+					return err
+				}
+				for k, i := range again {
+					res[i] = res2[k]
+				}
 			}
 			for i, r := range res {
 				if r.Err != nil {
@@ -698,8 +839,34 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 	}); err != nil {
 		return err
 	}
-	// A sync with nothing to change still says what it read.
-	return s.store.InTx(ctx, func(ctx context.Context) error { return s.store.RecordRun(ctx, run.ID, done, errList) })
+	// A sync with nothing to change still says what it read; the next one goes on from here.
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.RecordRun(ctx, run.ID, done, errList); err != nil {
+			return err
+		}
+		return s.store.SetSyncState(ctx, d.ID, pl.state)
+	})
+}
+
+// FullEvery is how often a sync reads every entry even when not asked to: only a full sync
+// finds the users who left the directory.
+const FullEvery = 24 * time.Hour
+
+// fullSync decides whether a sync reads every entry: when asked, when no sync completed yet,
+// and when the last full one is older than FullEvery; otherwise it reads what changed since the
+// last sync's mark.
+func (s *Service) fullSync(d *Directory, asked bool) bool {
+	st := d.State
+	return asked || st.Mark == "" || st.FullAt == nil || s.now().Sub(*st.FullAt) >= FullEvery
+}
+
+// nextUSN is the update sequence number after mark.
+func nextUSN(mark string) string {
+	n, err := strconv.ParseInt(mark, 10, 64)
+	if err != nil {
+		return mark
+	}
+	return strconv.FormatInt(n+1, 10)
 }
 
 // message is an error's words for the run's list of refused entries.
@@ -712,6 +879,19 @@ func message(err error) string {
 		return e.Fields[0].Message
 	}
 	return e.Message
+}
+
+// managerEmail is the email of an entry's manager, as the patch of a user names them: "" when
+// the entry has none, nil when its manager is not an entry this sync read (left as it is).
+func managerEmail(e entry, dnEmail map[string]string) *string {
+	if e.ManagerDN == "" {
+		none := ""
+		return &none
+	}
+	if m, ok := dnEmail[strings.ToLower(e.ManagerDN)]; ok && m != "" {
+		return &m
+	}
+	return nil
 }
 
 func createInput(d *Directory, e entry, dnEmail map[string]string) user.CreateInput {
@@ -733,9 +913,7 @@ func patch(d *Directory, e entry, dnEmail map[string]string) user.Patch {
 	p.Username, p.Email, p.FirstName, p.LastName = &e.Username, &e.Email, &e.FirstName, &e.LastName
 	p.Phone, p.Department = &e.Phone, &e.Department
 	if d.Mapping.Manager != "" {
-		if m := dnEmail[strings.ToLower(e.ManagerDN)]; m != "" {
-			p.Manager = &m
-		}
+		p.Manager = managerEmail(e, dnEmail)
 	}
 	p.Custom = customPtrs(e.Custom)
 	return p

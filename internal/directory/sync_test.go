@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/usherhq/usher/internal/app"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/config"
 	"github.com/usherhq/usher/internal/directory"
 	"github.com/usherhq/usher/internal/directory/dirtest"
@@ -54,10 +55,21 @@ func newSyncFixture(t *testing.T, st *store.Store, l *dirtest.LDAP) *syncFixture
 		admin: user.Actor{ID: admin.ID, Name: admin.Username, Permissions: user.AllPermissions()}}
 }
 
-// sync starts a sync and waits for it to end.
+// sync runs a full sync and waits for it to end.
 func (f *syncFixture) sync(id string) *directory.Run {
 	f.t.Helper()
-	run, _, err := f.app.Directories.Sync(context.Background(), f.admin, id, directory.SyncOptions{})
+	return f.syncWith(id, directory.SyncOptions{Full: true})
+}
+
+// syncChanges runs a sync as Sync now does, incremental after a full one, and waits for it.
+func (f *syncFixture) syncChanges(id string) *directory.Run {
+	f.t.Helper()
+	return f.syncWith(id, directory.SyncOptions{})
+}
+
+func (f *syncFixture) syncWith(id string, o directory.SyncOptions) *directory.Run {
+	f.t.Helper()
+	run, _, err := f.app.Directories.Sync(context.Background(), f.admin, id, o)
 	must(f.t, err)
 	return f.wait(id, run.ID)
 }
@@ -108,7 +120,7 @@ func TestSync(t *testing.T) {
 		ada := mk("ada", "Ada", "Lovelace", nil)
 		bob := l.AddUser(t, dirtest.UserSpec{UID: "bob-" + string(st.Dialect), GivenName: "Bob", SN: "Builder",
 			Mail: "bob." + string(st.Dialect) + "@example.com", Manager: ada, OU: ou})
-		cy := mk("cy", "Cy", "Young", nil)
+		cy := mk("cy", "Cy", "Young", map[string][]string{"userPassword": {"cy's directory password"}})
 		mk("dee", "Dee", "Dee", map[string][]string{"employeeType": {"disabled"}})
 		eve := mk("eve", "Eve", "Adams", nil)
 		noMail := l.AddUser(t, dirtest.UserSpec{UID: "nomail-" + string(st.Dialect), GivenName: "No", SN: "Mail", OU: ou})
@@ -156,13 +168,43 @@ func TestSync(t *testing.T) {
 		if f, c := fieldCode(err); f != "first_name" || c != "user.read_only" {
 			t.Fatalf("changed a directory attribute: %v", err)
 		}
+		// A directory user signs in with their directory password, through a bind as their entry.
+		client := auth.Client{IP: "127.0.0.1", RequestID: "test"}
+		if _, u, err := f.app.Auth.Login(ctx, "cy-"+string(st.Dialect), "cy's directory password", client); err != nil || u.Source != user.Directory {
+			t.Fatalf("cy's sign-in with the directory password: %v", err)
+		}
+		if _, _, err := f.app.Auth.Login(ctx, "cy."+string(st.Dialect)+"@example.com", "not it", client); !errs.Is(errs.Unauthenticated, err) {
+			t.Fatalf("a wrong directory password: %v", err)
+		}
+		if _, _, err := f.app.Auth.Login(ctx, "cy-"+string(st.Dialect), "", client); err == nil {
+			t.Fatal("an empty password signed in (an unauthenticated bind)")
+		}
+		// The username goes into the search filter escaped: "*" finds no entry, even with the
+		// right entry's id and password.
+		cyUser := f.user("cy-" + string(st.Dialect))
+		probe := *cyUser.User
+		probe.Username = "*"
+		if ok, err := f.app.Directories.Authenticate(ctx, &probe, "cy's directory password"); ok || err != nil {
+			t.Fatalf("a filter in the username: %v %v", ok, err)
+		}
 		// Nothing changed: the next sync changes nothing.
 		if run := f.sync(d.ID); counts(run) != (directory.Counts{Seen: 6, Failed: 1}) {
 			t.Fatalf("a sync with nothing new: %+v %+v", counts(run), run.Errors)
 		}
+		// A user an administrator disabled stays disabled, whatever the directory says.
+		_, err = f.app.Users.ChangeStatus(ctx, f.admin, cyUser.ID, user.Disable)
+		must(t, err)
+		if run := f.sync(d.ID); counts(run) != (directory.Counts{Seen: 6, Failed: 1}) {
+			t.Fatalf("a sync after an administrator disabled cy: %+v", counts(run))
+		}
+		if u := f.user("cy-" + string(st.Dialect)); u.Status != user.Disabled {
+			t.Fatalf("the sync enabled cy, whom an administrator disabled: %s", u.Status)
+		}
+		_, err = f.app.Users.ChangeStatus(ctx, f.admin, cyUser.ID, user.Enable)
+		must(t, err)
 
 		// In the directory: cy's surname changes, bob is renamed, ada is disabled, eve leaves.
-		l.Modify(t, cy, map[string][]string{"sn": {"Younger"}})
+		l.Modify(t, cy, map[string][]string{"sn": {"Younger"}, "manager": {ada}})
 		l.Rename(t, bob, "uid=robert-"+string(st.Dialect))
 		l.Modify(t, ada, map[string][]string{"employeeType": {"disabled"}})
 		l.Delete(t, eve)
@@ -170,8 +212,8 @@ func TestSync(t *testing.T) {
 		if run.Status != directory.RunCompleted || counts(run) != (directory.Counts{Seen: 5, Updated: 2, Disabled: 2, Failed: 1}) {
 			t.Fatalf("second sync %s %+v %s %+v", run.Status, counts(run), run.Reason, run.Errors)
 		}
-		if c := f.user("cy-" + string(st.Dialect)); c.LastName != "Younger" {
-			t.Fatalf("cy %+v", c.User)
+		if c := f.user("cy-" + string(st.Dialect)); c.LastName != "Younger" || c.ManagerID != a.ID {
+			t.Fatalf("cy %+v (her manager should be ada, %s)", c.User, a.ID)
 		}
 		if r := f.user("robert-" + string(st.Dialect)); r.Email != "bob."+string(st.Dialect)+"@example.com" {
 			t.Fatalf("robert %+v", r.User)
@@ -190,6 +232,7 @@ func TestSync(t *testing.T) {
 		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Filter: ptr("(uid=nobody)")})
 		must(t, err)
 		held := f.sync(d.ID)
+		firstHeld := held
 		if held.Status != directory.RunHeld || held.Plan == nil || held.Plan.Counts.Seen != 0 || !strings.Contains(held.Reason, "no users") {
 			t.Fatalf("a sync that saw nobody: %s %+v %q", held.Status, held.Plan, held.Reason)
 		}
@@ -201,6 +244,9 @@ func TestSync(t *testing.T) {
 		held = f.sync(d.ID)
 		if held.Status != directory.RunHeld || held.Plan.Counts.Disabled != 1 || !strings.Contains(held.Reason, "threshold") {
 			t.Fatalf("over the threshold: %s %+v %q", held.Status, held.Plan, held.Reason)
+		}
+		if _, err := f.app.Directories.Confirm(ctx, f.admin, d.ID, firstHeld.ID); !errs.Is(errs.Conflict, err) {
+			t.Fatalf("confirmed a held sync a newer one replaced: %v", err)
 		}
 		confirmed, err := f.app.Directories.Confirm(ctx, f.admin, d.ID, held.ID)
 		must(t, err)
@@ -216,7 +262,7 @@ func TestSync(t *testing.T) {
 		}
 		runs, err := f.app.Directories.Runs(ctx, f.admin, d.ID, 0)
 		must(t, err)
-		if len(runs) != 6 || runs[0].ID != confirmed.ID {
+		if len(runs) != 7 || runs[0].ID != confirmed.ID {
 			t.Fatalf("%d runs", len(runs))
 		}
 		// One sync of a directory at once: while one is queued (here, one no job runs), Sync
@@ -249,4 +295,124 @@ func TestSyncReadsEveryPage(t *testing.T) {
 	if counts(again) != (directory.Counts{Seen: 2500}) {
 		t.Fatalf("again %+v", counts(again))
 	}
+}
+
+// TestSyncActiveDirectory: against Samba AD DC, users are named by objectGUID (in AD's text
+// form), a user disabled in AD (userAccountControl) is disabled here and enabled again when AD
+// enables them, and a user moved to another OU is the same user.
+func TestSyncActiveDirectory(t *testing.T) {
+	ad := dirtest.ActiveDirectory(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, nil)
+		ctx := context.Background()
+		ou := "staff-" + string(st.Dialect)
+		sfx := "-" + string(st.Dialect)[:2]
+		mk := func(sam, given, sn string, disabled bool) string {
+			return ad.AddUser(t, dirtest.ADUserSpec{SAMAccountName: sam + sfx, GivenName: given, SN: sn,
+				Mail: sam + sfx + "@example.test", Department: "Finance", Disabled: disabled, OU: ou, Password: "Secret-" + sam + "-9"})
+		}
+		ann := mk("ann", "Ann", "Lee", false)
+		bob := mk("bob", "Bob", "Ray", true)
+		cat := mk("cat", "Cat", "Poe", false)
+		in := directory.Input{Name: ptr("AD " + string(st.Dialect)), Kind: ptr(directory.ActiveDirectory), Host: ptr(ad.Host),
+			Port: ptr(ad.TLSPort), Security: ptr(directory.LDAPS), CACert: ptr(string(ad.CAPEM)), BaseDN: ptr(ad.BaseDN),
+			Scope: ptr(directory.ScopeSelected), OUs: &[]string{"OU=" + ou + "," + ad.BaseDN},
+			BindDN: ptr(ad.BindDN), Password: ptr(ad.BindPassword), Threshold: ptr(100)}
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		run := f.sync(d.ID)
+		if run.Status != directory.RunCompleted || counts(run) != (directory.Counts{Seen: 3, Created: 3}) {
+			t.Fatalf("first sync %s %+v %s %+v", run.Status, counts(run), run.Reason, run.Errors)
+		}
+		a := f.user("ann" + sfx)
+		if a.ExternalID != ad.ObjectGUID(t, ann) || a.Department != "Finance" || a.Status != user.Active {
+			t.Fatalf("ann %+v, objectGUID %s", a.User, ad.ObjectGUID(t, ann))
+		}
+		if b := f.user("bob" + sfx); b.Status != user.Disabled {
+			t.Fatalf("bob, disabled in AD, is %s", b.Status)
+		}
+		catID := f.user("cat" + sfx).ID
+		client := auth.Client{IP: "127.0.0.1", RequestID: "test"}
+		if _, _, err := f.app.Auth.Login(ctx, "ann"+sfx, "Secret-ann-9", client); err != nil {
+			t.Fatalf("ann's sign-in with her AD password: %v", err)
+		}
+		if _, _, err := f.app.Auth.Login(ctx, "bob"+sfx, "Secret-bob-9", client); err == nil {
+			t.Fatal("bob, disabled, signed in")
+		}
+
+		// Incremental: only what changed since (uSNChanged above the last sync's mark).
+		ad.Disable(t, ann)
+		inc := f.syncChanges(d.ID)
+		if inc.Plan == nil || inc.Plan.Full || counts(inc) != (directory.Counts{Seen: 1, Disabled: 1}) {
+			t.Fatalf("the incremental sync %s %+v %+v", inc.Status, counts(inc), inc.Plan)
+		}
+		ad.Enable(t, bob)
+		ad.AddOU(t, ou+"-moved")
+		ad.Move(t, cat, "OU="+ou+"-moved,"+ad.BaseDN)
+		// The OU cat moved to is in the directory's scope too.
+		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{
+			OUs: &[]string{"OU=" + ou + "," + ad.BaseDN, "OU=" + ou + "-moved," + ad.BaseDN}})
+		must(t, err)
+		run = f.sync(d.ID)
+		if run.Status != directory.RunCompleted || run.Done.Disabled != 0 || run.Done.Enabled != 1 || run.Done.Created != 0 {
+			t.Fatalf("second sync %s %+v %s %+v", run.Status, counts(run), run.Reason, run.Errors)
+		}
+		if u := f.user("ann" + sfx); u.Status != user.Disabled {
+			t.Fatalf("ann, disabled in AD, is %s", u.Status)
+		}
+		if u := f.user("bob" + sfx); u.Status != user.Active {
+			t.Fatalf("bob, enabled in AD, is %s", u.Status)
+		}
+		if u := f.user("cat" + sfx); u.ID != catID || u.Status != user.Active {
+			t.Fatalf("cat after the move: %s (was %s), %s", u.ID, catID, u.Status)
+		}
+	})
+}
+
+// TestSyncIncremental: after a full sync, Sync now reads only the entries changed since
+// (modifyTimestamp at or after the last sync's mark, on OpenLDAP), and finds no leavers; a full
+// sync does.
+func TestSyncIncremental(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		ou := "inc-" + string(st.Dialect)
+		var dns []string
+		for _, uid := range []string{"a", "b", "c", "d"} {
+			dns = append(dns, l.AddUser(t, dirtest.UserSpec{UID: "inc-" + uid + "-" + string(st.Dialect), GivenName: "In", SN: uid,
+				Mail: "inc-" + uid + "-" + string(st.Dialect) + "@example.com", OU: ou}))
+		}
+		// modifyTimestamp counts seconds: each change here is in a second of its own.
+		time.Sleep(1100 * time.Millisecond)
+		l.Modify(t, dns[0], map[string][]string{"sn": {"Changed before"}})
+		in := settings(l, "Incremental "+string(st.Dialect))
+		in.Scope, in.OUs, in.Threshold = ptr(directory.ScopeSelected), &[]string{"ou=" + ou + "," + l.BaseDN}, ptr(100)
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		if run := f.syncChanges(d.ID); run.Plan == nil || !run.Plan.Full || counts(run) != (directory.Counts{Seen: 4, Created: 4}) {
+			t.Fatalf("the first sync, full: %+v %+v", counts(run), run.Plan)
+		}
+		time.Sleep(1100 * time.Millisecond)
+		l.Modify(t, dns[1], map[string][]string{"sn": {"Changed after"}})
+		l.Delete(t, dns[2])
+		// The entries of the mark's second (a) and those after it (b) are read; c's leaving is not seen.
+		run := f.syncChanges(d.ID)
+		if run.Plan.Full || counts(run) != (directory.Counts{Seen: 2, Updated: 1}) {
+			t.Fatalf("the incremental sync: %+v %+v", counts(run), run.Plan)
+		}
+		if u := f.user("inc-b-" + string(st.Dialect)); u.LastName != "Changed after" {
+			t.Fatalf("b %+v", u.User)
+		}
+		if u := f.user("inc-c-" + string(st.Dialect)); u.Status != user.Active {
+			t.Fatalf("c after an incremental sync: %s", u.Status)
+		}
+		run = f.sync(d.ID)
+		if !run.Plan.Full || counts(run) != (directory.Counts{Seen: 3, Disabled: 1}) {
+			t.Fatalf("the full sync: %+v", counts(run))
+		}
+		if u := f.user("inc-c-" + string(st.Dialect)); u.Status != user.Disabled {
+			t.Fatalf("c after a full sync: %s", u.Status)
+		}
+	})
 }

@@ -21,7 +21,7 @@ const maxParams = 10000
 var userInsertColumns = []string{"id", "username", "username_lower", "email", "email_lower",
 	"first_name", "last_name", "name_lower", "last_lower", "phone", "department", "manager_id", "manager_name",
 	"status", "source", "external_id", "default_admin", "password_hash", "created_at", "updated_at",
-	"last_login_at", "activated_at", "version", "role_ids", "custom_values", "username_skeleton", "email_skeleton", "directory_id"}
+	"last_login_at", "activated_at", "version", "role_ids", "custom_values", "username_skeleton", "email_skeleton", "directory_id", "disabled_by_directory"}
 
 // userRow is one user as InsertUser writes it, with the lower-case search keys, the direct
 // roles roleIDs (as joinIDs gives them), the custom values and the look-alike keys.
@@ -31,7 +31,7 @@ func userRow(u *user.User, roleIDs string) []any {
 		nullable(u.ManagerID), u.ManagerName, string(u.Status), string(u.Source), nullable(u.ExternalID),
 		u.DefaultAdmin, u.PasswordHash, u.CreatedAt, u.UpdatedAt, timeOrNil(u.LastLoginAt),
 		timeOrNil(u.ActivatedAt), u.Version, roleIDs, customJSON(u.Custom),
-		nullable(user.Skeleton(u.Username)), nullable(user.Skeleton(u.Email)), nullable(u.DirectoryID)}
+		nullable(user.Skeleton(u.Username)), nullable(user.Skeleton(u.Email)), nullable(u.DirectoryID), u.DisabledByDirectory}
 }
 
 // nullable is s, or NULL when empty; a plain nil also suits pgx's COPY encoder.

@@ -13,14 +13,17 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-const directoryColumns = `id, name, kind, host, port, security, ca_cert, base_dn, bind_dn, bind_password, config, version, created_at, updated_at`
+const directoryColumns = `id, name, kind, host, port, security, ca_cert, base_dn, bind_dn, bind_password, config, version, created_at, updated_at, sync_state`
 
 func scanDirectory(row interface{ Scan(...any) error }) (*directory.Directory, error) {
 	var d directory.Directory
-	var kind, security, config string
+	var kind, security, config, state string
 	if err := row.Scan(&d.ID, &d.Name, &kind, &d.Host, &d.Port, &security, &d.CACert, &d.BaseDN, &d.BindDN,
-		&d.SealedPassword, &config, &d.Version, &d.CreatedAt, &d.UpdatedAt); err != nil {
+		&d.SealedPassword, &config, &d.Version, &d.CreatedAt, &d.UpdatedAt, &state); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(state), &d.State); err != nil {
+		return nil, fmt.Errorf("store: directory %s: sync state: %w", d.ID, err)
 	}
 	d.Kind, d.Security = directory.Kind(kind), directory.Security(security)
 	if err := json.Unmarshal([]byte(config), &d.Config); err != nil {
@@ -37,7 +40,7 @@ func (s *Store) InsertDirectory(ctx context.Context, d *directory.Directory) err
 		return err
 	}
 	_, err = s.writer(ctx).ExecContext(ctx, `INSERT INTO directories (`+directoryColumns+`, name_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, '{}', $15)`,
 		d.ID, d.Name, string(d.Kind), d.Host, d.Port, string(d.Security), d.CACert, d.BaseDN, d.BindDN,
 		d.SealedPassword, string(config), d.Version, d.CreatedAt, d.UpdatedAt, strings.ToLower(d.Name))
 	if err != nil {
@@ -64,6 +67,19 @@ func (s *Store) UpdateDirectory(ctx context.Context, d *directory.Directory) err
 		return stale("directory")
 	}
 	d.Version++
+	return nil
+}
+
+// SetSyncState records where a completed sync left off. It is not a change of the directory's
+// settings: the version stays.
+func (s *Store) SetSyncState(ctx context.Context, id string, st directory.SyncState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if _, err := s.writer(ctx).ExecContext(ctx, `UPDATE directories SET sync_state = $2 WHERE id = $1`, id, string(b)); err != nil {
+		return fmt.Errorf("store: directory sync state: %w", err)
+	}
 	return nil
 }
 
@@ -152,18 +168,25 @@ func (s *Store) DirectoryUsers(ctx context.Context, id string) ([]*user.User, er
 }
 
 const runColumns = `id, directory_id, status, full_sync, confirmed, actor_id, actor_name, actor_perms, client_ip,
-	seen, created, updated, disabled, enabled, deleted, failed, plan, errors, reason, created_at, started_at, finished_at`
+	seen, created, updated, disabled, enabled, deleted, failed, plan, errors, reason, created_at, started_at, finished_at,
+	confirmed_plan, confirmed_version`
 
 func scanRun(row interface{ Scan(...any) error }) (*directory.Run, error) {
 	var r directory.Run
-	var status, perms, plan, errList string
+	var status, perms, plan, errList, confirmedPlan string
 	var actor sql.NullString
 	var started, finished sql.Null[time.Time]
 	c := &r.Done
 	if err := row.Scan(&r.ID, &r.DirectoryID, &status, &r.Full, &r.Confirmed, &actor, &r.ActorName, &perms, &r.ClientIP,
 		&c.Seen, &c.Created, &c.Updated, &c.Disabled, &c.Enabled, &c.Deleted, &c.Failed, &plan, &errList, &r.Reason,
-		&r.CreatedAt, &started, &finished); err != nil {
+		&r.CreatedAt, &started, &finished, &confirmedPlan, &r.ConfirmedVersion); err != nil {
 		return nil, err
+	}
+	if confirmedPlan != "" {
+		r.ConfirmedPlan = &directory.Counts{}
+		if err := json.Unmarshal([]byte(confirmedPlan), r.ConfirmedPlan); err != nil {
+			return nil, fmt.Errorf("store: sync %s: %w", r.ID, err)
+		}
 	}
 	r.Status, r.ActorID, r.CreatedAt = directory.RunStatus(status), actor.String, r.CreatedAt.UTC()
 	if err := json.Unmarshal([]byte(perms), &r.ActorPermissions); err != nil {
@@ -196,9 +219,19 @@ func (s *Store) InsertRun(ctx context.Context, r *directory.Run) error {
 	if err != nil {
 		return err
 	}
+	confirmed := ""
+	if r.ConfirmedPlan != nil {
+		b, err := json.Marshal(r.ConfirmedPlan)
+		if err != nil {
+			return err
+		}
+		confirmed = string(b)
+	}
 	_, err = s.writer(ctx).ExecContext(ctx, `INSERT INTO directory_runs (id, directory_id, status, full_sync, confirmed,
-		actor_id, actor_name, actor_perms, client_ip, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		r.ID, r.DirectoryID, string(r.Status), r.Full, r.Confirmed, nullable(r.ActorID), r.ActorName, string(perms), r.ClientIP, r.CreatedAt)
+		actor_id, actor_name, actor_perms, client_ip, created_at, confirmed_plan, confirmed_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		r.ID, r.DirectoryID, string(r.Status), r.Full, r.Confirmed, nullable(r.ActorID), r.ActorName, string(perms), r.ClientIP,
+		r.CreatedAt, confirmed, r.ConfirmedVersion)
 	if err != nil {
 		return fmt.Errorf("store: insert sync: %w", mapError(err))
 	}
@@ -238,7 +271,7 @@ func (s *Store) Runs(ctx context.Context, directoryID string, limit int) ([]dire
 // StartRun moves a queued (or, run again, a running) sync to running.
 func (s *Store) StartRun(ctx context.Context, id string, at time.Time) error {
 	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET status = 'running',
-		started_at = COALESCE(started_at, $2) WHERE id = $1 AND status IN ('queued', 'running')`, id, at)
+		started_at = COALESCE(started_at, $2), heartbeat_at = $2 WHERE id = $1 AND status IN ('queued', 'running')`, id, at)
 	if err != nil {
 		return fmt.Errorf("store: start sync: %w", err)
 	}
@@ -255,16 +288,17 @@ func (s *Store) RecordRun(ctx context.Context, id string, c directory.Counts, er
 		return err
 	}
 	_, err = s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET seen = $2, created = $3, updated = $4, disabled = $5,
-		enabled = $6, deleted = $7, failed = $8, errors = $9 WHERE id = $1`,
-		id, c.Seen, c.Created, c.Updated, c.Disabled, c.Enabled, c.Deleted, c.Failed, string(b))
+		enabled = $6, deleted = $7, failed = $8, errors = $9, heartbeat_at = $10 WHERE id = $1`,
+		id, c.Seen, c.Created, c.Updated, c.Disabled, c.Enabled, c.Deleted, c.Failed, string(b), time.Now().UTC())
 	if err != nil {
 		return fmt.Errorf("store: record sync: %w", err)
 	}
 	return nil
 }
 
-// HoldRun stops a running sync on the safety rules, with its plan.
-func (s *Store) HoldRun(ctx context.Context, id string, plan *directory.Plan, reason string, at time.Time) error {
+// RecordPlan writes the plan a running sync applies, with what reading found: the entries seen
+// and those refused.
+func (s *Store) RecordPlan(ctx context.Context, id string, plan *directory.Plan) error {
 	b, err := json.Marshal(plan)
 	if err != nil {
 		return err
@@ -273,9 +307,21 @@ func (s *Store) HoldRun(ctx context.Context, id string, plan *directory.Plan, re
 	if err != nil {
 		return err
 	}
-	_, err = s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET status = 'needs_confirmation', plan = $2, reason = $3,
-		finished_at = $4, seen = $5, failed = $6, errors = $7 WHERE id = $1 AND status = 'running'`,
-		id, string(b), reason, at, plan.Counts.Seen, plan.Counts.Failed, string(errList))
+	_, err = s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET plan = $2, seen = $3, failed = $4, errors = $5
+		WHERE id = $1 AND status = 'running'`, id, string(b), plan.Counts.Seen, plan.Counts.Failed, string(errList))
+	if err != nil {
+		return fmt.Errorf("store: record sync plan: %w", err)
+	}
+	return nil
+}
+
+// HoldRun stops a running sync on the safety rules, with its plan.
+func (s *Store) HoldRun(ctx context.Context, id string, plan *directory.Plan, reason string, at time.Time) error {
+	if err := s.RecordPlan(ctx, id, plan); err != nil {
+		return err
+	}
+	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET status = 'needs_confirmation', reason = $2,
+		finished_at = $3 WHERE id = $1 AND status = 'running'`, id, reason, at)
 	if err != nil {
 		return fmt.Errorf("store: hold sync: %w", err)
 	}
@@ -288,6 +334,19 @@ func (s *Store) FinishRun(ctx context.Context, id string, from, to directory.Run
 		WHERE id = $1 AND status = $2`, id, string(from), string(to), at, reason)
 	if err != nil {
 		return fmt.Errorf("store: finish sync: %w", err)
+	}
+	return nil
+}
+
+// FailStaleRuns ends the queued or running syncs of a directory with no sign of life since
+// before: their job died with its process (or was given up), and would otherwise keep every
+// later sync of the directory from starting.
+func (s *Store) FailStaleRuns(ctx context.Context, directoryID string, before, now time.Time, reason string) error {
+	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET status = 'failed', finished_at = $3, reason = $4
+		WHERE directory_id = $1 AND status IN ('queued', 'running') AND COALESCE(heartbeat_at, created_at) < $2`,
+		directoryID, before, now, reason)
+	if err != nil {
+		return fmt.Errorf("store: fail stale syncs: %w", err)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 // userColumns are a user's columns, custom values included (see userList).
 const userColumns = `id, username, email, first_name, last_name, phone, department, manager_id, manager_name,
 	status, source, external_id, default_admin, password_hash, created_at, updated_at, last_login_at,
-	activated_at, version, custom_values, directory_id`
+	activated_at, version, custom_values, directory_id, disabled_by_directory`
 
 func scanUser(row interface{ Scan(...any) error }) (*user.User, error) {
 	var u user.User
@@ -23,7 +23,7 @@ func scanUser(row interface{ Scan(...any) error }) (*user.User, error) {
 	var custom string
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Department,
 		&managerID, &u.ManagerName, &u.Status, &u.Source, &externalID, &u.DefaultAdmin, &u.PasswordHash,
-		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version, &custom, &directoryID)
+		&u.CreatedAt, &u.UpdatedAt, &u.LastLoginAt, &u.ActivatedAt, &u.Version, &custom, &directoryID, &u.DisabledByDirectory)
 	if err != nil {
 		return nil, err
 	}
@@ -157,13 +157,13 @@ func (s *Store) updateUser(ctx context.Context, u *user.User, prevVersion int64)
 		failed_logins = CASE WHEN status <> $13 THEN 0 ELSE failed_logins END,
 		locked_at = CASE WHEN $13 <> 'locked' THEN NULL ELSE locked_at END, custom_values = $23,
 		username_skeleton = CASE WHEN username = $1 THEN username_skeleton ELSE $24 END,
-		email_skeleton = CASE WHEN email = $3 THEN email_skeleton ELSE $25 END
+		email_skeleton = CASE WHEN email = $3 THEN email_skeleton ELSE $25 END, disabled_by_directory = $26
 		WHERE id = $21 AND version = $22`,
 		u.Username, strings.ToLower(u.Username), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
 		lowerName(u), strings.ToLower(u.LastName), u.Phone, u.Department, nullString(u.ManagerID), u.ManagerName,
 		string(u.Status), string(u.Source), nullString(u.ExternalID), u.PasswordHash, u.UpdatedAt, u.LastLoginAt,
 		u.ActivatedAt, u.Version, u.ID, prevVersion, customJSON(u.Custom),
-		nullable(user.Skeleton(u.Username)), nullable(user.Skeleton(u.Email)))
+		nullable(user.Skeleton(u.Username)), nullable(user.Skeleton(u.Email)), u.DisabledByDirectory)
 	if err != nil {
 		return fmt.Errorf("store: update user: %w", mapError(err))
 	}

@@ -218,7 +218,7 @@ func newLocalUser(in *CreateInput, now time.Time) (u *User, defaulted bool) {
 	if in.DirectoryID != "" {
 		u.Source, u.DirectoryID = Directory, in.DirectoryID
 		if in.Disabled {
-			u.Status = Disabled
+			u.Status, u.DisabledByDirectory = Disabled, true
 		}
 	}
 	return u, defaulted
@@ -675,6 +675,7 @@ func (s *Service) changeStatus(ctx context.Context, a Actor, id string, ev Event
 		}
 		prev := u.Version
 		u.Status, u.Version, u.UpdatedAt = to, u.Version+1, s.now()
+		u.DisabledByDirectory = dir != "" && to == Disabled
 		if err := s.store.UpdateUser(ctx, u, prev); err != nil {
 			return err
 		}

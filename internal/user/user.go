@@ -34,13 +34,16 @@ type User struct {
 	Status      Status
 	Source      Source
 	ExternalID  string
-	DirectoryID string            // the directory a directory user comes from
-	Custom      map[string]string // custom field name → canonical value
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	LastLoginAt *time.Time
-	ActivatedAt *time.Time // first time the user became active; nil while only invited
-	Version     int64
+	DirectoryID string // the directory a directory user comes from
+	// DisabledByDirectory is set when the user's directory disabled them (a sync enables only
+	// those it disabled, never one an administrator disabled).
+	DisabledByDirectory bool
+	Custom              map[string]string // custom field name → canonical value
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+	LastLoginAt         *time.Time
+	ActivatedAt         *time.Time // first time the user became active; nil while only invited
+	Version             int64
 	// DefaultAdmin marks the Default Administrator, who cannot be deleted, disabled, locked
 	// permanently or lose the Administrator role.
 	DefaultAdmin bool

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"strings"
+	"time"
 )
 
 // GeneratedPassword is the userPassword of every thousandth generated user (the 1st, the
@@ -25,11 +26,15 @@ var (
 	departments = strings.Fields(`Engineering Finance Legal Marketing Operations Research Sales Support`)
 )
 
+// generatedEpoch is when the generated users' changes begin (see GenerateLDIF).
+var generatedEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // GenerateLDIF writes, as LDIF for slapadd or ldapadd, ou=people and ou=groups under suffix
 // (not suffix's own entry), n inetOrgPerson users under ou=people and n/100 groups (at least
 // one, at most 100, none when n is 0) of cn=group-K under ou=groups. Users have uid, cn,
 // givenName, sn, a unique mail (uid@example.org), telephoneNumber and departmentNumber; user i
-// (from 0) is a member of group i mod the number of groups, and the LDIF writes memberOf on
+// (from 0) is a member of group i mod the number of groups, and was last modified i seconds
+// after 2024-01-01 (modifyTimestamp), and the LDIF writes memberOf on
 // each user as the memberof overlay would (slapadd skips overlays). Every thousandth user has
 // the userPassword GeneratedPassword(uid). The same seed gives the same LDIF.
 func GenerateLDIF(w io.Writer, suffix string, n int, seed int64) error {
@@ -56,6 +61,9 @@ func GenerateLDIF(w io.Writer, suffix string, n int, seed int64) error {
 		if i%1000 == 0 {
 			fmt.Fprintf(bw, "userPassword: %s\n", GeneratedPassword(uid))
 		}
+		// Entries of a real directory were made and changed over years, not in one second:
+		// user i was last changed i seconds after the start of 2024.
+		fmt.Fprintf(bw, "modifyTimestamp: %s\n", generatedEpoch.Add(time.Duration(i)*time.Second).Format("20060102150405Z"))
 		bw.WriteString("\n")
 	}
 	for k := range groups {

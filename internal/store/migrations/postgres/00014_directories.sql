@@ -16,6 +16,7 @@ CREATE TABLE directories (
     bind_dn       TEXT NOT NULL,
     bind_password TEXT NOT NULL,     -- sealed
     config        TEXT NOT NULL,     -- JSON: scope, mapping, rules, groups, policy, schedule
+    sync_state    TEXT NOT NULL DEFAULT '{}', -- JSON: where the last sync left off (high-water mark, last full sync)
     version       BIGINT NOT NULL,
     created_at    TIMESTAMPTZ NOT NULL,
     updated_at    TIMESTAMPTZ NOT NULL
@@ -26,6 +27,9 @@ CREATE UNIQUE INDEX directories_name_key ON directories (name_key);
 -- (external_id) names them there.
 ALTER TABLE users ADD COLUMN directory_id TEXT REFERENCES directories (id);
 CREATE UNIQUE INDEX users_directory_key ON users (directory_id, external_id) WHERE directory_id IS NOT NULL;
+-- Whether the directory disabled the user (a sync enables only those): one an administrator
+-- disabled stays disabled whatever the directory says.
+ALTER TABLE users ADD COLUMN disabled_by_directory BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- A sync of a directory: queued, running, held (it would disable or delete more users than the
 -- directory's threshold allows, or the directory returned none: an administrator confirms it),
@@ -53,12 +57,16 @@ CREATE TABLE directory_runs (
     reason       TEXT NOT NULL DEFAULT '',
     created_at   TIMESTAMPTZ NOT NULL,
     started_at   TIMESTAMPTZ,
-    finished_at  TIMESTAMPTZ
+    finished_at  TIMESTAMPTZ,
+    heartbeat_at TIMESTAMPTZ,              -- the last sign of life of the job running it
+    confirmed_plan TEXT NOT NULL DEFAULT '', -- JSON: for a confirmed sync, the held plan's counts it may apply
+    confirmed_version BIGINT NOT NULL DEFAULT 0 -- and the directory's version then
 );
 CREATE UNIQUE INDEX directory_runs_active_key ON directory_runs (directory_id) WHERE status IN ('queued', 'running');
 CREATE INDEX directory_runs_created_idx ON directory_runs (directory_id, created_at);
 
 -- +goose Down
+ALTER TABLE users DROP COLUMN disabled_by_directory;
 DROP INDEX users_directory_key;
 ALTER TABLE users DROP COLUMN directory_id;
 DROP TABLE directory_runs;
