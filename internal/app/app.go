@@ -220,7 +220,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 		Directories: a.Directories})
 	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, HTTPS: cfg.HTTPS(),
 		FlashKey: box.DeriveKey("flash messages"), Invitations: a.Invitations, PasswordMinLength: cfg.PasswordMinLen,
-		Imports: a.Imports, ImportMaxSize: cfg.ImportMaxSize})
+		Imports: a.Imports, ImportMaxSize: cfg.ImportMaxSize, Directories: a.Directories})
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}

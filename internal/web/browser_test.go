@@ -4,14 +4,23 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/usherhq/usher/internal/directory/dirtest"
 	"github.com/usherhq/usher/internal/user"
 	"github.com/usherhq/usher/internal/web/browsertest"
 )
 
-func TestMain(m *testing.M) { browsertest.Main(m) }
+// TestMain lets the tests start one browser and the directory servers, and stops them after.
+func TestMain(m *testing.M) {
+	stopBrowser, stopDirectories := browsertest.Within(), dirtest.Within()
+	code := m.Run()
+	stopDirectories()
+	stopBrowser()
+	os.Exit(code)
+}
 
 // tab is a browser tab on env's server.
 type tab struct {

@@ -64,6 +64,13 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /fields/{name}/delete", c.must(c.deleteField))
 	mux.HandleFunc("POST /fields/{name}/move", c.must(c.moveField))
 
+	mux.HandleFunc("GET /directories", c.must(c.directories))
+	mux.HandleFunc("GET /directories/new", c.must(c.newDirectoryForm))
+	mux.HandleFunc("POST /directories/new", c.must(c.newDirectory))
+	mux.HandleFunc("GET /directories/{id}", c.must(c.directoryPageOf))
+	mux.HandleFunc("POST /directories/{id}", c.must(c.editDirectory))
+	mux.HandleFunc("POST /directories/{id}/{action}", c.must(c.directoryAction))
+
 	mux.HandleFunc("GET /audit", c.must(c.auditLog))
 	mux.HandleFunc("GET /audit/export", c.must(c.auditExport))
 	mux.HandleFunc("GET /outbox", c.must(c.outbox))

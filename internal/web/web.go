@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/directory"
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/imports"
 	"github.com/usherhq/usher/internal/mail"
@@ -49,6 +50,8 @@ type Deps struct {
 	// Imports stages and applies imports of users; ImportMaxSize is the largest file it takes.
 	Imports       *imports.Service
 	ImportMaxSize int64
+	// Directories manages the LDAP and Active Directory directories users come from.
+	Directories *directory.Service
 	// FlashKey signs the one-time messages shown after a redirect. Replicas behind one address
 	// need the same key; without one a random key is made.
 	FlashKey []byte

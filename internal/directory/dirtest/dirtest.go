@@ -77,8 +77,20 @@ func unregister(s stopper) {
 // Main runs the package's tests and then stops every server a test started, so that none
 // outlives the test binary (the kernel also kills them if the binary dies: see startProcess).
 func Main(m *testing.M) {
-	mainRunning.Store(true)
+	done := Within()
 	code := m.Run()
+	done()
+	os.Exit(code)
+}
+
+// Within is Main for a TestMain that starts other servers too: it allows the tests to start
+// directory servers, and the function it returns, called after m.Run, stops them.
+func Within() (stopServers func()) {
+	mainRunning.Store(true)
+	return stopAll
+}
+
+func stopAll() {
 	stoppingMu.Lock()
 	all := make([]stopper, 0, len(stopping))
 	for s := range stopping {
@@ -90,7 +102,6 @@ func Main(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 		}
 	}
-	os.Exit(code)
 }
 
 // needMain fails a test whose package forgot TestMain: without it a shared server would only

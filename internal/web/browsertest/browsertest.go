@@ -58,10 +58,17 @@ type browser struct {
 // Main runs the package's tests and then stops the browser, if a test started it, so that it
 // never outlives the test binary (chromedp also has the kernel kill it if the binary dies).
 func Main(m *testing.M) {
-	mainRunning.Store(true)
+	done := Within()
 	code := m.Run()
-	stop()
+	done()
 	os.Exit(code)
+}
+
+// Within is Main for a TestMain that starts other servers too: it allows the tests to start
+// the browser, and the function it returns, called after m.Run, stops it.
+func Within() (stopBrowser func()) {
+	mainRunning.Store(true)
+	return stop
 }
 
 // Flags are chromium's command-line flags, exactly those QUALITY.md lists; chromedp adds

@@ -1,0 +1,77 @@
+package web_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/usherhq/usher/internal/directory/dirtest"
+)
+
+// TestDirectoryInBrowser: an administrator adds a directory through the console against a real
+// slapd (a wrong password first: the test says which step failed), runs a dry run, syncs, sees
+// the sync in the history and the user among the users, read-only.
+func TestDirectoryInBrowser(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	each(t, func(t *testing.T, e *env) {
+		jobs := e.app.Background.Jobs
+		if err := jobs.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			jobs.Stop(ctx)
+		})
+		ou := "console-" + string(e.app.Store.Dialect)
+		l.AddUser(t, dirtest.UserSpec{UID: "grace-" + string(e.app.Store.Dialect), GivenName: "Grace", SN: "Hopper",
+			Mail: "grace-" + string(e.app.Store.Dialect) + "@example.com", OU: ou, Password: "grace's password"})
+		l.AddUser(t, dirtest.UserSpec{UID: "nomail-" + string(e.app.Store.Dialect), GivenName: "No", SN: "Mail", OU: ou})
+
+		b := e.tab()
+		b.signIn("admin@example.org", testPassword)
+		b.Follow(`a[href="/directories"]`)
+		b.says("Directories", "No directory yet.")
+		b.Check("directories-empty")
+		b.Follow(`a.button[href="/directories/new"]`)
+		b.says("Add directory", "1. Connection", "2. Organisation units", "3. Attributes and rules")
+		b.Fill("Name", "Head office")
+		b.Fill("Host name", l.Host)
+		b.Fill("Port", strconv.Itoa(l.TLSPort))
+		b.Fill("CA certificate (PEM)", string(l.CAPEM))
+		b.Fill("Base DN", "ou="+ou+","+l.BaseDN)
+		b.Fill("Bind DN", l.BindDN)
+		b.Fill("Bind password", "not the password")
+		b.Follow(`button[name=action][value=test]`)
+		b.says("The connection does not work", "Done: Connected to", "Failed: The directory refused the bind DN and password.")
+		b.Check("directory-test-failed")
+		b.Fill("Bind password", l.BindPassword)
+		b.Follow(`button[name=action][value=save]`)
+		b.says("Head office", "is saved: its connection works", "No sync yet.")
+		b.Check("directory")
+
+		b.Follow(`form[action$="/dry-run"] button`)
+		b.says("Dry run: what a sync would do now", "Nothing was changed.", "2 entries read", "1 to create", "1 refused",
+			"grace-"+string(e.app.Store.Dialect), "Entries refused")
+		b.Check("directory-dry-run")
+
+		b.Follow(`form[action$="/sync"] button`)
+		b.says("The sync has started")
+		for i := 0; ; i++ {
+			b.open(b.path())
+			if text := b.Text("#history-title + .table-wrap tbody tr:first-child"); strings.Contains(text, "Completed") {
+				break
+			} else if i > 100 {
+				t.Fatalf("the sync did not complete: %s", text)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		b.says("Sync history", "Completed", "Entries the last sync refused")
+		b.Check("directory-synced")
+
+		b.open("/users?q=grace")
+		b.says("grace-" + string(e.app.Store.Dialect) + "@example.com")
+	})
+}
