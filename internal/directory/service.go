@@ -32,6 +32,8 @@ type Store interface {
 	// LockDirectory reads a directory in the transaction in ctx, which holds it until it ends.
 	LockDirectory(ctx context.Context, id string) (*Directory, error)
 	Directories(ctx context.Context) ([]Directory, error)
+	// CountDirectoryUsers counts the users of a directory.
+	CountDirectoryUsers(ctx context.Context, id string) (int64, error)
 	// DirectoryUsers reads every user of a directory.
 	DirectoryUsers(ctx context.Context, id string) ([]*user.User, error)
 
@@ -301,6 +303,17 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 	in.apply(d)
 	if err := s.validate(ctx, d); err != nil {
 		return nil, err
+	}
+	if !strings.EqualFold(d.Mapping.Primary, before.Mapping.Primary) {
+		// The users it names would all look gone, and new ones like them made.
+		n, err := s.store.CountDirectoryUsers(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			return nil, errs.Fields([]errs.FieldError{{Field: "mapping.primary", Code: "directory.primary_fixed",
+				Message: fmt.Sprintf("The primary attribute names this directory's %d users across syncs, so it cannot change while they exist.", n)}})
+		}
 	}
 	// The saved password goes only where, and as whom, the person who typed it chose: a new
 	// server, a new trust anchor for its certificate, or a new bind DN needs it typed again.

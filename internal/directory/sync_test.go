@@ -163,6 +163,12 @@ func TestSync(t *testing.T) {
 		if dee := f.user("dee-" + string(st.Dialect)); dee.Status != user.Disabled {
 			t.Fatalf("dee, disabled in the directory, is %s", dee.Status)
 		}
+		// The primary attribute names the users: it cannot change while they exist.
+		_, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Mapping: &directory.Mapping{
+			Username: "uid", Email: "mail", FirstName: "givenName", LastName: "sn", Primary: "uid"}})
+		if f, c := fieldCode(err); f != "mapping.primary" || c != "directory.primary_fixed" {
+			t.Fatalf("changed the primary attribute of a directory with users: %v", err)
+		}
 		// What the directory owns is read-only elsewhere.
 		_, err = f.app.Users.UpdateUser(ctx, f.admin, a.ID, user.AnyVersion, user.Patch{Profile: user.Profile{FirstName: ptr("Augusta")}})
 		if f, c := fieldCode(err); f != "first_name" || c != "user.read_only" {

@@ -149,6 +149,15 @@ func (s *Store) Directories(ctx context.Context) ([]directory.Directory, error) 
 	return out, rows.Err()
 }
 
+// CountDirectoryUsers counts the users of a directory.
+func (s *Store) CountDirectoryUsers(ctx context.Context, id string) (int64, error) {
+	var n int64
+	if err := s.reader(ctx).QueryRowContext(ctx, `SELECT count(*) FROM users WHERE directory_id = $1`, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count directory users: %w", err)
+	}
+	return n, nil
+}
+
 // DirectoryUsers reads every user of a directory.
 func (s *Store) DirectoryUsers(ctx context.Context, id string) ([]*user.User, error) {
 	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE directory_id = $1`, id)
