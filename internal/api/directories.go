@@ -339,7 +339,7 @@ func toPlan(p *directory.Plan) *planBody {
 func toEntryErrors(es []directory.EntryError) []entryErrorBody {
 	out := make([]entryErrorBody, len(es))
 	for i, e := range es {
-		out[i] = entryErrorBody(e)
+		out[i] = entryErrorBody{DN: e.DN, Field: e.Field, Reason: e.Reason}
 	}
 	return out
 }

@@ -192,7 +192,8 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 	if !a.match {
 		s.auditLogin(ctx, u.ID, u.Username, audit.Failure, c, a.reason)
 		if a.lock {
-			if err := s.lockOut(ctx, u, s.opts.MaxFailures, c); err != nil {
+			// Whatever the client does now: the attempt that earned the lock was counted.
+			if err := s.lockOut(context.WithoutCancel(ctx), u, s.opts.MaxFailures, c); err != nil {
 				return "", nil, err
 			}
 		}

@@ -157,6 +157,11 @@ type SyncState struct {
 	// or the server's highestCommittedUSN when the sync began (Active Directory).
 	Mark   string     `json:"mark,omitempty"`
 	FullAt *time.Time `json:"full_at,omitempty"` // when the last full sync began
+	// Version is the directory's version the mark was made with: other settings (scope,
+	// filter, mapping) need a full sync. Server is the Active Directory domain controller whose
+	// update sequence numbers the mark counts.
+	Version int64  `json:"version,omitempty"`
+	Server  string `json:"server,omitempty"`
 }
 
 // Preset is the configuration a new directory of a kind starts from: the attributes Active

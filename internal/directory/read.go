@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -29,7 +30,17 @@ type EntryError struct {
 	DN     string `json:"dn"`
 	Field  string `json:"field,omitempty"`
 	Reason string `json:"reason"`
+	// Of an entry refused while reading: the user it names ("" when it has no primary
+	// attribute) and when it last changed (OpenLDAP), so that it neither looks gone nor is
+	// passed over by the next incremental sync.
+	externalID, changed string
 }
+
+// generalizedTime is LDAP's time format, as OpenLDAP writes modifyTimestamp.
+const generalizedTime = "20060102150405Z"
+
+// markWindow is how far before its mark an incremental sync of OpenLDAP reads again.
+const markWindow = 10 * time.Minute
 
 // maxValue bounds a value (and a DN) a sync takes from an entry: a user's attributes are short,
 // and a hostile server cannot make a plan hold megabytes per user.
@@ -130,19 +141,28 @@ func (d *Directory) toEntry(e *ldap.Entry) (entry, *EntryError) {
 	}
 	out := entry{DN: e.DN, Username: get(m.Username), Email: get(m.Email), FirstName: get(m.FirstName),
 		LastName: get(m.LastName), Phone: get(m.Phone), Department: get(m.Department), ManagerDN: get(m.Manager)}
+	// The primary attribute first: an entry refused for another reason is still the user it
+	// names, and must not look gone.
+	out.ExternalID = primaryValue(e, m.Primary)
+	if len(out.ExternalID) > maxValue {
+		out.ExternalID = ""
+	}
+	refuse := func(dn, field, reason string) (entry, *EntryError) {
+		return out, &EntryError{DN: dn, Field: field, Reason: reason, externalID: out.ExternalID,
+			changed: e.GetEqualFoldAttributeValue("modifyTimestamp")}
+	}
 	if len(e.DN) > maxValue {
-		return out, &EntryError{DN: e.DN[:maxValue] + "…", Reason: "The entry's DN is too long."}
+		return refuse(e.DN[:maxValue]+"…", "", "The entry's DN is too long.")
 	}
 	for _, a := range e.Attributes {
 		for _, v := range a.Values {
 			if len(v) > maxValue && d.reads(a.Name) {
-				return out, &EntryError{DN: e.DN, Field: a.Name, Reason: fmt.Sprintf("A value of %s is %d bytes long: usher takes at most %d.", a.Name, len(v), maxValue)}
+				return refuse(e.DN, a.Name, fmt.Sprintf("A value of %s is %d bytes long: usher takes at most %d.", a.Name, len(v), maxValue))
 			}
 		}
 	}
-	out.ExternalID = primaryValue(e, m.Primary)
 	if out.ExternalID == "" {
-		return out, &EntryError{DN: e.DN, Field: m.Primary, Reason: "The entry has no " + m.Primary + ", the attribute that names a user across syncs."}
+		return refuse(e.DN, m.Primary, "The entry has no "+m.Primary+", the attribute that names a user across syncs.")
 	}
 	if len(m.Custom) > 0 {
 		out.Custom = make(map[string]string, len(m.Custom))
@@ -192,7 +212,14 @@ func (d *Directory) readEntries(ctx context.Context, c *conn, mark string, lates
 	case d.Kind == ActiveDirectory:
 		filter = "(&" + d.Filter + "(uSNChanged>=" + ldap.EscapeFilter(mark) + "))"
 	default:
-		filter = "(&" + d.Filter + "(modifyTimestamp>=" + ldap.EscapeFilter(mark) + "))"
+		// A window before the mark is read again: an entry changed while the last sync read
+		// (after it was read, in the same seconds as later ones) or brought in late by
+		// replication has a timestamp a little before the greatest one read.
+		from := mark
+		if t, err := time.Parse(generalizedTime, mark); err == nil {
+			from = t.Add(-markWindow).Format(generalizedTime)
+		}
+		filter = "(&" + d.Filter + "(modifyTimestamp>=" + ldap.EscapeFilter(from) + "))"
 	}
 	for _, base := range d.bases() {
 		_, err := c.each(ctx, base, ldap.ScopeWholeSubtree, filter, attrs, 0, func(e *ldap.Entry) error {
@@ -216,16 +243,18 @@ func (d *Directory) readEntries(ctx context.Context, c *conn, mark string, lates
 	return refused, nil
 }
 
-// highestUSN is an Active Directory server's highestCommittedUSN: every change it has made so
-// far has an update sequence number up to it.
-func highestUSN(c *conn) (string, error) {
+// highestUSN is an Active Directory domain controller's highestCommittedUSN (every change it has
+// made so far has an update sequence number up to it) and its name (dsServiceName): the numbers
+// are that controller's own.
+func highestUSN(c *conn) (usn, server string, err error) {
 	res, err := c.l.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
-		"(objectClass=*)", []string{"highestCommittedUSN"}, nil))
+		"(objectClass=*)", []string{"highestCommittedUSN", "dsServiceName"}, nil))
 	if err != nil {
-		return "", requestProblem("search", err, c.t)
+		return "", "", requestProblem("search", err, c.t)
 	}
 	if len(res.Entries) == 0 {
-		return "", nil
+		return "", "", nil
 	}
-	return res.Entries[0].GetAttributeValue("highestCommittedUSN"), nil
+	e := res.Entries[0]
+	return e.GetAttributeValue("highestCommittedUSN"), e.GetAttributeValue("dsServiceName"), nil
 }

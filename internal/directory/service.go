@@ -145,7 +145,8 @@ func (in *Input) apply(d *Directory) {
 	set(&d.DisabledAttribute, in.DisabledAttribute)
 	set(&d.DisabledValue, in.DisabledValue)
 	if in.CACert != nil {
-		d.CACert = strings.TrimSpace(*in.CACert)
+		// As a browser sends a text area (CRLF) or a file has it (LF): the same certificate.
+		d.CACert = strings.TrimSpace(strings.ReplaceAll(*in.CACert, "\r\n", "\n"))
 	}
 	if in.Password != nil {
 		d.Password = *in.Password // as typed: spaces may be part of it

@@ -403,13 +403,17 @@ type planned struct {
 	status  []plannedUser // disable or enable, from the entry
 	leavers []*user.User  // users of the directory it no longer has
 	dnEmail map[string]string
-	state   SyncState // where this sync leaves off, once applied
+	dnExt   map[string]string // an entry read, by its DN in lower case → its primary value
+	ids     map[string]string // a user of the directory by primary value → their id (new ones once made)
+	state   SyncState         // where this sync leaves off, once applied
 }
 
 type plannedUser struct {
 	u  *user.User
 	e  entry
 	ev user.Event
+	// manager is the primary value of the manager the update sets ("" none), nil to leave it.
+	manager *string
 }
 
 // plan reads the directory and compares it with its users in usher.
@@ -441,23 +445,39 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 			p.Active++
 		}
 	}
-	pl := &planned{dnEmail: map[string]string{}, state: d.State}
+	pl := &planned{dnEmail: map[string]string{}, dnExt: map[string]string{}, ids: make(map[string]string, len(existing)), state: d.State}
+	for _, u := range existing {
+		pl.ids[u.ExternalID] = u.ID
+	}
+	latest := ""
+	if d.Kind == ActiveDirectory {
+		// Read before the entries: a change made while they are read is read again next time.
+		usn, server, err := highestUSN(cn)
+		if err != nil {
+			return nil, nil, problemError(err)
+		}
+		if server != d.State.Server {
+			full = true // another domain controller counts its changes with numbers of its own
+		}
+		latest, pl.state.Server = usn, server
+	}
 	mark := ""
 	if !full {
 		mark = d.State.Mark
+		if d.Kind == ActiveDirectory {
+			mark = nextUSN(mark)
+		}
 	}
+	p.Full = full
 	if full {
 		now := s.now()
 		pl.state.FullAt = &now
 	}
-	latest := d.State.Mark
-	if d.Kind == ActiveDirectory {
-		// Read before the entries: a change made while they are read is read again next time.
-		if latest, err = highestUSN(cn); err != nil {
-			return nil, nil, problemError(err)
-		}
-		if mark != "" {
-			mark = nextUSN(mark)
+	pl.state.Version = d.Version
+	if d.Kind != ActiveDirectory {
+		latest = d.State.Mark
+		if full {
+			latest = ""
 		}
 	}
 	seen := make(map[string]bool, len(existing))
@@ -489,6 +509,7 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 		}
 		seen[e.ExternalID] = true
 		pl.dnEmail[strings.ToLower(e.DN)] = e.Email
+		pl.dnExt[strings.ToLower(e.DN)] = e.ExternalID
 		u := byExt[e.ExternalID]
 		if u == nil {
 			p.Counts.Created++
@@ -509,33 +530,59 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 		}
 		return nil
 	})
+	unnamed := false
 	for _, r := range refused {
 		p.Counts.Seen++
 		refuse(r)
+		if r.externalID != "" {
+			seen[r.externalID] = true // refused, not gone
+		} else {
+			unnamed = true
+		}
+		if r.changed != "" && r.changed <= latest {
+			latest = r.changed // read again next time, once it may be right
+		}
 	}
 	if err != nil {
 		return nil, nil, problemError(err)
 	}
-	pl.state.Mark = latest
-	// The updates, now that every entry's email is known for the managers.
-	emailOf := make(map[string]string, len(existing))
-	for _, u := range existing {
-		emailOf[u.ID] = u.Email
+	if d.Kind != ActiveDirectory {
+		// A timestamp in the future (a clock ahead, an import) must not hide the changes up to it.
+		if now := s.now().Format(generalizedTime); latest > now {
+			latest = now
+		}
 	}
-	for _, m := range matched {
+	pl.state.Mark = latest
+	if unnamed {
+		// An entry without its primary attribute may be any user: none is taken for gone.
+		full = false
+	}
+	// The updates, now that every entry read is known for the managers, who are compared by
+	// the users they are (not by email, which may change in the same sync).
+	byID := make(map[string]*user.User, len(existing))
+	for _, u := range existing {
+		byID[u.ID] = u
+	}
+	for i := range matched {
+		m := &matched[i]
 		before, after := diff(m.u, &m.e)
 		if d.Mapping.Manager != "" {
-			was, now := emailOf[m.u.ManagerID], managerEmail(m.e, pl.dnEmail)
-			if m.u.ManagerID != "" && was == "" {
-				was = "(a user not from this directory)"
-			}
-			if now != nil && !strings.EqualFold(was, *now) {
-				before["manager"], after["manager"] = was, *now
+			if want := pl.managerOf(m.e); want != nil {
+				have := ""
+				if cur := byID[m.u.ManagerID]; cur != nil {
+					have = cur.ExternalID
+				} else if m.u.ManagerID != "" {
+					have = "local:" + m.u.ManagerID // a user not from this directory
+				}
+				if have != *want {
+					m.manager = want
+					before["manager"], after["manager"] = managerWords(byID[m.u.ManagerID], m.u.ManagerID), pl.dnEmail[strings.ToLower(m.e.ManagerDN)]
+				}
 			}
 		}
 		if len(after) > 0 {
 			p.Counts.Updated++
-			pl.updates = append(pl.updates, m)
+			pl.updates = append(pl.updates, *m)
 			show(Change{Kind: Update, DN: m.e.DN, UserID: m.u.ID, Username: m.u.Username, Email: m.u.Email, Before: before, After: after})
 		}
 	}
@@ -759,7 +806,7 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 		err := s.store.InTx(ctx, func(ctx context.Context) error {
 			ins := make([]user.CreateInput, len(part))
 			for i, e := range part {
-				ins[i] = createInput(d, e, pl.dnEmail)
+				ins[i] = createInput(d, e, pl)
 			}
 			res, err := s.users.CreateUsers(ctx, a, ins)
 			if err != nil {
@@ -769,8 +816,8 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 			// later sync sets the manager once they exist.
 			var again []int
 			for i, r := range res {
-				if e, ok := errs.As(r.Err); ok && len(e.Fields) == 1 && e.Fields[0].Field == "manager" {
-					ins[i].Manager = nil
+				if e, ok := errs.As(r.Err); ok && len(e.Fields) == 1 && (e.Fields[0].Field == "manager" || e.Fields[0].Field == "manager_id") {
+					ins[i].Manager, ins[i].ManagerID = nil, nil
 					again = append(again, i)
 				}
 			}
@@ -792,6 +839,7 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 					refuse(part[i].DN, r.Err)
 				} else {
 					done.Created++
+					pl.ids[part[i].ExternalID] = r.User.ID // the manager of a later level
 				}
 			}
 			return s.store.RecordRun(ctx, run.ID, done, errList)
@@ -814,7 +862,7 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 	}
 	if err := batch(len(pl.updates), func(ctx context.Context, i int) error {
 		pu := pl.updates[i]
-		_, err := s.users.UpdateFromDirectory(ctx, a, d.ID, pu.u.ID, patch(d, pu.e, pl.dnEmail))
+		_, err := s.users.UpdateFromDirectory(ctx, a, d.ID, pu.u.ID, patch(pu, pl))
 		return apply(pu.e.DN, err, &done.Updated)
 	}); err != nil {
 		return err
@@ -857,7 +905,7 @@ const FullEvery = 24 * time.Hour
 // last sync's mark.
 func (s *Service) fullSync(d *Directory, asked bool) bool {
 	st := d.State
-	return asked || st.Mark == "" || st.FullAt == nil || s.now().Sub(*st.FullAt) >= FullEvery
+	return asked || st.Mark == "" || st.FullAt == nil || s.now().Sub(*st.FullAt) >= FullEvery || st.Version != d.Version
 }
 
 // nextUSN is the update sequence number after mark.
@@ -881,39 +929,75 @@ func message(err error) string {
 	return e.Message
 }
 
-// managerEmail is the email of an entry's manager, as the patch of a user names them: "" when
-// the entry has none, nil when its manager is not an entry this sync read (left as it is).
-func managerEmail(e entry, dnEmail map[string]string) *string {
+// managerOf is the primary value of an entry's manager: "" when the entry has none, nil when
+// its manager is not an entry this sync read (an incremental sync reads only what changed), in
+// which case the manager is left as it is.
+func (pl *planned) managerOf(e entry) *string {
 	if e.ManagerDN == "" {
 		none := ""
 		return &none
 	}
-	if m, ok := dnEmail[strings.ToLower(e.ManagerDN)]; ok && m != "" {
-		return &m
+	if ext, ok := pl.dnExt[strings.ToLower(e.ManagerDN)]; ok {
+		return &ext
 	}
 	return nil
 }
 
-func createInput(d *Directory, e entry, dnEmail map[string]string) user.CreateInput {
+// managerID is the id of the user an entry's manager is, once made; nil when unknown.
+func (pl *planned) managerID(e entry) *string {
+	ext := pl.managerOf(e)
+	if ext == nil {
+		return nil
+	}
+	if *ext == "" {
+		return ext
+	}
+	if id, ok := pl.ids[*ext]; ok {
+		return &id
+	}
+	return nil
+}
+
+func managerWords(u *user.User, id string) string {
+	switch {
+	case u != nil:
+		return u.Email
+	case id != "":
+		return "a user not from this directory"
+	}
+	return ""
+}
+
+// createInput is a new user of the directory from its entry; pl (nil in a dry run, where no
+// one is made) names the manager when they exist by then.
+func createInput(d *Directory, e entry, pl *planned) user.CreateInput {
 	in := user.CreateInput{DirectoryID: d.ID, Disabled: e.Disabled, Brief: true}
 	p := &in.Profile
 	p.ExternalID = &e.ExternalID
 	p.Username, p.Email, p.FirstName, p.LastName = &e.Username, &e.Email, &e.FirstName, &e.LastName
 	p.Phone, p.Department = &e.Phone, &e.Department
-	if m := dnEmail[strings.ToLower(e.ManagerDN)]; m != "" {
-		p.Manager = &m
+	if pl != nil && d.Mapping.Manager != "" {
+		if id := pl.managerID(e); id != nil && *id != "" {
+			p.ManagerID = id
+		}
 	}
 	p.Custom = customPtrs(e.Custom)
 	return in
 }
 
-func patch(d *Directory, e entry, dnEmail map[string]string) user.Patch {
+// patch is the change of a user the entry makes, with the manager the plan found.
+func patch(pu plannedUser, pl *planned) user.Patch {
+	e := pu.e
 	var p user.Patch
 	p.Brief = true
 	p.Username, p.Email, p.FirstName, p.LastName = &e.Username, &e.Email, &e.FirstName, &e.LastName
 	p.Phone, p.Department = &e.Phone, &e.Department
-	if d.Mapping.Manager != "" {
-		p.Manager = managerEmail(e, dnEmail)
+	if pu.manager != nil {
+		if *pu.manager == "" {
+			p.ManagerID = pu.manager // none
+		} else if id, ok := pl.ids[*pu.manager]; ok {
+			p.ManagerID = &id
+		}
 	}
 	p.Custom = customPtrs(e.Custom)
 	return p

@@ -128,7 +128,9 @@ func readDirectory(r *http.Request, p *directoryPage) (directory.Input, error) {
 	}
 	str := func(k string) *string { v := f.Get(k); return &v }
 	kind := directory.Kind(f.Get("kind"))
-	if kind == "" {
+	if p.Dir != nil {
+		kind = p.Dir.Kind // fixed once made; the edit form has no kind
+	} else if kind == "" {
 		kind = directory.OpenLDAP
 	}
 	presetValues(p.Values, kind)
@@ -162,19 +164,26 @@ func readDirectory(r *http.Request, p *directoryPage) (directory.Input, error) {
 		}
 	}
 	in.OUs = &ous
-	preset := directory.Preset(kind).Mapping
-	m := preset
+	// A new directory: a field left empty takes the preset's attribute. An existing one: the
+	// form's fields are the mapping (empty: not mapped), and what the form does not show (the
+	// custom fields' mappings) stays.
+	m := directory.Preset(kind).Mapping
+	if p.Dir != nil {
+		m = p.Dir.Mapping
+	}
 	given := false
 	for _, x := range []struct {
 		key string
 		dst *string
 	}{{"username", &m.Username}, {"email", &m.Email}, {"first_name", &m.FirstName}, {"last_name", &m.LastName},
 		{"phone", &m.Phone}, {"department", &m.Department}, {"manager", &m.Manager}, {"primary", &m.Primary}} {
-		if v := strings.TrimSpace(f.Get("mapping." + x.key)); v != "" {
-			*x.dst, given = v, true
+		v := strings.TrimSpace(f.Get("mapping." + x.key))
+		if v != "" || p.Dir != nil {
+			*x.dst = v
+			given = given || v != ""
 		}
 	}
-	if given || !p.New {
+	if given || p.Dir != nil {
 		in.Mapping = &m
 	}
 	var xs []directory.Exclusion
@@ -195,6 +204,13 @@ func readDirectory(r *http.Request, p *directoryPage) (directory.Input, error) {
 		}
 		xs = append(xs, directory.Exclusion{Attribute: strings.TrimSpace(parts[0]), Match: directory.Match(strings.ToLower(strings.TrimSpace(parts[1]))),
 			Values: vals, Enabled: true})
+	}
+	if p.Dir != nil {
+		for _, x := range p.Dir.Exclusions {
+			if !x.Enabled {
+				xs = append(xs, x) // the form lists the enabled rules; the others stay
+			}
+		}
 	}
 	in.Exclusions = &xs
 	if len(bad) > 0 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher/internal/directory/dirtest"
+	"github.com/usherhq/usher/internal/user"
 )
 
 // TestDirectoryInBrowser: an administrator adds a directory through the console against a real
@@ -70,6 +71,17 @@ func TestDirectoryInBrowser(t *testing.T) {
 		}
 		b.says("Sync history", "Completed", "Entries the last sync refused")
 		b.Check("directory-synced")
+
+		// Edited as a person does: one setting changed, the rest sent back as the form shows it
+		// (the CA certificate with the browser's CRLF line ends), no password typed.
+		b.Follow(`a.button[href$="?edit=1"]`)
+		b.Fill("Safety threshold (%)", "25")
+		b.Follow(`button[name=action][value=save]`)
+		b.says("The settings of Head office are saved.")
+		d, err := e.app.Directories.Directories(context.Background(), user.System("test"))
+		if err != nil || len(d) != 1 || d[0].Threshold != 25 || d[0].Mapping.Primary != "entryUUID" || d[0].Mapping.Username != "uid" {
+			t.Fatalf("after the edit: %v %+v", err, d)
+		}
 
 		b.open("/users?q=grace")
 		b.says("grace-" + string(e.app.Store.Dialect) + "@example.com")
