@@ -64,6 +64,9 @@ var errResetRecent = errs.E(errs.Conflict, "auth.reset_recent", "A reset email w
 // mayReset says whether a user can reset their password: active users, and locked ones when the
 // policy lets a completed reset clear the lock.
 func (s *Service) mayReset(u *user.User) bool {
+	if u.Source == user.Directory {
+		return false // their password is the directory's: usher keeps none to reset
+	}
 	return u.Status == user.Active || u.Status == user.Locked && s.opts.ResetUnlocks
 }
 
@@ -110,6 +113,10 @@ func (s *Service) SendReset(ctx context.Context, a user.Actor, userID string) er
 	u, err := s.store.User(ctx, userID)
 	if err != nil {
 		return err
+	}
+	if u.Source == user.Directory {
+		return errs.E(errs.Conflict, "auth.reset_not_allowed",
+			"This user signs in with their directory password: it is changed in the directory, not here.")
 	}
 	if !s.mayReset(u) {
 		return errs.E(errs.Conflict, "auth.reset_not_allowed",

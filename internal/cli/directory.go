@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -93,7 +94,7 @@ func directoryCmd(env Env) *cobra.Command {
 		},
 	}
 	sync.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan: change nothing")
-	sync.Flags().BoolVar(&full, "full", false, "read every entry in scope (every sync does today)")
+	sync.Flags().BoolVar(&full, "full", false, "read every entry in scope and find who left (otherwise only what changed since the last sync, with a full sync every 24 hours)")
 	sync.Flags().BoolVar(&wait, "wait", false, "run the sync here and wait for it, with a progress bar and the result")
 	for _, c := range []*cobra.Command{list, test, sync} {
 		config.Flags(c.Flags())
@@ -155,7 +156,7 @@ func runDirectorySync(ctx context.Context, a *app.App, env Env, actor user.Actor
 			fmt.Fprintln(out, line)
 		}
 		for _, e := range p.Errors {
-			fmt.Fprintf(out, "  refused %s: %s\n", e.DN, e.Reason)
+			fmt.Fprintf(out, "  refused %s: %s\n", printable(e.DN), e.Reason)
 		}
 		fmt.Fprintln(out, "Dry run: nothing was changed.")
 		return nil
@@ -195,7 +196,7 @@ func runDirectorySync(ctx context.Context, a *app.App, env Env, actor user.Actor
 			bar.finish()
 			fmt.Fprintf(out, "Sync of %s %s.\n", d.Name, runWords(r))
 			for _, e := range r.Errors {
-				fmt.Fprintf(out, "  refused %s: %s\n", e.DN, e.Reason)
+				fmt.Fprintf(out, "  refused %s: %s\n", printable(e.DN), e.Reason)
 			}
 			switch r.Status {
 			case directory.RunHeld:
@@ -237,6 +238,17 @@ func doneCounts(c directory.Counts) string {
 	return fmt.Sprintf("%s entries read, %s created, %s updated, %s disabled, %s enabled, %s deleted, %s refused",
 		thousands(c.Seen), thousands(c.Created), thousands(c.Updated), thousands(c.Disabled), thousands(c.Enabled),
 		thousands(c.Deleted), thousands(c.Failed))
+}
+
+// printable is text a directory server sent, without the control characters that could move a
+// terminal's cursor or rewrite what it shows.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 func sortedKeys(m map[string]string) []string {

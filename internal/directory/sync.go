@@ -329,7 +329,8 @@ func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
 	}
 	e, isErr := errs.As(err)
 	retry := !isErr || e.Kind == errs.Internal || e.Kind == errs.Unavailable ||
-		e.Code == "directory.timeout" || e.Code == "directory.connection_lost" || e.Code == "store.concurrent_change"
+		e.Code == "directory.timeout" || e.Code == "directory.connection_lost" || e.Code == "directory.unreachable" ||
+		e.Code == "store.concurrent_change"
 	if !retry || j.Attempt >= j.MaxAttempts {
 		msg := "The sync stopped after repeated errors of the server; what it changed so far stays."
 		if isErr && e.Kind != errs.Internal {

@@ -185,6 +185,10 @@ func TestSync(t *testing.T) {
 		if _, _, err := f.app.Auth.Login(ctx, "cy-"+string(st.Dialect), "", client); err == nil {
 			t.Fatal("an empty password signed in (an unauthenticated bind)")
 		}
+		// Their password is the directory's: no reset from usher.
+		if err := f.app.Auth.SendReset(ctx, f.admin, f.user("cy-"+string(st.Dialect)).ID); !errs.Is(errs.Conflict, err) {
+			t.Fatalf("a reset sent to a directory user: %v", err)
+		}
 		// The username goes into the search filter escaped: "*" finds no entry, even with the
 		// right entry's id and password.
 		cyUser := f.user("cy-" + string(st.Dialect))
