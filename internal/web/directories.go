@@ -57,6 +57,15 @@ type directoryPage struct {
 	Plan    *directory.Plan // a dry run's
 	Runs    []directory.Run
 	Held    *directory.Run // the latest sync, when it waits for a confirmation
+	Running *directory.Run // the latest sync, while it is queued or running
+}
+
+// Share is how much of a running sync's plan is applied, in percent.
+func (p *directoryPage) Share() int64 {
+	if p.Running == nil || p.Running.Planned() == 0 {
+		return 0
+	}
+	return min(100, p.Running.Applied()*100/p.Running.Planned())
 }
 
 func (p *directoryPage) shows(field string) bool {
@@ -297,8 +306,13 @@ func (c *Console) directoryPage(r *http.Request, m *me, id string) (*directoryPa
 		return nil, err
 	}
 	p := &directoryPage{base: base{Title: d.Name, Nav: "directories"}, Dir: d, Version: d.Version, Values: directoryValues(d), Runs: runs}
-	if len(runs) > 0 && runs[0].Status == directory.RunHeld {
-		p.Held = &runs[0]
+	if len(runs) > 0 {
+		switch runs[0].Status {
+		case directory.RunHeld:
+			p.Held = &runs[0]
+		case directory.RunQueued, directory.RunRunning:
+			p.Running = &runs[0]
+		}
 	}
 	return p, nil
 }

@@ -2,11 +2,13 @@ package web_test
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher/internal/directory"
 	"github.com/usherhq/usher/internal/directory/dirtest"
 	"github.com/usherhq/usher/internal/user"
 )
@@ -85,5 +87,43 @@ func TestDirectoryInBrowser(t *testing.T) {
 
 		b.open("/users?q=grace")
 		b.says("grace-" + string(e.app.Store.Dialect) + "@example.com")
+	})
+}
+
+// TestDirectorySyncProgress: while a directory's sync is queued or running, its page shows it
+// with a progress bar against the plan and polls itself, so a person sees it move and end.
+func TestDirectorySyncProgress(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		sys := user.System("test")
+		kind, sec := directory.OpenLDAP, directory.LDAPS
+		p := func(s string) *string { return &s }
+		d, err := e.app.Directories.Create(ctx, sys, directory.Input{Name: p("Progress"), Kind: &kind, Host: &l.Host, Port: &l.TLSPort,
+			Security: &sec, CACert: p(string(l.CAPEM)), BaseDN: &l.BaseDN, BindDN: &l.BindDN, Password: &l.BindPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// No job runs here: the sync stays queued, then is made to look half done.
+		run, _, err := e.app.Directories.Sync(ctx, sys, d.ID, directory.SyncOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.signIn("admin@example.org")
+		b.get("/directories/"+d.ID).want(http.StatusOK).has("Syncing", "Reading the directory", "Waiting to start.")
+		st := e.app.Store
+		if err := st.StartRun(ctx, run.ID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RecordPlan(ctx, run.ID, &directory.Plan{Counts: directory.Counts{Seen: 400, Created: 400}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RecordRun(ctx, run.ID, directory.Counts{Seen: 400, Created: 100}, nil); err != nil {
+			t.Fatal(err)
+		}
+		pg := b.get("/directories/"+d.ID).want(http.StatusOK).has("Syncing", "100 of 400 changes made", "25% done.")
+		if !strings.Contains(pg.body, `data-poll="/directories/`+d.ID+`"`) || !strings.Contains(pg.body, `<progress id="sync-bar" max="400" value="100">`) {
+			t.Fatalf("the page of a running sync does not poll or show its bar:\n%s", pg.body)
+		}
 	})
 }

@@ -230,8 +230,8 @@ function uploadForm(form) {
   });
 }
 
-// A running import: its state is read again every second, in place, until it ends; then the
-// page loads again with the report.
+// A running import or sync: its state is read again every second, in place, until it ends;
+// then the page loads again with the result.
 function pollImport(section) {
   const url = section.dataset.poll;
   const tick = async () => {
@@ -246,7 +246,9 @@ function pollImport(section) {
       if (bar && freshBar) {
         bar.max = freshBar.max;
         bar.value = freshBar.value;
-        section.querySelector("label[for=import-bar]").textContent = fresh.querySelector("label[for=import-bar]").textContent;
+        const label = section.querySelector(`label[for="${bar.id}"]`);
+        const freshLabel = fresh.querySelector(`label[for="${freshBar.id}"]`);
+        if (label && freshLabel) label.textContent = freshLabel.textContent;
       }
       const counts = section.querySelector(".counts");
       const freshCounts = fresh.querySelector(".counts");
