@@ -101,6 +101,20 @@ type Mapping struct {
 	Primary string `json:"primary"`
 }
 
+// fillFrom gives each field m leaves empty the attribute of preset.
+func (m *Mapping) fillFrom(preset Mapping) {
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{{&m.Username, preset.Username}, {&m.Email, preset.Email},
+		{&m.FirstName, preset.FirstName}, {&m.LastName, preset.LastName}, {&m.Phone, preset.Phone},
+		{&m.Department, preset.Department}, {&m.Manager, preset.Manager}, {&m.Primary, preset.Primary}} {
+		if *f.dst == "" {
+			*f.dst = f.src
+		}
+	}
+}
+
 // Exclusion is a rule that leaves out the entries it matches.
 type Exclusion struct {
 	Attribute string   `json:"attribute"`

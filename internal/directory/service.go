@@ -245,6 +245,7 @@ func (s *Service) Create(ctx context.Context, a user.Actor, in Input) (*Director
 	}
 	d.Port = DefaultPort(d.Security)
 	in.apply(d)
+	d.Mapping.fillFrom(Preset(kind).Mapping) // a field a new directory does not map takes the preset's attribute
 	if err := s.validate(ctx, d); err != nil {
 		return nil, err
 	}
@@ -286,8 +287,6 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 		return nil, errs.Fields([]errs.FieldError{{Field: "kind", Code: "directory.kind_fixed",
 			Message: "The kind of a directory cannot change: add a new directory instead."}})
 	}
-	stale := errs.E(errs.PreconditionFailed, "version.stale",
-		"This directory was changed by someone else since you read it. Reload and try again.")
 	// Everything that may reach the network is done before the transaction: on SQLite a
 	// transaction holds the one writer, which a connection test would keep for seconds.
 	d, err := s.store.Directory(ctx, id)
@@ -295,7 +294,7 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 		return nil, err
 	}
 	if d.Version != version {
-		return nil, stale
+		return nil, errStale()
 	}
 	before := *d
 	if in.Security != nil && in.Port == nil && d.Port == DefaultPort(d.Security) {
@@ -353,7 +352,7 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 			return err
 		}
 		if cur.Version != version {
-			return stale // changed while its connection was tested
+			return errStale() // changed while its connection was tested
 		}
 		d.UpdatedAt = s.now()
 		if err := s.store.UpdateDirectory(ctx, d); err != nil {
@@ -369,6 +368,12 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 
 func ptrTo[T any](v T) *T { return &v }
 
+// errStale is an update or a delete at a version that is no longer the directory's.
+func errStale() error {
+	return errs.E(errs.PreconditionFailed, "version.stale",
+		"This directory was changed by someone else since you read it. Reload and try again.")
+}
+
 // Delete forgets a directory at version. Its users stay, as local users an administrator can
 // edit again.
 func (s *Service) Delete(ctx context.Context, a user.Actor, id string, version int64) error {
@@ -381,8 +386,7 @@ func (s *Service) Delete(ctx context.Context, a user.Actor, id string, version i
 			return err
 		}
 		if d.Version != version {
-			return errs.E(errs.PreconditionFailed, "version.stale",
-				"This directory was changed by someone else since you read it. Reload and try again.")
+			return errStale()
 		}
 		if err := s.store.DeleteDirectory(ctx, id); err != nil {
 			return err

@@ -234,6 +234,15 @@ func TestDirectoryLifecycle(t *testing.T) {
 		if stored.SealedPassword == "" || strings.Contains(stored.SealedPassword, l.BindPassword) {
 			t.Fatalf("the stored password is not sealed: %q", stored.SealedPassword)
 		}
+		// A mapping given in part: the rest is the preset's.
+		partial := settings(l, "Partial")
+		partial.Mapping = &directory.Mapping{Username: "cn"}
+		pd, err := svc.Create(ctx, admin, partial)
+		must(t, err)
+		if pd.Mapping.Username != "cn" || pd.Mapping.Email != "mail" || pd.Mapping.Primary != "entryUUID" {
+			t.Fatalf("a partial mapping: %+v", pd.Mapping)
+		}
+		must(t, svc.Delete(ctx, admin, pd.ID, pd.Version))
 		if _, err := svc.Create(ctx, admin, settings(l, "HEAD OFFICE")); !errs.Is(errs.Conflict, err) {
 			t.Fatalf("a second directory of the same name: %v", err)
 		}
@@ -325,7 +334,7 @@ func TestDirectoryLifecycle(t *testing.T) {
 			t.Fatalf("read after delete: %v", err)
 		}
 
-		events, _, err := st.AuditEvents(ctx, audit.Filter{TargetType: "directory", Limit: 100})
+		events, _, err := st.AuditEvents(ctx, audit.Filter{TargetType: "directory", TargetID: d.ID, Limit: 100})
 		must(t, err)
 		var actions []string
 		for _, e := range events {

@@ -602,7 +602,7 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 			show(Change{Kind: Disable, UserID: u.ID, Username: u.Username, Email: u.Email})
 		}
 	}
-	pl.creates = managersFirst(pl.creates, d)
+	pl.creates = managersFirst(pl.creates)
 	return p, pl, nil
 }
 
@@ -667,7 +667,7 @@ func diff(u *user.User, e *entry) (before, after map[string]string) {
 
 // managersFirst orders new users so that each one's manager, when the sync creates them too,
 // comes in an earlier level; levels are applied one after the other.
-func managersFirst(es []entry, _ *Directory) []entry {
+func managersFirst(es []entry) []entry {
 	if len(es) == 0 {
 		return es
 	}
@@ -781,7 +781,6 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 	batch := func(n int, fn func(ctx context.Context, i int) error) error {
 		for start := 0; start < n; start += applyBatch {
 			end := min(n, start+applyBatch)
-			saved, savedErrs := done, len(errList)
 			err := s.store.InTx(ctx, func(ctx context.Context) error {
 				for i := start; i < end; i++ {
 					if err := fn(ctx, i); err != nil {
@@ -791,8 +790,7 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 				return s.store.RecordRun(ctx, run.ID, done, errList)
 			})
 			if err != nil {
-				done, errList = saved, errList[:savedErrs]
-				return err
+				return err // the run ends here; a retry plans again from what was written
 			}
 		}
 		return nil

@@ -173,28 +173,21 @@ func readDirectory(r *http.Request, p *directoryPage) (directory.Input, error) {
 		}
 	}
 	in.OUs = &ous
-	// A new directory: a field left empty takes the preset's attribute. An existing one: the
-	// form's fields are the mapping (empty: not mapped), and what the form does not show (the
-	// custom fields' mappings) stays.
-	m := directory.Preset(kind).Mapping
+	// The form's fields are the mapping: on a new directory the domain gives a field left empty
+	// the preset's attribute; on an existing one, empty is not mapped. What the form does not
+	// show (the custom fields' mappings) stays.
+	var m directory.Mapping
 	if p.Dir != nil {
 		m = p.Dir.Mapping
 	}
-	given := false
 	for _, x := range []struct {
 		key string
 		dst *string
 	}{{"username", &m.Username}, {"email", &m.Email}, {"first_name", &m.FirstName}, {"last_name", &m.LastName},
 		{"phone", &m.Phone}, {"department", &m.Department}, {"manager", &m.Manager}, {"primary", &m.Primary}} {
-		v := strings.TrimSpace(f.Get("mapping." + x.key))
-		if v != "" || p.Dir != nil {
-			*x.dst = v
-			given = given || v != ""
-		}
+		*x.dst = strings.TrimSpace(f.Get("mapping." + x.key))
 	}
-	if given || p.Dir != nil {
-		in.Mapping = &m
-	}
+	in.Mapping = &m
 	var xs []directory.Exclusion
 	for i, line := range strings.Split(f.Get("exclusions"), "\n") {
 		if strings.TrimSpace(line) == "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/usherhq/usher/internal/directory"
 	"github.com/usherhq/usher/internal/directory/dirtest"
 	"github.com/usherhq/usher/internal/user"
+	"github.com/usherhq/usher/internal/web/browsertest"
 )
 
 // TestDirectoryInBrowser: an administrator adds a directory through the console against a real
@@ -47,7 +48,9 @@ func TestDirectoryInBrowser(t *testing.T) {
 		b.Fill("Base DN", "ou="+ou+","+l.BaseDN)
 		b.Fill("Bind DN", l.BindDN)
 		b.Fill("Bind password", "not the password")
-		b.Follow(`button[name=action][value=test]`)
+		// The test, the dry run and Sync now with the keyboard alone: Tab to the button, Enter.
+		b.tabTo(`button[name=action][value=test]`)
+		b.PressAndLoad(browsertest.KeyEnter)
 		b.says("The connection does not work", "Done: Connected to", "Failed: The directory refused the bind DN and password.")
 		b.Check("directory-test-failed")
 		b.Fill("Bind password", l.BindPassword)
@@ -55,12 +58,14 @@ func TestDirectoryInBrowser(t *testing.T) {
 		b.says("Head office", "is saved: its connection works", "No sync yet.")
 		b.Check("directory")
 
-		b.Follow(`form[action$="/dry-run"] button`)
+		b.tabTo(`form[action$="/dry-run"] button`)
+		b.PressAndLoad(browsertest.KeyEnter)
 		b.says("Dry run: what a sync would do now", "Nothing was changed.", "2 entries read", "1 to create", "1 refused",
 			"grace-"+string(e.app.Store.Dialect), "Entries refused")
 		b.Check("directory-dry-run")
 
-		b.Follow(`form[action$="/sync"] button`)
+		b.tabTo(`form[action$="/sync"] button`)
+		b.PressAndLoad(browsertest.KeyEnter)
 		b.says("The sync has started")
 		for i := 0; ; i++ {
 			b.open(b.path())
