@@ -2,20 +2,16 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -25,17 +21,14 @@ func runFoot(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("foot", flag.ContinueOnError)
 	var db dbFlags
 	db.register(fs)
-	out := fs.String("o", filepath.Join(os.TempDir(), "usher-bench", "usher"), "where to build the binary")
+	out := fs.String("o", defaultBinary, "where to build the binary")
 	runs := fs.Int("runs", 5, "starts to measure")
 	idle := fs.Duration("idle", 5*time.Second, "how long the server idles before its RSS is read again")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", *out, "./cmd/usher")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' ./cmd/usher (run bench from the repository root): %w", err)
+	if err := buildUsher(ctx, *out); err != nil {
+		return err
 	}
 	info, err := os.Stat(*out)
 	if err != nil {
@@ -80,51 +73,13 @@ func mib(kb int) float64 { return float64(kb) / 1024 }
 // stops it with SIGTERM.
 func startOnce(ctx context.Context, bin string, db dbFlags, idle time.Duration) (footprint, error) {
 	var m footprint
-	addr, err := freeAddr()
+	p, err := startUsher(ctx, bin, db)
 	if err != nil {
 		return m, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "serve", "--listen", addr)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "USHER_DATA_DIR=" + db.dataDir, "USHER_LOG_LEVEL=warn"}
-	if db.url != "" {
-		cmd.Env = append(cmd.Env, "USHER_DATABASE_URL="+db.url)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return m, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-	}()
-	for {
-		resp, err := client.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				m.ready = time.Since(start)
-				break
-			}
-		}
-		select {
-		case err := <-exited:
-			exited <- err // for the deferred wait
-			return m, fmt.Errorf("usher serve exited (%v); its output:\n%s", err, stderr.String())
-		case <-time.After(time.Millisecond):
-		}
-		if time.Since(start) > 30*time.Second {
-			cmd.Process.Kill()
-			err := <-exited
-			exited <- err
-			return m, fmt.Errorf("usher serve was not ready after 30 s; its output:\n%s", stderr.String())
-		}
-	}
-	if m.readyKB, _, err = memory(cmd.Process.Pid); err != nil {
+	defer p.stop()
+	m.ready = p.ready
+	if m.readyKB, _, err = memory(p.pid); err != nil {
 		return m, err
 	}
 	select {
@@ -132,7 +87,7 @@ func startOnce(ctx context.Context, bin string, db dbFlags, idle time.Duration) 
 	case <-ctx.Done():
 		return m, ctx.Err()
 	}
-	m.idleKB, m.hwmKB, err = memory(cmd.Process.Pid)
+	m.idleKB, m.hwmKB, err = memory(p.pid)
 	return m, err
 }
 
