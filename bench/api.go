@@ -15,6 +15,7 @@ import (
 	"github.com/usherhq/usher/internal/app"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/user"
 )
 
@@ -23,8 +24,9 @@ const (
 	benchAdminPassword = "bench-admin-password-2026"
 )
 
-// runAPI is P-API: the real server (app.New) on a loopback listener, and clients that fetch
-// random users with an administrator's API token over keep-alive connections.
+// runAPI is P-API: the real server (app.New) on a loopback listener, or with -serve usher serve
+// in its own process, and clients that fetch random users with an administrator's API token over
+// keep-alive connections.
 func runAPI(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	var db dbFlags
@@ -33,29 +35,51 @@ func runAPI(ctx context.Context, args []string) error {
 	duration := fs.Duration("duration", 10*time.Second, "how long to measure")
 	warmup := fs.Duration("warmup", 5*time.Second, "how long to run before measuring")
 	ids := fs.Int("ids", 20000, "distinct random users to fetch")
+	serveFlag := fs.Bool("serve", false, "start usher serve in its own process instead of serving from this one")
+	bin := fs.String("usher", "", "with -serve, the usher binary to run (default: build one at "+defaultBinary+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, server, stop, err := serve(ctx, db)
-	if err != nil {
-		return err
-	}
-	defer stop()
-
-	token, err := adminToken(ctx, a)
-	if err != nil {
-		return err
-	}
-	userIDs, err := randomUserIDs(ctx, db, a, *ids)
-	if err != nil {
-		return err
+	var server, token, where string
+	var userIDs []string
+	if *serveFlag {
+		st, _, err := db.open(ctx)
+		if err != nil {
+			return err
+		}
+		userIDs, err = randomUserIDs(ctx, db, st, *ids)
+		st.Close()
+		if err != nil {
+			return err
+		}
+		p, err := startServer(ctx, db, *bin)
+		if err != nil {
+			return err
+		}
+		defer p.stop()
+		if token, err = remoteToken(ctx, p.base); err != nil {
+			return err
+		}
+		server, where = p.base, fmt.Sprintf("usher serve in its own process (pid %d)", p.pid)
+	} else {
+		a, base, stop, err := serve(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		if token, err = adminToken(ctx, a); err != nil {
+			return err
+		}
+		if userIDs, err = randomUserIDs(ctx, db, a.Store, *ids); err != nil {
+			return err
+		}
+		server, where = base, "server and clients share this process"
 	}
 	base := server + "/api/v1/users/"
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients,
-		DisableCompression: true}}
+	client := keepAlive(*clients)
 	defer client.CloseIdleConnections()
-	fmt.Printf("api: %s, GET /api/v1/users/{id} of %d random users, %d clients, %s (after %s warm-up), server and clients share this process\n\n",
-		db.name(), len(userIDs), *clients, *duration, *warmup)
+	fmt.Printf("api: %s, GET /api/v1/users/{id} of %d random users, %d clients, %s (after %s warm-up), %s\n\n",
+		db.name(), len(userIDs), *clients, *duration, *warmup, where)
 
 	run := func(d time.Duration, seed uint64) (samples, int, error) {
 		// Requests run to their end: a request cut off at the deadline would only add noise.
@@ -162,8 +186,8 @@ func adminToken(ctx context.Context, a *app.App) (string, error) {
 }
 
 // randomUserIDs draws n users at random from the whole table.
-func randomUserIDs(ctx context.Context, db dbFlags, a *app.App, n int) ([]string, error) {
-	rows, err := a.Store.DB().QueryContext(ctx, fmt.Sprintf("SELECT id FROM users ORDER BY random() LIMIT %d", n))
+func randomUserIDs(ctx context.Context, db dbFlags, st *store.Store, n int) ([]string, error) {
+	rows, err := st.DB().QueryContext(ctx, fmt.Sprintf("SELECT id FROM users ORDER BY random() LIMIT %d", n))
 	if err != nil {
 		return nil, err
 	}

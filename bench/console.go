@@ -62,7 +62,7 @@ func runConsole(ctx context.Context, args []string) error {
 		var wg sync.WaitGroup
 		for c := range *clients {
 			wg.Go(func() {
-				q, err := newQuerier(seed+uint64(c), nil, user.Actor{}, 50)
+				q, err := newQuerier(seed+uint64(c), nil, 50)
 				mine := samples{}
 				for i := 0; err == nil && time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 					kind := consoleKinds[i%len(consoleKinds)]

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,9 @@ const searchSorted, searchRefused = "search+sort", "search+sort refused"
 var otherSorts = []string{"username", "email", "created_at", "updated_at", "-name", "-username", "-email", "-created_at", "-updated_at"}
 
 // runSearch is P-SEARCH: concurrent workers call user.Service.ListUsers, the same call the API
-// and the console make, with a mix of lists, filters, prefix searches, sorts and deep pages.
+// and the console make, with a mix of lists, filters, prefix searches, sorts and deep pages; with
+// -serve, they are clients of usher serve running in its own process, GET /api/v1/users with an
+// API token over keep-alive connections, as a client sees it.
 func runSearch(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("search", flag.ContinueOnError)
 	var db dbFlags
@@ -40,6 +43,8 @@ func runSearch(ctx context.Context, args []string) error {
 	depth := fs.Int("depth", 25, "pages a deep walk follows; pages 2 and later are recorded as deep")
 	limit := fs.Int("limit", 50, "page size (the API's default)")
 	slowest := fs.Int("slowest", 10, "list this many of the slowest queries with their filters")
+	serveFlag := fs.Bool("serve", false, "measure over HTTP: start usher serve in its own process and send GET /api/v1/users to it")
+	bin := fs.String("usher", "", "with -serve, the usher binary to run (default: build one at "+defaultBinary+")")
 	only := fs.String("only", "", "comma-separated kinds to run (default all: "+strings.Join(searchKinds, ",")+","+searchSorted+")")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,8 +67,24 @@ func runSearch(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("search: %s, %d users, %d workers, %s (after %s warm-up), page size %d, deep walks of %d pages\n\n",
-		db.name(), counts.Total, *workers, *duration, *warmup, *limit, *depth)
+	list, how := serviceLister(svc, actor), "user.Service.ListUsers in this process"
+	if *serveFlag {
+		st.Close()
+		server, err := startServer(ctx, db, *bin)
+		if err != nil {
+			return err
+		}
+		defer server.stop()
+		token, err := remoteToken(ctx, server.base)
+		if err != nil {
+			return err
+		}
+		client := keepAlive(*workers)
+		defer client.CloseIdleConnections()
+		list, how = httpLister(client, server.base, token), "GET /api/v1/users from usher serve (pid "+strconv.Itoa(server.pid)+") over keep-alive HTTP"
+	}
+	fmt.Printf("search: %s, %d users, %d workers, %s (after %s warm-up), page size %d, deep walks of %d pages; %s\n\n",
+		db.name(), counts.Total, *workers, *duration, *warmup, *limit, *depth, how)
 
 	var slow slowList
 	run := func(d time.Duration, seedOffset uint64) (samples, int, error) {
@@ -76,7 +97,7 @@ func runSearch(ctx context.Context, args []string) error {
 		var wg sync.WaitGroup
 		for w := range *workers {
 			wg.Go(func() {
-				q, err := newQuerier(*seed+seedOffset+uint64(w), svc, actor, *limit)
+				q, err := newQuerier(*seed+seedOffset+uint64(w), list, *limit)
 				if err != nil {
 					mu.Lock()
 					firstErr = err
@@ -192,21 +213,20 @@ func describe(f user.Filter, page int) string {
 type querier struct {
 	rng      *rand.Rand
 	names    *population
-	svc      *user.Service
-	actor    user.Actor
+	list     lister
 	limit    int
 	slow     slowList
 	deadline time.Time // a deep walk stops at the page after it
 }
 
-func newQuerier(seed uint64, svc *user.Service, actor user.Actor, limit int) (*querier, error) {
+func newQuerier(seed uint64, list lister, limit int) (*querier, error) {
 	// The same name lists and skew as gen, so that prefixes are as common as in the data.
 	names, err := newPopulation(1, 1)
 	if err != nil {
 		return nil, err
 	}
 	names.rng = rand.New(rand.NewPCG(seed, 0x6e616d6573))
-	return &querier{rng: rand.New(rand.NewPCG(seed, 0x7365617263)), names: names, svc: svc, actor: actor, limit: limit}, nil
+	return &querier{rng: rand.New(rand.NewPCG(seed, 0x7365617263)), names: names, list: list, limit: limit}, nil
 }
 
 // namePrefix is the start of a first or last name, 2 to 5 letters, in the case a person might type.
@@ -285,7 +305,7 @@ func (q *querier) run(ctx context.Context, kind string, depth int, out samples) 
 	}
 	f.Limit = q.limit
 	start := time.Now()
-	_, err := q.svc.ListUsers(ctx, q.actor, f)
+	_, err := q.list(ctx, f)
 	if e, ok := errs.As(err); ok && kind == searchSorted && e.Code == "filter.search_too_broad" {
 		kind, err = searchRefused, nil
 	}
@@ -303,7 +323,7 @@ func (q *querier) walk(ctx context.Context, f user.Filter, depth int, out sample
 	f.Limit = q.limit
 	for page := 1; page <= depth; page++ {
 		start := time.Now()
-		p, err := q.svc.ListUsers(ctx, q.actor, f)
+		next, err := q.list(ctx, f)
 		if err != nil {
 			return err
 		}
@@ -312,10 +332,10 @@ func (q *querier) walk(ctx context.Context, f user.Filter, depth int, out sample
 			out.add("deep", d)
 			q.slow.add(slowQuery{d: d, kind: "deep", what: describe(f, page)})
 		}
-		if p.Next == "" || time.Now().After(q.deadline) {
+		if next == "" || time.Now().After(q.deadline) {
 			return nil
 		}
-		f.Cursor = p.Next
+		f.Cursor = next
 	}
 	return nil
 }
