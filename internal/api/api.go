@@ -46,6 +46,15 @@ type Deps struct {
 	ImportMaxSize int64
 	// Directories manages the LDAP and Active Directory directories users come from.
 	Directories *directory.Service
+	// Cursors seals the cursors of the lists the API makes of several (the jobs list).
+	Cursors Cursors
+}
+
+// Cursors seals and opens page cursors under usher's cursor key (store.Store), bound to the
+// query's filters; Open refuses with filter.cursor_invalid a cursor Seal did not make for them.
+type Cursors interface {
+	SealCursor(v any, query ...string) string
+	OpenCursor(token string, v any, query ...string) error
 }
 
 // Server is the HTTP API.

@@ -13,7 +13,6 @@ import (
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/imports"
 	"github.com/usherhq/usher/internal/sheet"
-	"github.com/usherhq/usher/internal/user"
 )
 
 type importTemplateInput struct {
@@ -310,59 +309,3 @@ func failedRowsResponse(o huma.Operation) huma.Operation {
 		"attachment; filename=NAME-failed-rows.csv (or .txt, .xlsx).")
 }
 
-// jobBody is one piece of background work, whatever its kind.
-type jobBody struct {
-	Kind       string     `json:"kind" enum:"import" doc:"What the job does; imports now, directory syncs and exports to come."`
-	ID         string     `json:"id"`
-	Title      string     `json:"title" doc:"What it works on: an import's file name."`
-	Status     string     `json:"status" enum:"staging,staged,queued,processing,completed,failed,cancelled"`
-	Done       int64      `json:"done" doc:"Items done (an import's rows)."`
-	Total      int64      `json:"total" doc:"Items in all."`
-	Errors     int64      `json:"errors" doc:"Items that failed so far."`
-	CreatedBy  string     `json:"created_by"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Link       string     `json:"link" doc:"Where the job's own resource is."`
-}
-
-type listJobsInput struct {
-	Kind   string `query:"kind" enum:"import," doc:"Only jobs of this kind."`
-	Status string `query:"status" enum:"staged,queued,processing,completed,failed,cancelled," doc:"Only jobs in this status."`
-	Q      string `query:"q" doc:"Only jobs whose title contains this, in any letter case."`
-	Limit  int    `query:"limit" minimum:"0" maximum:"1000" doc:"At most this many (50 unless set)."`
-	Cursor string `query:"cursor" doc:"next_cursor of the previous page."`
-}
-
-type listJobsOutput struct {
-	Body struct {
-		Items      []jobBody `json:"items"`
-		NextCursor string    `json:"next_cursor,omitempty"`
-	}
-}
-
-// listJobs lists the background jobs the actor may see, newest first: the imports for whoever
-// may import (other kinds join as they come).
-func (s *Server) listJobs(ctx context.Context, in *listJobsInput) (*listJobsOutput, error) {
-	a := actorFrom(ctx)
-	out := &listJobsOutput{}
-	out.Body.Items = []jobBody{}
-	if !a.Can(user.ImportRun) {
-		return out, nil
-	}
-	list, next, err := s.deps.Imports.List(ctx, a, imports.Filter{Status: imports.Status(in.Status), Q: in.Q, Limit: in.Limit, Cursor: in.Cursor})
-	if err != nil {
-		return nil, err
-	}
-	for _, imp := range list {
-		errors := imp.Result.Error
-		if imp.StartedAt == nil {
-			errors = imp.Plan.Error
-		}
-		out.Body.Items = append(out.Body.Items, jobBody{Kind: "import", ID: imp.ID, Title: imp.FileName, Status: string(imp.Status),
-			Done: imp.Done, Total: imp.Rows, Errors: errors, CreatedBy: imp.ActorName, CreatedAt: imp.CreatedAt,
-			StartedAt: imp.StartedAt, FinishedAt: imp.FinishedAt, Link: "/api/v1/imports/" + imp.ID})
-	}
-	out.Body.NextCursor = next
-	return out, nil
-}

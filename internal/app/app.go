@@ -217,7 +217,7 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	mailLog := mail.NewLog(st)
 	srv := api.New(api.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, Metrics: reg,
 		HTTPS: cfg.HTTPS(), Ready: st.Ping, Invitations: a.Invitations, Imports: a.Imports, ImportMaxSize: cfg.ImportMaxSize,
-		Directories: a.Directories})
+		Directories: a.Directories, Cursors: st})
 	console, err := web.New(web.Deps{Users: users, Auth: a.Auth, Setup: a.Setup, Mail: mailLog, Logger: logger, HTTPS: cfg.HTTPS(),
 		FlashKey: box.DeriveKey("flash messages"), Invitations: a.Invitations, PasswordMinLength: cfg.PasswordMinLen,
 		Imports: a.Imports, ImportMaxSize: cfg.ImportMaxSize, Directories: a.Directories})

@@ -43,6 +43,9 @@ type Store interface {
 	Run(ctx context.Context, id string) (*Run, error)
 	// Runs lists a directory's syncs, newest first.
 	Runs(ctx context.Context, directoryID string, limit int) ([]Run, error)
+	// AllRuns lists every directory's syncs, newest first, a page of f.Limit at most, and the
+	// cursor of the next page ("" on the last).
+	AllRuns(ctx context.Context, f RunFilter) ([]Run, string, error)
 	// StartRun moves a queued (or, run again, a running) sync to running.
 	StartRun(ctx context.Context, id string, at time.Time) error
 	// RecordRun writes what a running sync did so far.

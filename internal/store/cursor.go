@@ -35,6 +35,7 @@ const (
 	groupsList = "groups"
 	auditList  = "audit"
 	outboxList = "outbox"
+	jobsList   = "jobs" // made in the API, of two of the store's lists (SealCursor)
 )
 
 // CursorKeySize is the length of the key that seals cursors.
@@ -115,4 +116,13 @@ func (p pageScope) open(token string, v any) error {
 		return invalidCursor()
 	}
 	return nil
+}
+
+// SealCursor seals v as a cursor of the jobs list, which the API makes of two of the store's
+// (imports and directory syncs), under the query's filters (as scope takes them).
+func (s *Store) SealCursor(v any, query ...string) string { return s.scope(jobsList, query...).seal(v) }
+
+// OpenCursor checks that token is a cursor SealCursor made for this query and reads it into v.
+func (s *Store) OpenCursor(token string, v any, query ...string) error {
+	return s.scope(jobsList, query...).open(token, v)
 }
