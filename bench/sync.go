@@ -15,26 +15,56 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-// runSync is P-SYNC: a slapd loaded with -n users (dirtest.GenerateLDIF), a directory on it
-// over LDAPS, a full sync through the sync job (every user created), then -changed percent of
-// the entries changed in slapd (their telephone number) and synced again as Sync now does
-// (incremental: the entries changed since the full sync). It reports each
-// sync's time and rate and the peak RssAnon of this process. Use a database of its own.
+// runSync is P-SYNC: a slapd loaded with -n users (dirtest.GenerateLDIF), or with -ad a Samba
+// AD DC given -n users over LDAP, a directory on it over LDAPS, a full sync through the sync job
+// (every user created), then -changed percent of the entries changed in the directory (their
+// telephone number) and synced again as Sync now does (incremental: the entries changed since
+// the full sync). It reports each sync's time and rate and the peak RssAnon of this process.
+// Use a database of its own.
 func runSync(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	var db dbFlags
 	db.register(fs)
 	n := fs.Int("n", 100000, "users in the directory")
 	changed := fs.Float64("changed", 1, "percent of the entries changed before the second sync")
+	ad := fs.Bool("ad", false, "sync from a Samba AD DC (started here, as root) instead of slapd")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	loadStart := time.Now()
-	srv, err := dirtest.StartLDAPServer("", dirtest.LDAPOptions{Users: *n, Seed: 1})
-	if err != nil {
-		return err
+	var in directory.Input
+	var change func(k int) error
+	server := "slapd"
+	if *ad {
+		srv, err := dirtest.StartADServer()
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		fmt.Printf("sync: Samba AD DC started in %.1f s; adding %d users\n", time.Since(loadStart).Seconds(), *n)
+		base, err := srv.AddUsers("bench", *n, 1, 4, func(done int) {
+			if done%2000 == 0 {
+				fmt.Printf("  %d users added in %.0f s\n", done, time.Since(loadStart).Seconds())
+			}
+		})
+		if err != nil {
+			return err
+		}
+		in = directory.Input{Kind: ptr(directory.ActiveDirectory), Host: &srv.Host, Port: &srv.TLSPort, CACert: ptr(string(srv.CAPEM)),
+			BaseDN: &base, BindDN: &srv.BindDN, Password: &srv.BindPassword}
+		change = func(k int) error { return changePhones(srv.Endpoint, base, "(objectClass=user)", k) }
+		server = "Samba AD DC"
+	} else {
+		srv, err := dirtest.StartLDAPServer("", dirtest.LDAPOptions{Users: *n, Seed: 1})
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		in = directory.Input{Kind: ptr(directory.OpenLDAP), Host: &srv.Host, Port: &srv.TLSPort, CACert: ptr(string(srv.CAPEM)),
+			BaseDN: &srv.Suffix, BindDN: &srv.BindDN, Password: &srv.BindPassword}
+		people := "ou=people," + srv.Suffix
+		change = func(k int) error { return changePhones(srv.Endpoint, people, "(objectClass=inetOrgPerson)", k) }
 	}
-	defer srv.Stop()
 	loaded := time.Since(loadStart)
 	a, _, stop, err := serve(ctx, db)
 	if err != nil {
@@ -50,10 +80,8 @@ func runSync(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := a.Directories.Create(ctx, admin, directory.Input{Name: ptr(fmt.Sprintf("bench %d", time.Now().UnixNano())),
-		Kind: ptr(directory.OpenLDAP), Host: &srv.Host, Port: &srv.TLSPort, Security: ptr(directory.LDAPS),
-		CACert: ptr(string(srv.CAPEM)), BaseDN: &srv.Suffix, BindDN: &srv.BindDN, Password: &srv.BindPassword,
-		Threshold: ptr(100)})
+	in.Name, in.Security, in.Threshold = ptr(fmt.Sprintf("bench %d", time.Now().UnixNano())), ptr(directory.LDAPS), ptr(100)
+	d, err := a.Directories.Create(ctx, admin, in)
 	if err != nil {
 		return err
 	}
@@ -64,7 +92,7 @@ func runSync(ctx context.Context, args []string) error {
 	}
 	k := int(float64(*n) * *changed / 100)
 	changeStart := time.Now()
-	if err := changePhones(srv.Endpoint, "ou=people,"+srv.Suffix, k); err != nil {
+	if err := change(k); err != nil {
 		return err
 	}
 	changeTook := time.Since(changeStart)
@@ -77,8 +105,8 @@ func runSync(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("sync: %s, %d users before; slapd with %d users loaded in %.1f s; %d entries changed in %.1f s\n\n",
-		db.name(), before.Total, *n, loaded.Seconds(), k, changeTook.Seconds())
+	fmt.Printf("sync: %s, %d users before; %s with %d users loaded in %.1f s; %d entries changed in %.1f s\n\n",
+		db.name(), before.Total, server, *n, loaded.Seconds(), k, changeTook.Seconds())
 	fmt.Println("| sync | time | entries/s | seen | created | updated | disabled | failed |")
 	fmt.Println("|---|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range []struct {
@@ -117,8 +145,8 @@ func syncOnce(ctx context.Context, svc *directory.Service, a user.Actor, id stri
 	}
 }
 
-// changePhones gives k entries under base a new telephone number.
-func changePhones(e dirtest.Endpoint, base string, k int) error {
+// changePhones gives k entries of filter under base a new telephone number.
+func changePhones(e dirtest.Endpoint, base, filter string, k int) error {
 	c, err := ldap.DialURL(e.TLSURL, ldap.DialWithTLSConfig(e.TLSConfig()), ldap.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}))
 	if err != nil {
 		return err
@@ -128,7 +156,7 @@ func changePhones(e dirtest.Endpoint, base string, k int) error {
 		return err
 	}
 	res, err := c.SearchWithPaging(ldap.NewSearchRequest(base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, k, 0, false,
-		"(objectClass=inetOrgPerson)", []string{"1.1"}, nil), 500)
+		filter, []string{"1.1"}, nil), 500)
 	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
 		return err
 	}
