@@ -308,4 +308,3 @@ func failedRowsResponse(o huma.Operation) huma.Operation {
 	return sheetResponse(o, "The rows that were not imported (refused, or left by a cancel or a failure), in the uploaded file's format, with its columns and a Reason column: correct them and upload the file as it is (the import reads past Reason).",
 		"attachment; filename=NAME-failed-rows.csv (or .txt, .xlsx).")
 }
-
