@@ -305,18 +305,30 @@ func (s *Service) attempt(ctx context.Context, key string, u *user.User, passwor
 	directoryDown := false
 	if u.Source == user.Directory && u.DirectoryID != "" {
 		// The directory decides, by a bind as the user's entry (the attempt is counted above,
-		// before the password leaves usher). The time of a hash is spent as for every other
-		// attempt, so that a directory user's answer takes no less time than anyone's.
+		// before the password leaves usher). The bind runs while a dummy hash spends the time
+		// of every other attempt, so that a directory user's answer takes the time of anyone's
+		// (the longer of the two), not a hash and a bind, which would tell who they are.
+		type bound struct {
+			ok  bool
+			err error
+		}
+		bind := make(chan bound, 1)
+		if s.opts.Directory != nil {
+			go func() {
+				ok, err := s.opts.Directory.Authenticate(ctx, u, password)
+				bind <- bound{ok, err}
+			}()
+		}
 		s.passwords.verifyHeld("", password)
 		if s.opts.Directory != nil {
-			ok, err := s.opts.Directory.Authenticate(ctx, u, password)
-			if err != nil {
+			b := <-bind
+			if b.err != nil {
 				// Answered as a wrong password (a different answer would tell that the login is
 				// a directory user's), but no lockout for the directory's outage.
-				slog.Warn("directory sign-in: the directory could not check the password", "user_id", u.ID, "err", err)
+				slog.Warn("directory sign-in: the directory could not check the password", "user_id", u.ID, "err", b.err)
 				directoryDown = true
 			}
-			a.match = ok
+			a.match = b.ok
 		}
 	} else {
 		a.match, a.rehash = s.passwords.verifyHeld(u.PasswordHash, password)
