@@ -41,7 +41,7 @@ func TestENUMDirectoryUserTakesAnyonesTime(t *testing.T) {
 		now := time.Now().UTC()
 		must(t, st.InsertDirectory(ctx, &directory.Directory{ID: "dir-timing", Name: "Timing", Kind: directory.OpenLDAP,
 			Connection: directory.Connection{Host: "127.0.0.1", Port: 636, Security: directory.LDAPS, BaseDN: "dc=example,dc=org"},
-			Config: directory.Preset(directory.OpenLDAP), Version: 1, CreatedAt: now, UpdatedAt: now}))
+			Config:     directory.Preset(directory.OpenLDAP), Version: 1, CreatedAt: now, UpdatedAt: now}))
 		_, err = users.CreateUser(ctx, user.System("test"), user.CreateInput{DirectoryID: "dir-timing",
 			Profile: user.Profile{ExternalID: strptr("e-1"), Email: strptr("dee@example.org"), Username: strptr("dee"), FirstName: strptr("Dee"), LastName: strptr("Lee")}})
 		must(t, err)
