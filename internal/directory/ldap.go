@@ -13,6 +13,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/usherhq/usher/internal/errs"
 )
 
 // Timeouts are the client's time limits.
@@ -269,6 +271,9 @@ func dialProblem(c Connection, err error, t Timeouts) *Problem {
 	p := &Problem{Step: "connect", Field: "host", Err: err}
 	var dnsErr *net.DNSError
 	switch {
+	case errors.As(err, &dnsErr) && (dnsErr.IsTemporary || dnsErr.IsTimeout):
+		p.Code = "directory.dns_unavailable"
+		p.Message = "The host name " + c.Host + " could not be looked up: the DNS server did not answer. Try again, or give the server's IP address."
 	case errors.As(err, &dnsErr):
 		p.Code = "directory.host_unknown"
 		p.Message = "The host name " + c.Host + " could not be found (DNS). Check its spelling, or give the server's IP address."
@@ -322,6 +327,9 @@ func requestProblem(step string, err error, t Timeouts) *Problem {
 	case ldap.IsErrorWithCode(err, ldap.ErrorNetwork):
 		p.Code = "directory.connection_lost"
 		p.Message = "The connection to the directory was lost: " + plainNetError(err) + "."
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultBusy) || ldap.IsErrorWithCode(err, ldap.LDAPResultUnavailable):
+		p.Code, p.Field = "directory.busy", "host"
+		p.Message = "The directory is too busy or unavailable to answer now: " + plainLDAPError(err) + "."
 	default:
 		p.Message = "The directory refused the request: " + plainLDAPError(err) + "."
 	}
@@ -343,4 +351,20 @@ func plainNetError(err error) string {
 		msg = msg[i+2:]
 	}
 	return strings.TrimPrefix(msg, "tls: ")
+}
+
+// retryable tells whether a sync that failed with err may work when tried again: the directory
+// was out of reach, slow, busy or lost the connection, the database was, or another change
+// raced it. A wrong setting or a lost right fails the sync at once.
+func retryable(err error) bool {
+	e, ok := errs.As(err)
+	if !ok {
+		return true
+	}
+	switch e.Code {
+	case "directory.timeout", "directory.connection_lost", "directory.unreachable", "directory.busy",
+		"directory.dns_unavailable", "store.concurrent_change":
+		return true
+	}
+	return e.Kind == errs.Internal || e.Kind == errs.Unavailable
 }

@@ -328,10 +328,7 @@ func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
 		return river.JobSnooze(0) // stopping: the next start runs it again
 	}
 	e, isErr := errs.As(err)
-	retry := !isErr || e.Kind == errs.Internal || e.Kind == errs.Unavailable ||
-		e.Code == "directory.timeout" || e.Code == "directory.connection_lost" || e.Code == "directory.unreachable" ||
-		e.Code == "store.concurrent_change"
-	if !retry || j.Attempt >= j.MaxAttempts {
+	if !retryable(err) || j.Attempt >= j.MaxAttempts {
 		msg := "The sync stopped after repeated errors of the server; what it changed so far stays."
 		if isErr && e.Kind != errs.Internal {
 			msg = e.Message // the directory's problem (bad credentials, no base DN, …) or a lost right
