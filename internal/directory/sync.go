@@ -720,6 +720,11 @@ func safety(d *Directory, p *Plan, run *Run) error {
 			gone, ok.Disabled+ok.Deleted, p.Counts.Seen)}
 	}
 	switch {
+	case d.Scope == ScopeNone && gone == 0:
+		// The administrator chose to read nobody, and nobody would be lost.
+	case d.Scope == ScopeNone:
+		return &heldError{plan: p, reason: fmt.Sprintf("The scope is None, so this sync reads no users: all %d of the directory's active users would be %s. Choose the OUs to sync before confirming.",
+			gone, leaverWord(d))}
 	case p.Full && p.Counts.Seen == 0:
 		return &heldError{plan: p, reason: "The directory returned no users in scope: check the base DN, the OUs and the inclusion filter before confirming, or every user of this directory would be " + leaverWord(d) + "."}
 	case gone > 0 && (p.Active == 0 || gone*100 > int64(d.Threshold)*p.Active):
