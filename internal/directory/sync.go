@@ -555,6 +555,15 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 		// An entry without its primary attribute may be any user: none is taken for gone.
 		full = false
 	}
+	if !full && d.Mapping.Manager != "" {
+		read := slices.Clone(pl.creates)
+		for _, m := range matched {
+			read = append(read, m.e)
+		}
+		if err := d.resolveManagers(ctx, cn, pl, read); err != nil {
+			return nil, nil, problemError(err)
+		}
+	}
 	// The updates, now that every entry read is known for the managers, who are compared by
 	// the users they are (not by email, which may change in the same sync).
 	byID := make(map[string]*user.User, len(existing))
