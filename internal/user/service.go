@@ -60,6 +60,7 @@ type Store interface {
 	SetGroupRoles(ctx context.Context, groupID string, roleIDs []string) error
 	AddGroupMembers(ctx context.Context, groupID string, userIDs []string) error
 	RemoveGroupMembers(ctx context.Context, groupID string, userIDs []string) error
+	GroupMemberIDs(ctx context.Context, groupID string) ([]string, error)
 
 	Fields(ctx context.Context) ([]Field, error)
 	InsertField(ctx context.Context, f *Field) error
