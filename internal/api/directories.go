@@ -28,12 +28,12 @@ type exclusionBody struct {
 
 type groupMappingBody struct {
 	Enabled          bool     `json:"enabled" doc:"Whether a sync makes the directory's groups usher groups, with their members. Off by default."`
-	DNs              []string `json:"dns" maxItems:"1000" nullable:"false" doc:"Groups chosen one by one, by DN (under the base DN)."`
-	BaseDN           string   `json:"base_dn" doc:"Where the filter looks for groups; empty: the directory's base DN."`
-	Filter           string   `json:"filter" doc:"Which entries are groups, an LDAP filter; empty: only the groups named in dns."`
-	MemberAttributes []string `json:"member_attributes" maxItems:"10" nullable:"false" doc:"The attributes that list a group's members by DN (member; also uniqueMember on OpenLDAP). Members that are not users of the directory in usher, nested groups among them, are passed over."`
-	NameAttribute    string   `json:"name_attribute" doc:"The attribute that names the group in usher (cn)."`
-	Primary          string   `json:"primary" doc:"The attribute that identifies a group across syncs, its external id (objectGUID on Active Directory, entryUUID on OpenLDAP)."`
+	DNs              []string `json:"dns,omitempty" maxItems:"1000" nullable:"false" doc:"Groups chosen one by one, by DN (under the base DN)."`
+	BaseDN           string   `json:"base_dn,omitempty" doc:"Where the filter looks for groups; empty: the directory's base DN."`
+	Filter           string   `json:"filter,omitempty" doc:"Which entries are groups, an LDAP filter; empty: only the groups named in dns."`
+	MemberAttributes []string `json:"member_attributes,omitempty" maxItems:"10" nullable:"false" doc:"The attributes that list a group's members by DN (member; also uniqueMember on OpenLDAP). Members that are not users of the directory in usher, nested groups among them, are passed over."`
+	NameAttribute    string   `json:"name_attribute,omitempty" doc:"The attribute that names the group in usher (cn)."`
+	Primary          string   `json:"primary,omitempty" doc:"The attribute that identifies a group across syncs, its external id (objectGUID on Active Directory, entryUUID on OpenLDAP)."`
 }
 
 type groupMappingOut struct {
@@ -333,7 +333,7 @@ type syncCountsBody struct {
 	Failed   int64 `json:"failed" doc:"Entries that could not be applied; errors says why."`
 
 	GroupsCreated  int64 `json:"groups_created" doc:"With a group mapping: groups made from the directory's."`
-	GroupsUpdated  int64 `json:"groups_updated" doc:"Groups renamed as the directory renamed them."`
+	GroupsUpdated  int64 `json:"groups_updated" doc:"Groups renamed as the directory renamed them, or whose members changed."`
 	GroupsDeleted  int64 `json:"groups_deleted" doc:"Groups deleted: they left the directory or the mapping (found by a full sync)."`
 	MembersAdded   int64 `json:"members_added"`
 	MembersRemoved int64 `json:"members_removed"`
@@ -355,18 +355,34 @@ type changeBody struct {
 	After    map[string]string `json:"after,omitempty" doc:"An update's attributes after."`
 }
 
+type groupChangeBody struct {
+	Kind    string `json:"kind" enum:"create,update,delete"`
+	DN      string `json:"dn,omitempty"`
+	GroupID string `json:"group_id,omitempty"`
+	Name    string `json:"name"`
+	Before  string `json:"before,omitempty" doc:"An update's name before, when the directory renamed the group."`
+	Added   int    `json:"added" doc:"Members the group gains."`
+	Removed int    `json:"removed" doc:"Members the group loses."`
+}
+
 type planBody struct {
-	Counts  syncCountsBody   `json:"counts"`
-	Users   int64            `json:"users" doc:"The directory's users in usher when the plan was made."`
-	Changes []changeBody     `json:"changes" doc:"The first 20 changes of each kind."`
-	Errors  []entryErrorBody `json:"errors" doc:"The first 100 entries refused."`
+	Counts       syncCountsBody    `json:"counts"`
+	Users        int64             `json:"users" doc:"The directory's users in usher when the plan was made."`
+	Changes      []changeBody      `json:"changes" doc:"The first 20 changes of each kind."`
+	Errors       []entryErrorBody  `json:"errors" doc:"The first 100 entries refused."`
+	Groups       int64             `json:"groups" doc:"With a group mapping: the directory's groups in usher when the plan was made."`
+	GroupChanges []groupChangeBody `json:"group_changes" doc:"The first 20 changes to groups of each kind."`
 }
 
 func toPlan(p *directory.Plan) *planBody {
 	if p == nil {
 		return nil
 	}
-	b := &planBody{Counts: syncCountsBody(p.Counts), Users: p.Users, Changes: make([]changeBody, len(p.Changes)), Errors: toEntryErrors(p.Errors)}
+	b := &planBody{Counts: syncCountsBody(p.Counts), Users: p.Users, Changes: make([]changeBody, len(p.Changes)), Errors: toEntryErrors(p.Errors),
+		Groups: p.Groups, GroupChanges: make([]groupChangeBody, len(p.GroupChanges))}
+	for i, c := range p.GroupChanges {
+		b.GroupChanges[i] = groupChangeBody{Kind: string(c.Kind), DN: c.DN, GroupID: c.GroupID, Name: c.Name, Before: c.Before, Added: c.Added, Removed: c.Removed}
+	}
 	for i, c := range p.Changes {
 		b.Changes[i] = changeBody{Kind: string(c.Kind), DN: c.DN, UserID: c.UserID, Username: c.Username, Email: c.Email, Before: c.Before, After: c.After}
 	}
