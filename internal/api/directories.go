@@ -361,8 +361,8 @@ type groupChangeBody struct {
 	GroupID string `json:"group_id,omitempty"`
 	Name    string `json:"name"`
 	Before  string `json:"before,omitempty" doc:"An update's name before, when the directory renamed the group."`
-	Added   int    `json:"added" doc:"Members the group gains."`
-	Removed int    `json:"removed" doc:"Members the group loses."`
+	Added   int64  `json:"added" doc:"Members the group gains."`
+	Removed int64  `json:"removed" doc:"Members the group loses."`
 }
 
 type planBody struct {

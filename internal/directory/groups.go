@@ -36,8 +36,8 @@ type GroupChange struct {
 	GroupID string     `json:"group_id,omitempty"`
 	Name    string     `json:"name"`
 	Before  string     `json:"before,omitempty"` // an update's name before, when the directory renamed it
-	Added   int        `json:"added"`            // members
-	Removed int        `json:"removed"`
+	Added   int64      `json:"added"`            // members
+	Removed int64      `json:"removed"`
 }
 
 // normDN is a DN in one form whatever the spacing and case it was written in, for comparing a
@@ -260,7 +260,7 @@ func planGroups(p *Plan, pl *planned, existing []user.Group, read []groupEntry, 
 			p.Counts.GroupsCreated++
 			p.Counts.MembersAdded += int64(len(want))
 			pl.groups = append(pl.groups, plannedGroup{g: ge, members: want})
-			show(GroupChange{Kind: Create, DN: ge.DN, Name: ge.Name, Added: len(want)})
+			show(GroupChange{Kind: Create, DN: ge.DN, Name: ge.Name, Added: int64(len(want))})
 			continue
 		}
 		have := map[string]bool{}
@@ -271,7 +271,7 @@ func planGroups(p *Plan, pl *planned, existing []user.Group, read []groupEntry, 
 				have["id:"+id] = true // not a user of this directory: leaves
 			}
 		}
-		added, removed := 0, 0
+		var added, removed int64
 		for _, ext := range want {
 			if !have[ext] {
 				added++
@@ -290,8 +290,8 @@ func planGroups(p *Plan, pl *planned, existing []user.Group, read []groupEntry, 
 			c.Before = g.Name
 		}
 		p.Counts.GroupsUpdated++
-		p.Counts.MembersAdded += int64(added)
-		p.Counts.MembersRemoved += int64(removed)
+		p.Counts.MembersAdded += added
+		p.Counts.MembersRemoved += removed
 		pl.groups = append(pl.groups, plannedGroup{id: g.ID, g: ge, members: want})
 		show(c)
 	}
@@ -306,6 +306,6 @@ func planGroups(p *Plan, pl *planned, existing []user.Group, read []groupEntry, 
 		p.Counts.GroupsDeleted++
 		p.Counts.MembersRemoved += g.MemberCount
 		pl.goneGroups = append(pl.goneGroups, g)
-		show(GroupChange{Kind: Delete, GroupID: g.ID, Name: g.Name, Removed: int(g.MemberCount)})
+		show(GroupChange{Kind: Delete, GroupID: g.ID, Name: g.Name, Removed: g.MemberCount})
 	}
 }

@@ -18,7 +18,7 @@ import (
 func (f *syncFixture) dirGroups(dirID string) map[string][]string {
 	f.t.Helper()
 	ctx := context.Background()
-	gs, err := f.st.DirectoryGroups(ctx, dirID)
+	gs, err := f.st.DirectoryGroups(ctx, dirID, true)
 	must(f.t, err)
 	out := map[string][]string{}
 	for _, g := range gs {
@@ -36,7 +36,7 @@ func (f *syncFixture) dirGroups(dirID string) map[string][]string {
 
 func (f *syncFixture) groupNamed(dirID, name string) *user.Group {
 	f.t.Helper()
-	gs, err := f.st.DirectoryGroups(context.Background(), dirID)
+	gs, err := f.st.DirectoryGroups(context.Background(), dirID, true)
 	must(f.t, err)
 	for i := range gs {
 		if gs[i].Name == name {

@@ -39,8 +39,9 @@ type Store interface {
 	CountDirectoryUsers(ctx context.Context, id string) (int64, error)
 	// DirectoryUsers reads every user of a directory.
 	DirectoryUsers(ctx context.Context, id string) ([]*user.User, error)
-	// DirectoryGroups reads every group of a directory, with its members' ids.
-	DirectoryGroups(ctx context.Context, id string) ([]user.Group, error)
+	// DirectoryGroups reads every group of a directory by name, with its members' ids when
+	// members.
+	DirectoryGroups(ctx context.Context, id string, members bool) ([]user.Group, error)
 	// CountDirectoryGroups counts the groups of a directory.
 	CountDirectoryGroups(ctx context.Context, id string) (int64, error)
 
@@ -226,6 +227,17 @@ func (s *Service) Directories(ctx context.Context, a user.Actor) ([]Directory, e
 		ds[i].Password, ds[i].SealedPassword = "", ""
 	}
 	return ds, err
+}
+
+// Groups lists the groups a directory's syncs keep, by name, with their roles and member counts.
+func (s *Service) Groups(ctx context.Context, a user.Actor, id string) ([]user.Group, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Directory(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.store.DirectoryGroups(ctx, id, false)
 }
 
 // Directory reads one directory, without its password.

@@ -658,7 +658,7 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 // users of the directory after the sync, those it creates included and those it deletes not.
 func (s *Service) planGroups(ctx context.Context, d *Directory, p *Plan, pl *planned, users []*user.User,
 	read []groupEntry, refused []EntryError, userDNs map[string]string, full bool) error {
-	existing, err := s.store.DirectoryGroups(ctx, d.ID)
+	existing, err := s.store.DirectoryGroups(ctx, d.ID, true)
 	if err != nil {
 		return err
 	}

@@ -237,8 +237,9 @@ func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, e
 	return out, rows.Err()
 }
 
-// DirectoryGroups reads every group of a directory, each with its members' ids, by name.
-func (s *Store) DirectoryGroups(ctx context.Context, directoryID string) ([]user.Group, error) {
+// DirectoryGroups reads every group of a directory by name, with its roles and member count
+// and, with members, its members' ids.
+func (s *Store) DirectoryGroups(ctx context.Context, directoryID string, members bool) ([]user.Group, error) {
 	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+groupColumns+`, (SELECT count(*) FROM group_members m WHERE m.group_id = groups.id)
 		FROM groups WHERE directory_id = $1 ORDER BY name_lower`, directoryID)
 	if err != nil {
@@ -261,8 +262,10 @@ func (s *Store) DirectoryGroups(ctx context.Context, directoryID string) ([]user
 	}
 	rows.Close()
 	for i := range out {
-		if out[i].MemberIDs, err = s.GroupMemberIDs(ctx, out[i].ID); err != nil {
-			return nil, err
+		if members {
+			if out[i].MemberIDs, err = s.GroupMemberIDs(ctx, out[i].ID); err != nil {
+				return nil, err
+			}
 		}
 		if out[i].Roles, err = s.groupRoles(ctx, out[i].ID); err != nil {
 			return nil, err
