@@ -248,9 +248,11 @@ func planGroups(p *Plan, pl *planned, existing []user.Group, read []groupEntry, 
 			continue // named one by one and found by the filter too
 		}
 		seen[ge.ExternalID] = true
+		wantSet := map[string]bool{}
 		var want []string
 		for _, dn := range ge.Members {
-			if ext, ok := members[dn]; ok && synced[ext] && !slices.Contains(want, ext) {
+			if ext, ok := members[dn]; ok && synced[ext] && !wantSet[ext] {
+				wantSet[ext] = true
 				want = append(want, ext)
 			}
 		}
@@ -278,7 +280,7 @@ func planGroups(p *Plan, pl *planned, existing []user.Group, read []groupEntry, 
 			}
 		}
 		for ext := range have {
-			if !slices.Contains(want, ext) {
+			if !wantSet[ext] {
 				removed++
 			}
 		}

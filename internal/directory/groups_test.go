@@ -205,6 +205,16 @@ func TestSyncGroups(t *testing.T) {
 		if u := f.user("bob-" + dia); u.Status != user.Active {
 			t.Fatalf("bob %s", u.Status)
 		}
+
+		// A mapping that finds no group while the directory has some would delete them all: the
+		// safety rules hold it.
+		g.Filter = "(cn=nothing-" + dia + ")"
+		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Groups: &g})
+		must(t, err)
+		run = f.sync(d.ID)
+		if run.Status != directory.RunHeld || !strings.Contains(run.Reason, "none of the mapped groups") || len(f.dirGroups(d.ID)) != 2 {
+			t.Fatalf("a sync that finds no group %s %q %v", run.Status, run.Reason, f.dirGroups(d.ID))
+		}
 	})
 }
 

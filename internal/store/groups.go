@@ -273,3 +273,19 @@ func (s *Store) DirectoryGroups(ctx context.Context, directoryID string, members
 	}
 	return out, nil
 }
+
+// CountUsersOfDirectory counts how many of ids are users of the directory directoryID.
+func (s *Store) CountUsersOfDirectory(ctx context.Context, directoryID string, ids []string) (int, error) {
+	n := 0
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(len(ids), start+500)]
+		var k int
+		err := s.reader(ctx).QueryRowContext(ctx, `SELECT count(*) FROM users WHERE directory_id = $1 AND id IN (`+placeholders(2, len(part))+`)`,
+			append([]any{directoryID}, anys(part)...)...).Scan(&k)
+		if err != nil {
+			return 0, fmt.Errorf("store: count users of a directory: %w", err)
+		}
+		n += k
+	}
+	return n, nil
+}

@@ -38,7 +38,10 @@ func (s *Service) GroupFromDirectory(ctx context.Context, a Actor, dir, id strin
 		return nil, err
 	}
 	in.Name = *gi.Name
-	in.MemberIDs = dedupe(in.MemberIDs)
+	want := make(map[string]bool, len(in.MemberIDs))
+	for _, id := range in.MemberIDs {
+		want[id] = true
+	}
 	out := &GroupSync{}
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		now := s.now()
@@ -63,25 +66,24 @@ func (s *Service) GroupFromDirectory(ctx context.Context, a Actor, dir, id strin
 				return err
 			}
 		}
+		had := make(map[string]bool, len(have))
 		var add, remove []string
-		for _, uid := range in.MemberIDs {
-			if !slices.Contains(have, uid) {
-				add = append(add, uid)
-			}
-		}
 		for _, uid := range have {
-			if !slices.Contains(in.MemberIDs, uid) {
+			had[uid] = true
+			if !want[uid] {
 				remove = append(remove, uid)
 			}
 		}
-		for _, uid := range add {
-			u, err := s.store.User(ctx, uid)
-			if err != nil {
-				return err
+		for uid := range want {
+			if !had[uid] {
+				add = append(add, uid)
 			}
-			if err := ofDirectory(u, dir); err != nil {
-				return err
-			}
+		}
+		slices.Sort(add)
+		if n, err := s.store.CountUsersOfDirectory(ctx, dir, add); err != nil {
+			return err
+		} else if n != len(add) {
+			return errs.E(errs.Conflict, "user.other_source", "A member is not a user of this directory.")
 		}
 		if (len(add) > 0 || len(remove) > 0) && !out.Created {
 			if err := a.requireCovers("the group "+g.Name, g.Permissions()); err != nil {
@@ -102,13 +104,13 @@ func (s *Service) GroupFromDirectory(ctx context.Context, a Actor, dir, id strin
 			if err := s.store.AddGroupMembers(ctx, g.ID, add); err != nil {
 				return err
 			}
-			details["added"] = add
+			details["added"], details["added_count"] = firstIDs(add), len(add)
 		}
 		if len(remove) > 0 {
 			if err := s.store.RemoveGroupMembers(ctx, g.ID, remove); err != nil {
 				return err
 			}
-			details["removed"] = remove
+			details["removed"], details["removed_count"] = firstIDs(remove), len(remove)
 		}
 		out.Added, out.Removed = len(add), len(remove)
 		action := "group.update"
@@ -156,3 +158,9 @@ func (s *Service) DeleteGroupFromDirectory(ctx context.Context, a Actor, dir, id
 			"external_id": g.ExternalID, "reason": "left the directory"})
 	})
 }
+
+// maxAuditIDs is how many member ids one audit event of a directory group lists; the counts
+// say how many there were.
+const maxAuditIDs = 1000
+
+func firstIDs(ids []string) []string { return ids[:min(len(ids), maxAuditIDs)] }
