@@ -263,6 +263,10 @@ func TestDirectoryGroups(t *testing.T) {
 		if !d.Groups.Enabled || len(d.Groups.DNs) != 1 || d.Groups.Primary != "entryUUID" || len(d.Groups.Members) != 2 || d.Groups.ConfiguredBy == "" {
 			t.Fatalf("the group mapping saved: %+v", d.Groups)
 		}
+		none := e.admin.do("PATCH", "/api/v1/directories/"+d.ID, map[string]any{"groups": map[string]any{"enabled": true}}, "If-Match", `"1"`).want(http.StatusUnprocessableEntity)
+		if !strings.Contains(string(none.body), `"groups.filter"`) || !strings.Contains(string(none.body), "directory.groups_required") {
+			t.Fatalf("a mapping that chooses no group: %s", none.body)
+		}
 		var dry struct {
 			Plan struct {
 				Counts struct {

@@ -157,12 +157,8 @@ func (g GroupMapping) settings() GroupMapping {
 	return g
 }
 
-// fillFrom gives each attribute g leaves empty the attribute of preset, and a mapping that
-// chooses no groups the preset's filter.
+// fillFrom gives each attribute g leaves empty the attribute of preset.
 func (g *GroupMapping) fillFrom(preset GroupMapping) {
-	if g.Filter == "" && len(g.DNs) == 0 {
-		g.Filter = preset.Filter
-	}
 	if len(g.Members) == 0 {
 		g.Members = preset.Members
 	}

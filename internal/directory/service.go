@@ -271,6 +271,9 @@ func (s *Service) Create(ctx context.Context, a user.Actor, in Input) (*Director
 	in.apply(d)
 	d.Mapping.fillFrom(Preset(kind).Mapping) // a field a new directory does not map takes the preset's attribute
 	d.Groups.fillFrom(Preset(kind).Groups)
+	if d.Groups.Filter == "" && len(d.Groups.DNs) == 0 {
+		d.Groups.Filter = Preset(kind).Groups.Filter // a new mapping that chooses no groups: the preset's
+	}
 	if d.Groups.Enabled {
 		d.Groups.By = configurer(a)
 	}
