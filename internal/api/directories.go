@@ -27,41 +27,71 @@ type exclusionBody struct {
 }
 
 type groupMappingBody struct {
-	Enabled bool   `json:"enabled"`
-	BaseDN  string `json:"base_dn" doc:"Where groups are read from; empty: the directory's base DN."`
-	Filter  string `json:"filter" doc:"Which entries are groups, an LDAP filter."`
+	Enabled          bool     `json:"enabled" doc:"Whether a sync makes the directory's groups usher groups, with their members. Off by default."`
+	DNs              []string `json:"dns,omitempty" maxItems:"1000" nullable:"false" doc:"Groups chosen one by one, by DN (under the base DN)."`
+	BaseDN           string   `json:"base_dn,omitempty" doc:"Where the filter looks for groups; empty: the directory's base DN."`
+	Filter           string   `json:"filter,omitempty" doc:"Which entries are groups, an LDAP filter; empty: only the groups named in dns."`
+	MemberAttributes []string `json:"member_attributes,omitempty" maxItems:"10" nullable:"false" doc:"The attributes that list a group's members by DN (member; also uniqueMember on OpenLDAP). Members that are not users of the directory in usher, nested groups among them, are passed over."`
+	NameAttribute    string   `json:"name_attribute,omitempty" doc:"The attribute that names the group in usher (cn)."`
+	Primary          string   `json:"primary,omitempty" doc:"The attribute that identifies a group across syncs, its external id (objectGUID on Active Directory, entryUUID on OpenLDAP)."`
+}
+
+type groupMappingOut struct {
+	Enabled          bool     `json:"enabled"`
+	DNs              []string `json:"dns"`
+	BaseDN           string   `json:"base_dn"`
+	Filter           string   `json:"filter"`
+	MemberAttributes []string `json:"member_attributes"`
+	NameAttribute    string   `json:"name_attribute"`
+	Primary          string   `json:"primary"`
+	ConfiguredBy     string   `json:"configured_by" doc:"Who last chose the groups: a sync changes a group's members only within the permissions they hold."`
+}
+
+func toGroupMapping(g directory.GroupMapping) groupMappingOut {
+	out := groupMappingOut{Enabled: g.Enabled, DNs: g.DNs, BaseDN: g.BaseDN, Filter: g.Filter, MemberAttributes: g.Members,
+		NameAttribute: g.Name, Primary: g.Primary}
+	if out.DNs == nil {
+		out.DNs = []string{}
+	}
+	if out.MemberAttributes == nil {
+		out.MemberAttributes = []string{}
+	}
+	if g.By != nil {
+		out.ConfiguredBy = g.By.Name
+	}
+	return out
 }
 
 type directoryBody struct {
-	ID                string           `json:"id"`
-	Name              string           `json:"name"`
-	Kind              string           `json:"kind" enum:"active_directory,ldap"`
-	Host              string           `json:"host"`
-	Port              int              `json:"port"`
-	Security          string           `json:"security" enum:"ldaps,starttls,none"`
-	CACert            string           `json:"ca_cert" doc:"PEM certificates of the CA trusted for this directory, in place of the system's roots; empty: the system's."`
-	BaseDN            string           `json:"base_dn"`
-	BindDN            string           `json:"bind_dn"`
-	Scope             string           `json:"scope" enum:"all,none,selected" doc:"Which organisation units users are read from."`
-	OUs               []string         `json:"ous" doc:"With scope selected: the OUs (subtrees) read."`
-	Mapping           mappingBody      `json:"mapping"`
-	Filter            string           `json:"filter" doc:"The inclusion rule: an LDAP filter entries must match."`
-	Exclusions        []exclusionBody  `json:"exclusions"`
-	DisabledAttribute string           `json:"disabled_attribute" doc:"OpenLDAP: the attribute that marks a disabled account."`
-	DisabledValue     string           `json:"disabled_value" doc:"OpenLDAP: the value it must have; empty: any value."`
-	Leavers           string           `json:"leavers" enum:"disable,delete" doc:"What a sync does to users who left the directory's scope."`
-	Threshold         int              `json:"threshold" doc:"The share of the directory's users, in percent, a sync may disable or delete before it stops and asks for confirmation."`
-	Groups            groupMappingBody `json:"groups"`
-	CreatedAt         time.Time        `json:"created_at"`
-	UpdatedAt         time.Time        `json:"updated_at"`
-	Version           int64            `json:"version"`
+	ID                string          `json:"id"`
+	Name              string          `json:"name"`
+	Kind              string          `json:"kind" enum:"active_directory,ldap"`
+	Host              string          `json:"host"`
+	Port              int             `json:"port"`
+	Security          string          `json:"security" enum:"ldaps,starttls,none"`
+	CACert            string          `json:"ca_cert" doc:"PEM certificates of the CA trusted for this directory, in place of the system's roots; empty: the system's."`
+	BaseDN            string          `json:"base_dn"`
+	BindDN            string          `json:"bind_dn"`
+	Scope             string          `json:"scope" enum:"all,none,selected" doc:"Which organisation units users are read from."`
+	OUs               []string        `json:"ous" doc:"With scope selected: the OUs (subtrees) read."`
+	Mapping           mappingBody     `json:"mapping"`
+	Filter            string          `json:"filter" doc:"The inclusion rule: an LDAP filter entries must match."`
+	Exclusions        []exclusionBody `json:"exclusions"`
+	DisabledAttribute string          `json:"disabled_attribute" doc:"OpenLDAP: the attribute that marks a disabled account."`
+	DisabledValue     string          `json:"disabled_value" doc:"OpenLDAP: the value it must have; empty: any value."`
+	Leavers           string          `json:"leavers" enum:"disable,delete" doc:"What a sync does to users who left the directory's scope."`
+	Threshold         int             `json:"threshold" doc:"The share of the directory's users, in percent, a sync may disable or delete before it stops and asks for confirmation."`
+	Groups            groupMappingOut `json:"groups"`
+	CreatedAt         time.Time       `json:"created_at"`
+	UpdatedAt         time.Time       `json:"updated_at"`
+	Version           int64           `json:"version"`
 }
 
 func toDirectory(d *directory.Directory) directoryBody {
 	b := directoryBody{ID: d.ID, Name: d.Name, Kind: string(d.Kind), Host: d.Host, Port: d.Port, Security: string(d.Security),
 		CACert: d.CACert, BaseDN: d.BaseDN, BindDN: d.BindDN, Scope: string(d.Scope), OUs: d.OUs,
 		Filter: d.Filter, DisabledAttribute: d.DisabledAttribute, DisabledValue: d.DisabledValue, Leavers: string(d.Leavers),
-		Threshold: d.Threshold, Groups: groupMappingBody(d.Groups), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Version: d.Version}
+		Threshold: d.Threshold, Groups: toGroupMapping(d.Groups), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Version: d.Version}
 	m := d.Mapping
 	b.Mapping = mappingBody{Username: m.Username, Email: m.Email, FirstName: m.FirstName, LastName: m.LastName, Phone: m.Phone,
 		Department: m.Department, Manager: m.Manager, Custom: m.Custom, Primary: m.Primary}
@@ -144,8 +174,9 @@ func (b directoryFields) input() directory.Input {
 		in.Exclusions = &xs
 	}
 	if b.Groups != nil {
-		g := directory.GroupMapping(*b.Groups)
-		in.Groups = &g
+		g := *b.Groups
+		in.Groups = &directory.GroupMapping{Enabled: g.Enabled, DNs: g.DNs, BaseDN: g.BaseDN, Filter: g.Filter,
+			Members: g.MemberAttributes, Name: g.NameAttribute, Primary: g.Primary}
 	}
 	return in
 }
@@ -300,6 +331,12 @@ type syncCountsBody struct {
 	Enabled  int64 `json:"enabled"`
 	Deleted  int64 `json:"deleted"`
 	Failed   int64 `json:"failed" doc:"Entries that could not be applied; errors says why."`
+
+	GroupsCreated  int64 `json:"groups_created" doc:"With a group mapping: groups made from the directory's."`
+	GroupsUpdated  int64 `json:"groups_updated" doc:"Groups renamed as the directory renamed them, or whose members changed."`
+	GroupsDeleted  int64 `json:"groups_deleted" doc:"Groups deleted: they left the directory or the mapping (found by a full sync)."`
+	MembersAdded   int64 `json:"members_added"`
+	MembersRemoved int64 `json:"members_removed"`
 }
 
 type entryErrorBody struct {
@@ -318,18 +355,34 @@ type changeBody struct {
 	After    map[string]string `json:"after,omitempty" doc:"An update's attributes after."`
 }
 
+type groupChangeBody struct {
+	Kind    string `json:"kind" enum:"create,update,delete"`
+	DN      string `json:"dn,omitempty"`
+	GroupID string `json:"group_id,omitempty"`
+	Name    string `json:"name"`
+	Before  string `json:"before,omitempty" doc:"An update's name before, when the directory renamed the group."`
+	Added   int64  `json:"added" doc:"Members the group gains."`
+	Removed int64  `json:"removed" doc:"Members the group loses."`
+}
+
 type planBody struct {
-	Counts  syncCountsBody   `json:"counts"`
-	Users   int64            `json:"users" doc:"The directory's users in usher when the plan was made."`
-	Changes []changeBody     `json:"changes" doc:"The first 20 changes of each kind."`
-	Errors  []entryErrorBody `json:"errors" doc:"The first 100 entries refused."`
+	Counts       syncCountsBody    `json:"counts"`
+	Users        int64             `json:"users" doc:"The directory's users in usher when the plan was made."`
+	Changes      []changeBody      `json:"changes" doc:"The first 20 changes of each kind."`
+	Errors       []entryErrorBody  `json:"errors" doc:"The first 100 entries refused."`
+	Groups       int64             `json:"groups" doc:"With a group mapping: the directory's groups in usher when the plan was made."`
+	GroupChanges []groupChangeBody `json:"group_changes" doc:"The first 20 changes to groups of each kind."`
 }
 
 func toPlan(p *directory.Plan) *planBody {
 	if p == nil {
 		return nil
 	}
-	b := &planBody{Counts: syncCountsBody(p.Counts), Users: p.Users, Changes: make([]changeBody, len(p.Changes)), Errors: toEntryErrors(p.Errors)}
+	b := &planBody{Counts: syncCountsBody(p.Counts), Users: p.Users, Changes: make([]changeBody, len(p.Changes)), Errors: toEntryErrors(p.Errors),
+		Groups: p.Groups, GroupChanges: make([]groupChangeBody, len(p.GroupChanges))}
+	for i, c := range p.GroupChanges {
+		b.GroupChanges[i] = groupChangeBody{Kind: string(c.Kind), DN: c.DN, GroupID: c.GroupID, Name: c.Name, Before: c.Before, Added: c.Added, Removed: c.Removed}
+	}
 	for i, c := range p.Changes {
 		b.Changes[i] = changeBody{Kind: string(c.Kind), DN: c.DN, UserID: c.UserID, Username: c.Username, Email: c.Email, Before: c.Before, After: c.After}
 	}

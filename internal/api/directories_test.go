@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -215,5 +216,116 @@ func TestDirectorySync(t *testing.T) {
 			t.Fatalf("OUs of a server that is down: %s", res.body)
 		}
 		e.admin.do("POST", "/api/v1/directories/"+down+"/sync", map[string]any{"dry_run": true}).want(http.StatusBadGateway)
+	})
+}
+
+// TestDirectoryGroups: over HTTP, a directory's group mapping is saved with its fields (an
+// invalid filter or a DN outside the base refused, naming the field), a sync makes the groups,
+// and a directory group's members and name cannot be changed through the API while its
+// description and roles can.
+func TestDirectoryGroups(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		l := e.directoryServer()
+		e.startJobs()
+		ou := unique("gou")
+		ann := l.AddUser(t, dirtest.UserSpec{UID: unique("ann"), GivenName: "Ann", SN: "Grp", Mail: unique("ann") + "@example.com", OU: ou})
+		l.AddUser(t, dirtest.UserSpec{UID: unique("ben"), GivenName: "Ben", SN: "Grp", Mail: unique("ben") + "@example.com", OU: ou})
+		cn := unique("team")
+		group := l.AddGroup(t, cn, ann)
+		body := e.directorySettings(unique("dir"))
+		body["scope"], body["ous"] = "selected", []string{"ou=" + ou + "," + l.BaseDN}
+		for _, c := range []struct {
+			groups      map[string]any
+			field, code string
+		}{
+			{map[string]any{"enabled": true, "filter": "(cn=" + cn}, "groups.filter", "directory.filter_invalid"},
+			{map[string]any{"enabled": true, "dns": []string{"cn=x,dc=elsewhere"}}, "groups.dns[0]", "directory.group_outside_base"},
+			{map[string]any{"enabled": true, "dns": []string{group}, "member_attributes": []string{"mem ber"}}, "groups.member_attributes[0]", "directory.attribute_invalid"},
+		} {
+			body["groups"] = c.groups
+			res := e.admin.do("POST", "/api/v1/directories", body).want(http.StatusUnprocessableEntity)
+			if !strings.Contains(string(res.body), `"`+c.field+`"`) || !strings.Contains(string(res.body), c.code) {
+				t.Fatalf("%v: %s", c.groups, res.body)
+			}
+		}
+		body["groups"] = map[string]any{"enabled": true, "dns": []string{group}, "filter": ""}
+		var d struct {
+			ID     string `json:"id"`
+			Groups struct {
+				Enabled      bool     `json:"enabled"`
+				DNs          []string `json:"dns"`
+				Members      []string `json:"member_attributes"`
+				Primary      string   `json:"primary"`
+				ConfiguredBy string   `json:"configured_by"`
+			} `json:"groups"`
+		}
+		e.admin.do("POST", "/api/v1/directories", body).want(http.StatusCreated).into(&d)
+		if !d.Groups.Enabled || len(d.Groups.DNs) != 1 || d.Groups.Primary != "entryUUID" || len(d.Groups.Members) != 2 || d.Groups.ConfiguredBy == "" {
+			t.Fatalf("the group mapping saved: %+v", d.Groups)
+		}
+		none := e.admin.do("PATCH", "/api/v1/directories/"+d.ID, map[string]any{"groups": map[string]any{"enabled": true}}, "If-Match", `"1"`).want(http.StatusUnprocessableEntity)
+		if !strings.Contains(string(none.body), `"groups.filter"`) || !strings.Contains(string(none.body), "directory.groups_required") {
+			t.Fatalf("a mapping that chooses no group: %s", none.body)
+		}
+		var dry struct {
+			Plan struct {
+				Counts struct {
+					GroupsCreated int64 `json:"groups_created"`
+					MembersAdded  int64 `json:"members_added"`
+				} `json:"counts"`
+				GroupChanges []struct{ Kind, Name string } `json:"group_changes"`
+			} `json:"plan"`
+		}
+		e.admin.do("POST", "/api/v1/directories/"+d.ID+"/sync", map[string]any{"dry_run": true}).want(http.StatusOK).into(&dry)
+		if dry.Plan.Counts.GroupsCreated != 1 || dry.Plan.Counts.MembersAdded != 1 || len(dry.Plan.GroupChanges) != 1 || dry.Plan.GroupChanges[0].Name != cn {
+			t.Fatalf("the dry run %+v", dry.Plan)
+		}
+		var started struct {
+			Run struct{ ID string } `json:"run"`
+		}
+		e.admin.do("POST", "/api/v1/directories/"+d.ID+"/sync", map[string]any{}).want(http.StatusOK).into(&started)
+		var run struct {
+			Status string `json:"status"`
+			Counts struct {
+				GroupsCreated int64 `json:"groups_created"`
+				MembersAdded  int64 `json:"members_added"`
+			} `json:"counts"`
+		}
+		for deadline := time.Now().Add(30 * time.Second); run.Status != "completed" && run.Status != "failed"; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the sync is still %s", run.Status)
+			}
+			e.admin.do("GET", "/api/v1/directories/"+d.ID+"/runs/"+started.Run.ID, nil).want(http.StatusOK).into(&run)
+		}
+		if run.Status != "completed" || run.Counts.GroupsCreated != 1 || run.Counts.MembersAdded != 1 {
+			t.Fatalf("run %+v", run)
+		}
+		var groups struct {
+			Groups []struct {
+				ID          string `json:"id"`
+				Source      string `json:"source"`
+				DirectoryID string `json:"directory_id"`
+				MemberCount int64  `json:"member_count"`
+				Version     int64  `json:"version"`
+			} `json:"groups"`
+		}
+		e.admin.do("GET", "/api/v1/groups?q="+cn, nil).want(http.StatusOK).into(&groups)
+		if len(groups.Groups) != 1 || groups.Groups[0].Source != "directory" || groups.Groups[0].DirectoryID != d.ID || groups.Groups[0].MemberCount != 1 {
+			t.Fatalf("groups %+v", groups)
+		}
+		g := groups.Groups[0]
+		local := e.createUser(unique("local"), user.ViewerRole).ID
+		tag := fmt.Sprintf(`"%d"`, g.Version)
+		e.admin.do("POST", "/api/v1/groups/"+g.ID+"/members/add", map[string]any{"user_ids": []string{local}}).problem(http.StatusConflict, "group.directory_owned")
+		e.admin.do("POST", "/api/v1/groups/"+g.ID+"/members/remove", map[string]any{"user_ids": []string{local}}).problem(http.StatusConflict, "group.directory_owned")
+		if p := e.admin.do("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"name": "renamed"}, "If-Match", tag).want(http.StatusUnprocessableEntity); !strings.Contains(string(p.body), "group.read_only") {
+			t.Fatalf("renaming a directory group: %s", p.body)
+		}
+		if p := e.admin.do("PATCH", "/api/v1/users/"+local, map[string]any{"groups": []string{g.ID}}, "If-Match", "*").want(http.StatusUnprocessableEntity); !strings.Contains(string(p.body), "group.directory_owned") {
+			t.Fatalf("joining a directory group through the user: %s", p.body)
+		}
+		e.admin.do("DELETE", "/api/v1/groups/"+g.ID, nil, "If-Match", tag).problem(http.StatusConflict, "group.directory_owned")
+		e.admin.do("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"description": "From LDAP", "roles": []string{user.UserManagerRole}}, "If-Match", tag).want(http.StatusOK)
+		e.manager.do("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"roles": []string{user.AdministratorRole}}, "If-Match", fmt.Sprintf(`"%d"`, g.Version+1)).want(http.StatusForbidden)
 	})
 }

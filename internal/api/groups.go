@@ -13,6 +13,7 @@ type groupBody struct {
 	Description string     `json:"description"`
 	ExternalID  string     `json:"external_id,omitempty" doc:"The group's id in a directory or SCIM client."`
 	Source      string     `json:"source" enum:"local,directory,scim"`
+	DirectoryID string     `json:"directory_id,omitempty" doc:"The directory a sync keeps the group from: its name and members are the directory's, read-only here."`
 	Roles       []roleBody `json:"roles" doc:"Roles every member inherits."`
 	MemberCount int64      `json:"member_count"`
 	CreatedAt   time.Time  `json:"created_at"`
@@ -21,7 +22,7 @@ type groupBody struct {
 }
 
 func toGroup(g *user.Group) groupBody {
-	b := groupBody{ID: g.ID, Name: g.Name, Description: g.Description, ExternalID: g.ExternalID, Source: string(g.Source),
+	b := groupBody{ID: g.ID, Name: g.Name, Description: g.Description, ExternalID: g.ExternalID, Source: string(g.Source), DirectoryID: g.DirectoryID,
 		Roles: make([]roleBody, 0, len(g.Roles)), MemberCount: g.MemberCount, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt, Version: g.Version}
 	for i := range g.Roles {
 		b.Roles = append(b.Roles, toRole(&g.Roles[i]))

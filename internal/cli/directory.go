@@ -230,14 +230,24 @@ func runWords(r *directory.Run) string {
 }
 
 func planCounts(c directory.Counts) string {
-	return fmt.Sprintf("create %s, update %s, disable %s, enable %s, delete %s; %s entries refused",
-		thousands(c.Created), thousands(c.Updated), thousands(c.Disabled), thousands(c.Enabled), thousands(c.Deleted), thousands(c.Failed))
+	return fmt.Sprintf("create %s, update %s, disable %s, enable %s, delete %s%s; %s entries refused",
+		thousands(c.Created), thousands(c.Updated), thousands(c.Disabled), thousands(c.Enabled), thousands(c.Deleted),
+		groupCounts(c, "; groups: create %s, update %s, delete %s (members: add %s, remove %s)"), thousands(c.Failed))
 }
 
 func doneCounts(c directory.Counts) string {
-	return fmt.Sprintf("%s entries read, %s created, %s updated, %s disabled, %s enabled, %s deleted, %s refused",
+	return fmt.Sprintf("%s entries read, %s created, %s updated, %s disabled, %s enabled, %s deleted%s, %s refused",
 		thousands(c.Seen), thousands(c.Created), thousands(c.Updated), thousands(c.Disabled), thousands(c.Enabled),
-		thousands(c.Deleted), thousands(c.Failed))
+		thousands(c.Deleted), groupCounts(c, ", groups %s created, %s updated, %s deleted (%s members added, %s removed)"), thousands(c.Failed))
+}
+
+// groupCounts is a sync's group counts in format, or nothing when it changed no group.
+func groupCounts(c directory.Counts, format string) string {
+	if c.GroupsCreated+c.GroupsUpdated+c.GroupsDeleted == 0 {
+		return ""
+	}
+	return fmt.Sprintf(format, thousands(c.GroupsCreated), thousands(c.GroupsUpdated), thousands(c.GroupsDeleted),
+		thousands(c.MembersAdded), thousands(c.MembersRemoved))
 }
 
 // printable is text a directory server sent, without the control characters that could move a

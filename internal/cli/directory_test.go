@@ -20,7 +20,8 @@ import (
 // directory saved on a real slapd.
 func TestDirectoryCommands(t *testing.T) {
 	l := dirtest.OpenLDAP(t)
-	l.AddUser(t, dirtest.UserSpec{UID: "cli-ada", GivenName: "Ada", SN: "Lovelace", Mail: "cli-ada@example.com"})
+	ada := l.AddUser(t, dirtest.UserSpec{UID: "cli-ada", GivenName: "Ada", SN: "Lovelace", Mail: "cli-ada@example.com"})
+	l.AddGroup(t, "cli-team", ada)
 	l.AddUser(t, dirtest.UserSpec{UID: "cli-nomail", GivenName: "No", SN: "Mail"})
 	dir := t.TempDir()
 	code, stdout, stderr := run(t, nil, "directory", "list", "--data-dir", dir)
@@ -46,7 +47,8 @@ func TestDirectoryCommands(t *testing.T) {
 		p := func(s string) *string { return &s }
 		kind, sec := directory.OpenLDAP, directory.LDAPS
 		_, err = a.Directories.Create(ctx, user.System("test"), directory.Input{Name: p("Head Office"), Kind: &kind, Host: &l.Host,
-			Port: &l.TLSPort, Security: &sec, CACert: p(string(l.CAPEM)), BaseDN: &l.BaseDN, BindDN: &l.BindDN, Password: &l.BindPassword})
+			Port: &l.TLSPort, Security: &sec, CACert: p(string(l.CAPEM)), BaseDN: &l.BaseDN, BindDN: &l.BindDN, Password: &l.BindPassword,
+			Groups: &directory.GroupMapping{Enabled: true}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,14 +66,14 @@ func TestDirectoryCommands(t *testing.T) {
 		t.Fatalf("an unknown name: exit %d: %s", code, stderr)
 	}
 	code, stdout, stderr = run(t, nil, "directory", "sync", "Head Office", "--dry-run", "--data-dir", dir)
-	if code != 0 || !strings.Contains(stdout, "2 entries in scope, 0 users in usher. A sync would: create 1, update 0, disable 0, enable 0, delete 0; 1 entries refused.") ||
+	if code != 0 || !strings.Contains(stdout, "2 entries in scope, 0 users in usher. A sync would: create 1, update 0, disable 0, enable 0, delete 0; groups: create 1, update 0, delete 0 (members: add 1, remove 0); 1 entries refused.") ||
 		!strings.Contains(stdout, "create  cli-ada <cli-ada@example.com>") || !strings.Contains(stdout, "refused uid=cli-nomail,") ||
 		!strings.Contains(stdout, "Dry run: nothing was changed.") {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	code, stdout, stderr = run(t, nil, "directory", "sync", "Head Office", "--wait", "--data-dir", dir)
 	if code != 0 || !strings.Contains(stdout, "Sync of Head Office completed") ||
-		!strings.Contains(stdout, "2 entries read, 1 created, 0 updated, 0 disabled, 0 enabled, 0 deleted, 1 refused") {
+		!strings.Contains(stdout, "2 entries read, 1 created, 0 updated, 0 disabled, 0 enabled, 0 deleted, groups 1 created, 0 updated, 0 deleted (1 members added, 0 removed), 1 refused") {
 		t.Fatalf("sync: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	code, stdout, _ = run(t, nil, "users", "export", "--data-dir", dir)

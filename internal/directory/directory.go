@@ -20,6 +20,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/user"
 )
 
 // Kind is the kind of server: it decides the presets and how a disabled account is recognised.
@@ -123,11 +124,50 @@ type Exclusion struct {
 	Enabled   bool     `json:"enabled"`
 }
 
-// GroupMapping makes directory groups usher groups, with their members.
+// GroupMapping makes directory groups usher groups, with their members: the groups named in
+// DNs and those Filter finds under BaseDN. A group's members are the users of the directory its
+// member attributes name; other members (nested groups, entries out of scope) are passed over.
 type GroupMapping struct {
-	Enabled bool   `json:"enabled"`
-	BaseDN  string `json:"base_dn,omitempty"` // empty: the directory's base DN
-	Filter  string `json:"filter,omitempty"`  // which entries are groups
+	Enabled bool     `json:"enabled"`
+	DNs     []string `json:"dns,omitempty"`     // groups chosen one by one
+	BaseDN  string   `json:"base_dn,omitempty"` // where Filter looks; empty: the directory's base DN
+	Filter  string   `json:"filter,omitempty"`  // which entries are groups; empty: only DNs
+	// Members are the attributes that list a group's members by DN (member; uniqueMember of
+	// groupOfUniqueNames), Name the one that names it, Primary the one that identifies it
+	// across syncs, so that a renamed or moved group stays the same group.
+	Members []string `json:"member_attributes,omitempty"`
+	Name    string   `json:"name_attribute,omitempty"`
+	Primary string   `json:"primary,omitempty"`
+	// By is who last changed the mapping: a sync gives a group's members (and so its roles)
+	// only within what they may grant, as they hold it when the sync runs.
+	By *Configurer `json:"configured_by,omitempty"`
+}
+
+// Configurer is the administrator who configured a group mapping, with the permissions they
+// held then.
+type Configurer struct {
+	ID          string           `json:"id"`
+	Name        string           `json:"name"`
+	Permissions user.Permissions `json:"permissions"`
+}
+
+// settings is the mapping without who configured it: what decides the groups a sync reads.
+func (g GroupMapping) settings() GroupMapping {
+	g.By = nil
+	return g
+}
+
+// fillFrom gives each attribute g leaves empty the attribute of preset.
+func (g *GroupMapping) fillFrom(preset GroupMapping) {
+	if len(g.Members) == 0 {
+		g.Members = preset.Members
+	}
+	if g.Name == "" {
+		g.Name = preset.Name
+	}
+	if g.Primary == "" {
+		g.Primary = preset.Primary
+	}
 }
 
 // Config is what a directory reads and what it does with it.
@@ -187,13 +227,14 @@ func Preset(k Kind) Config {
 		c.Mapping = Mapping{Username: "sAMAccountName", Email: "mail", FirstName: "givenName", LastName: "sn",
 			Phone: "telephoneNumber", Department: "department", Manager: "manager", Primary: "objectGUID"}
 		c.Filter = "(&(objectCategory=person)(objectClass=user))"
-		c.Groups.Filter = "(objectClass=group)"
+		c.Groups = GroupMapping{Filter: "(objectClass=group)", Members: []string{"member"}, Name: "cn", Primary: "objectGUID"}
 	default:
 		c.Mapping = Mapping{Username: "uid", Email: "mail", FirstName: "givenName", LastName: "sn",
 			Phone: "telephoneNumber", Department: "departmentNumber", Manager: "manager", Primary: "entryUUID"}
 		c.Filter = "(objectClass=inetOrgPerson)"
 		c.DisabledAttribute = "pwdAccountLockedTime"
-		c.Groups.Filter = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
+		c.Groups = GroupMapping{Filter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
+			Members: []string{"member", "uniqueMember"}, Name: "cn", Primary: "entryUUID"}
 	}
 	return c
 }
@@ -371,16 +412,61 @@ func (c *Config) validate(baseDN string, fields map[string]bool) []errs.FieldErr
 	if c.Threshold < 1 || c.Threshold > 100 {
 		add("threshold", "directory.threshold_invalid", "The safety threshold is a percentage from 1 to 100.")
 	}
-	if c.Groups.BaseDN != "" {
-		if msg := checkDN(c.Groups.BaseDN, "The groups' base DN"); msg != "" {
-			add("groups.base_dn", "directory.base_dn_invalid", msg)
-		} else if baseDN != "" && !underDN(c.Groups.BaseDN, baseDN) {
-			add("groups.base_dn", "directory.ou_outside_base", "The groups' base DN is not under the base DN "+baseDN+".")
+	bad = append(bad, c.Groups.validate(baseDN)...)
+	return bad
+}
+
+// maxGroupDNs is how many groups a mapping may name one by one.
+const maxGroupDNs = 1000
+
+func (g *GroupMapping) validate(baseDN string) []errs.FieldError {
+	var bad []errs.FieldError
+	add := func(field, code, msg string) {
+		bad = append(bad, errs.FieldError{Field: "groups." + field, Code: code, Message: msg})
+	}
+	if len(g.DNs) > maxGroupDNs {
+		add("dns", "directory.too_many_groups", fmt.Sprintf("Name at most %d groups one by one; a filter can choose more.", maxGroupDNs))
+	}
+	for i, dn := range g.DNs {
+		field := fmt.Sprintf("dns[%d]", i)
+		if msg := checkDN(dn, "The group's DN"); msg != "" {
+			add(field, "directory.group_dn_invalid", msg)
+		} else if baseDN != "" && !underDN(dn, baseDN) {
+			add(field, "directory.group_outside_base", "The group "+dn+" is not under the base DN "+baseDN+".")
 		}
 	}
-	if c.Groups.Enabled || c.Groups.Filter != "" {
-		if msg := checkFilter(c.Groups.Filter); msg != "" {
-			add("groups.filter", "directory.filter_invalid", msg)
+	if g.BaseDN != "" {
+		if msg := checkDN(g.BaseDN, "The groups' base DN"); msg != "" {
+			add("base_dn", "directory.base_dn_invalid", msg)
+		} else if baseDN != "" && !underDN(g.BaseDN, baseDN) {
+			add("base_dn", "directory.ou_outside_base", "The groups' base DN is not under the base DN "+baseDN+".")
+		}
+	}
+	if g.Filter != "" {
+		if msg := checkFilter(g.Filter); msg != "" {
+			add("filter", "directory.filter_invalid", msg)
+		}
+	} else if g.Enabled && len(g.DNs) == 0 {
+		add("filter", "directory.groups_required", "Choose the groups to synchronise: give their DNs, an LDAP filter such as (objectClass=group), or both.")
+	}
+	if len(g.Members) > 10 {
+		add("member_attributes", "directory.attribute_invalid", "Give at most 10 member attributes.")
+	}
+	for i, m := range g.Members {
+		if !attributeName.MatchString(m) {
+			add(fmt.Sprintf("member_attributes[%d]", i), "directory.attribute_invalid",
+				fmt.Sprintf("%q is not an attribute name: give the attribute that lists a group's members, such as member.", m))
+		}
+	}
+	if g.Enabled && len(g.Members) == 0 {
+		add("member_attributes", "directory.mapping_required", "Give the attribute that lists a group's members, such as member.")
+	}
+	for _, a := range []struct{ field, v, example string }{{"name_attribute", g.Name, "cn"}, {"primary", g.Primary, "objectGUID or entryUUID"}} {
+		switch {
+		case a.v == "" && g.Enabled:
+			add(a.field, "directory.mapping_required", "Give the attribute, such as "+a.example+".")
+		case a.v != "" && !attributeName.MatchString(a.v):
+			add(a.field, "directory.attribute_invalid", fmt.Sprintf("%q is not an attribute name: give one such as %s.", a.v, a.example))
 		}
 	}
 	return bad

@@ -20,6 +20,9 @@ import (
 // Store is what the directory service keeps.
 type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// Savepoint runs fn in a savepoint of the transaction in ctx: what fn wrote is undone
+	// when it fails, and the transaction goes on.
+	Savepoint(ctx context.Context, fn func(ctx context.Context) error) error
 	AppendAudit(ctx context.Context, e audit.Event) error
 	Fields(ctx context.Context) ([]user.Field, error)
 
@@ -36,6 +39,11 @@ type Store interface {
 	CountDirectoryUsers(ctx context.Context, id string) (int64, error)
 	// DirectoryUsers reads every user of a directory.
 	DirectoryUsers(ctx context.Context, id string) ([]*user.User, error)
+	// DirectoryGroups reads every group of a directory by name, with its members' ids when
+	// members.
+	DirectoryGroups(ctx context.Context, id string, members bool) ([]user.Group, error)
+	// CountDirectoryGroups counts the groups of a directory.
+	CountDirectoryGroups(ctx context.Context, id string) (int64, error)
 
 	// InsertRun adds a queued sync; a second queued or running sync of the directory is a
 	// conflict (directory.sync_running).
@@ -195,6 +203,11 @@ func (in *Input) apply(d *Directory) {
 	if in.Groups != nil {
 		g := *in.Groups
 		g.BaseDN, g.Filter = strings.TrimSpace(g.BaseDN), strings.TrimSpace(g.Filter)
+		g.Name, g.Primary = strings.TrimSpace(g.Name), strings.TrimSpace(g.Primary)
+		g.DNs, g.Members = trimAll(g.DNs), trimAll(g.Members)
+		g.DNs = slices.DeleteFunc(g.DNs, func(v string) bool { return v == "" })
+		g.Members = slices.DeleteFunc(g.Members, func(v string) bool { return v == "" })
+		g.By = d.Groups.By // recorded by the service, never given
 		d.Groups = g
 	}
 }
@@ -217,6 +230,17 @@ func (s *Service) Directories(ctx context.Context, a user.Actor) ([]Directory, e
 		ds[i].Password, ds[i].SealedPassword = "", ""
 	}
 	return ds, err
+}
+
+// Groups lists the groups a directory's syncs keep, by name, with their roles and member counts.
+func (s *Service) Groups(ctx context.Context, a user.Actor, id string) ([]user.Group, error) {
+	if err := a.Require(user.DirectoryManage); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Directory(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.store.DirectoryGroups(ctx, id, false)
 }
 
 // Directory reads one directory, without its password.
@@ -249,6 +273,13 @@ func (s *Service) Create(ctx context.Context, a user.Actor, in Input) (*Director
 	d.Port = DefaultPort(d.Security)
 	in.apply(d)
 	d.Mapping.fillFrom(Preset(kind).Mapping) // a field a new directory does not map takes the preset's attribute
+	d.Groups.fillFrom(Preset(kind).Groups)
+	if d.Groups.Filter == "" && len(d.Groups.DNs) == 0 {
+		d.Groups.Filter = Preset(kind).Groups.Filter // a new mapping that chooses no groups: the preset's
+	}
+	if d.Groups.Enabled {
+		d.Groups.By = configurer(a)
+	}
 	if err := s.validate(ctx, d); err != nil {
 		return nil, err
 	}
@@ -304,8 +335,23 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 		in.Port = ptrTo(DefaultPort(*in.Security)) // LDAPS on 636 becomes StartTLS on 389
 	}
 	in.apply(d)
+	d.Groups.fillFrom(Preset(d.Kind).Groups)
+	if in.Groups != nil && d.Groups.Enabled {
+		// Whoever saves the groups answers for whom they let in: the sync narrows by them.
+		d.Groups.By = configurer(a)
+	}
 	if err := s.validate(ctx, d); err != nil {
 		return nil, err
+	}
+	if !strings.EqualFold(d.Groups.Primary, before.Groups.Primary) && before.Groups.Primary != "" {
+		n, err := s.store.CountDirectoryGroups(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			return nil, errs.Fields([]errs.FieldError{{Field: "groups.primary", Code: "directory.primary_fixed",
+				Message: fmt.Sprintf("The groups' primary attribute names this directory's %d groups across syncs, so it cannot change while they exist.", n)}})
+		}
 	}
 	if !strings.EqualFold(d.Mapping.Primary, before.Mapping.Primary) {
 		// The users it names would all look gone, and new ones like them made.
@@ -370,6 +416,11 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// configurer records a as who configured a group mapping.
+func configurer(a user.Actor) *Configurer {
+	return &Configurer{ID: a.ID, Name: a.Name, Permissions: a.Permissions}
+}
 
 // errStale is an update or a delete at a version that is no longer the directory's.
 func errStale() error {
@@ -655,7 +706,10 @@ func changes(a, b *Directory, password bool) map[string]any {
 	diff("disabled_value", a.DisabledValue, b.DisabledValue)
 	diff("leavers", a.Leavers, b.Leavers)
 	diff("threshold", a.Threshold, b.Threshold)
-	diff("groups", a.Groups, b.Groups)
+	diff("groups", a.Groups.settings(), b.Groups.settings())
+	if b.Groups.By != nil && (a.Groups.By == nil || a.Groups.By.ID != b.Groups.By.ID) {
+		out["groups_configured_by"] = b.Groups.By.Name
+	}
 	return out
 }
 

@@ -35,13 +35,13 @@ func (r *Run) Planned() int64 {
 		return 0
 	}
 	c := r.Plan.Counts
-	return c.Created + c.Updated + c.Disabled + c.Enabled + c.Deleted
+	return c.Created + c.Updated + c.Disabled + c.Enabled + c.Deleted + c.GroupsCreated + c.GroupsUpdated + c.GroupsDeleted
 }
 
 // Applied is how many of the plan's changes a run made or refused so far.
 func (r *Run) Applied() int64 {
 	c := r.Done
-	n := c.Created + c.Updated + c.Disabled + c.Enabled + c.Deleted + c.Failed
+	n := c.Created + c.Updated + c.Disabled + c.Enabled + c.Deleted + c.Failed + c.GroupsCreated + c.GroupsUpdated + c.GroupsDeleted
 	if r.Plan != nil {
 		n -= r.Plan.Counts.Failed // refused while reading, not among the changes
 	}
@@ -61,6 +61,13 @@ type Counts struct {
 	Enabled  int64 `json:"enabled"`
 	Deleted  int64 `json:"deleted"`
 	Failed   int64 `json:"failed"`
+	// The directory's groups (with a group mapping): created, renamed, deleted (they left the
+	// directory or the mapping), and the members they gained and lost.
+	GroupsCreated  int64 `json:"groups_created"`
+	GroupsUpdated  int64 `json:"groups_updated"`
+	GroupsDeleted  int64 `json:"groups_deleted"`
+	MembersAdded   int64 `json:"members_added"`
+	MembersRemoved int64 `json:"members_removed"`
 }
 
 // ChangeKind is what a sync does to one user.
@@ -101,6 +108,11 @@ type Plan struct {
 	// Full is a plan of every entry in scope, users who left included; otherwise only the
 	// entries changed since the last sync were read (and no one leaves).
 	Full bool `json:"full"`
+	// With a group mapping: the first changes of each kind to the directory's groups, how many
+	// groups the directory had in usher, and how many groups were read.
+	GroupChanges []GroupChange `json:"group_changes,omitempty"`
+	Groups       int64         `json:"groups,omitempty"`
+	GroupsSeen   int64         `json:"groups_seen,omitempty"`
 }
 
 // planShown is how many changes of each kind, and how many refused entries, a plan keeps.
@@ -404,6 +416,9 @@ type planned struct {
 	dnExt   map[string]string // an entry read, by its DN in lower case → its primary value
 	ids     map[string]string // a user of the directory by primary value → their id (new ones once made)
 	state   SyncState         // where this sync leaves off, once applied
+	// The directory's groups to create or set, and those to delete.
+	groups     []plannedGroup
+	goneGroups []*user.Group
 }
 
 type plannedUser struct {
@@ -494,6 +509,10 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 			p.Errors = append(p.Errors, e)
 		}
 	}
+	var userDNs map[string]string // with a group mapping: every user entry read, by DN
+	if d.groupsOn() {
+		userDNs = make(map[string]string, len(existing))
+	}
 	refused, err := d.readEntries(ctx, cn, mark, &latest, func(e entry) error {
 		if dn := strings.ToLower(e.DN); seenDN[dn] {
 			return nil // an entry read twice (selected OUs that overlap)
@@ -506,6 +525,9 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 			return nil
 		}
 		seen[e.ExternalID] = true
+		if userDNs != nil {
+			userDNs[normDN(e.DN)] = e.ExternalID
+		}
 		pl.dnEmail[strings.ToLower(e.DN)] = e.Email
 		pl.dnExt[strings.ToLower(e.DN)] = e.ExternalID
 		u := byExt[e.ExternalID]
@@ -534,6 +556,9 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 		refuse(r)
 		if r.externalID != "" {
 			seen[r.externalID] = true // refused, not gone
+			if userDNs != nil {
+				userDNs[normDN(r.DN)] = r.externalID
+			}
 		} else {
 			unnamed = true
 		}
@@ -543,6 +568,26 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 	}
 	if err != nil {
 		return nil, nil, problemError(err)
+	}
+	var groups []groupEntry
+	var groupsRefused []EntryError
+	if d.groupsOn() {
+		gmark := mark
+		if !full && len(pl.creates) > 0 {
+			gmark = "" // new users join the groups they are in already, changed or not
+		}
+		groupsRefused, err = d.readGroups(ctx, cn, gmark, &latest, func(g groupEntry) { groups = append(groups, g) })
+		if err != nil {
+			return nil, nil, problemError(err)
+		}
+		p.GroupsSeen = int64(len(groups) + len(groupsRefused))
+		if !full && len(groups) > 0 {
+			// Only the users that changed were read: the members of a changed group may be any.
+			clear(userDNs)
+			if err := d.readUserDNs(ctx, cn, userDNs); err != nil {
+				return nil, nil, problemError(err)
+			}
+		}
 	}
 	if d.Kind != ActiveDirectory {
 		// A timestamp in the future (a clock ahead, an import) must not hide the changes up to it.
@@ -609,7 +654,52 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 		}
 	}
 	pl.creates = managersFirst(pl.creates)
+	if err := s.planGroups(ctx, d, p, pl, existing, groups, groupsRefused, userDNs, full); err != nil {
+		return nil, nil, err
+	}
 	return p, pl, nil
+}
+
+// planGroups plans the directory's groups once its users are planned: the members are the
+// users of the directory after the sync, those it creates included and those it deletes not.
+func (s *Service) planGroups(ctx context.Context, d *Directory, p *Plan, pl *planned, users []*user.User,
+	read []groupEntry, refused []EntryError, userDNs map[string]string, full bool) error {
+	existing, err := s.store.DirectoryGroups(ctx, d.ID, true)
+	if err != nil {
+		return err
+	}
+	p.Groups = int64(len(existing))
+	if !d.groupsOn() && len(existing) == 0 {
+		return nil
+	}
+	synced := make(map[string]bool, len(users)+len(pl.creates))
+	extOf := make(map[string]string, len(users))
+	for _, u := range users {
+		synced[u.ExternalID] = true
+		extOf[u.ID] = u.ExternalID
+	}
+	if d.Leavers == DeleteLeavers {
+		for _, u := range pl.leavers {
+			delete(synced, u.ExternalID)
+		}
+	}
+	for _, e := range pl.creates {
+		synced[e.ExternalID] = true
+	}
+	keep := map[string]bool{}
+	for _, r := range refused {
+		p.Counts.Failed++
+		if len(p.Errors) < maxErrors {
+			p.Errors = append(p.Errors, r)
+		}
+		if r.externalID != "" {
+			keep[r.externalID] = true
+		} else if r.Field != "groups.dns" {
+			full = false // a group without its primary attribute may be any: none is taken for gone
+		}
+	}
+	planGroups(p, pl, existing, read, userDNs, synced, extOf, keep, full, !d.groupsOn())
+	return nil
 }
 
 // checkCreates puts a dry run's new users through the domain's rules without writing them
@@ -736,6 +826,8 @@ func safety(d *Directory, p *Plan, run *Run) error {
 			gone, leaverWord(d))}
 	case p.Full && p.Counts.Seen == 0:
 		return &heldError{plan: p, reason: "The directory returned no users in scope: check the base DN, the OUs and the inclusion filter before confirming, or every user of this directory would be " + leaverWord(d) + "."}
+	case p.Full && d.groupsOn() && p.GroupsSeen == 0 && p.Counts.GroupsDeleted > 0:
+		return &heldError{plan: p, reason: fmt.Sprintf("The directory returned none of the mapped groups: check the group DNs and filter before confirming, or the directory's %d groups would be deleted and their members lose the roles they give.", p.Counts.GroupsDeleted)}
 	case gone > 0 && (p.Active == 0 || gone*100 > int64(d.Threshold)*p.Active):
 		return &heldError{plan: p, reason: fmt.Sprintf("This sync would disable or delete %d of the directory's %d active users (%d%%), more than its threshold of %d%%.",
 			gone, p.Active, gone*100/max(p.Active, 1), d.Threshold)}
@@ -897,12 +989,103 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 	}); err != nil {
 		return err
 	}
+	if d.Leavers == DeleteLeavers {
+		for _, u := range pl.leavers {
+			delete(pl.ids, u.ExternalID) // deleted, or refused and a member still: a retry sees it
+		}
+	}
+	if len(pl.groups) > 0 || len(pl.goneGroups) > 0 {
+		ga, err := s.groupActor(ctx, d, a)
+		if err != nil {
+			refuse("groups", err)
+		} else if err := s.applyGroups(ctx, d, ga, pl, &done, batch, refuse); err != nil {
+			return err
+		}
+	}
 	// A sync with nothing to change still says what it read; the next one goes on from here.
 	return s.store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.RecordRun(ctx, run.ID, done, errList); err != nil {
 			return err
 		}
 		return s.store.SetSyncState(ctx, d.ID, pl.state)
+	})
+}
+
+// groupActor is who a sync changes the directory's groups as: who started it, narrowed to what
+// the administrator who configured the group mapping holds now, so that the groups' roles
+// reach no one beyond what that administrator could grant.
+func (s *Service) groupActor(ctx context.Context, d *Directory, a user.Actor) (user.Actor, error) {
+	by := d.Groups.By
+	if by == nil {
+		return a, nil // configured before it was recorded: who started the sync answers alone
+	}
+	cfg, err := s.users.Narrow(ctx, user.Actor{ID: by.ID, Name: by.Name, Permissions: user.NewPermissions(by.Permissions...)})
+	if err != nil {
+		return user.Actor{}, errs.E(errs.Forbidden, "directory.configurer_gone",
+			"The groups were not synchronised: "+by.Name+", who configured the group mapping, can no longer act. "+message(err)+" Save the group mapping again.")
+	}
+	var both []user.Permission
+	for _, p := range a.Permissions {
+		if cfg.Can(p) {
+			both = append(both, p)
+		}
+	}
+	a.Permissions = user.NewPermissions(both...)
+	return a, nil
+}
+
+// applyGroups creates and sets the directory's groups, then deletes those that left, each in
+// a savepoint: a group refused (its name taken by another group, roles beyond the sync's
+// rights) is reported and the others go on.
+func (s *Service) applyGroups(ctx context.Context, d *Directory, a user.Actor, pl *planned, done *Counts,
+	batch func(int, func(context.Context, int) error) error, refuse func(string, error)) error {
+	refused := func(dn string, err error) error {
+		if e, ok := errs.As(err); ok && e.Kind != errs.Internal && e.Kind != errs.Unavailable && e.Code != "store.concurrent_change" {
+			refuse(dn, err)
+			return nil
+		}
+		return err
+	}
+	if err := batch(len(pl.groups), func(ctx context.Context, i int) error {
+		pg := pl.groups[i]
+		in := user.DirectoryGroup{ExternalID: pg.g.ExternalID, Name: pg.g.Name, MemberIDs: make([]string, 0, len(pg.members))}
+		for _, ext := range pg.members {
+			if id, ok := pl.ids[ext]; ok {
+				in.MemberIDs = append(in.MemberIDs, id)
+			}
+		}
+		var res *user.GroupSync
+		err := s.store.Savepoint(ctx, func(ctx context.Context) error {
+			var err error
+			res, err = s.users.GroupFromDirectory(ctx, a, d.ID, pg.id, in)
+			return err
+		})
+		if err != nil {
+			return refused(pg.g.DN, err)
+		}
+		switch {
+		case res.Created:
+			done.GroupsCreated++
+		case res.Renamed || res.Added+res.Removed > 0:
+			done.GroupsUpdated++
+		}
+		done.MembersAdded += int64(res.Added)
+		done.MembersRemoved += int64(res.Removed)
+		return nil
+	}); err != nil {
+		return err
+	}
+	return batch(len(pl.goneGroups), func(ctx context.Context, i int) error {
+		g := pl.goneGroups[i]
+		err := s.store.Savepoint(ctx, func(ctx context.Context) error {
+			return s.users.DeleteGroupFromDirectory(ctx, a, d.ID, g.ID)
+		})
+		if err != nil {
+			return refused(g.Name, err)
+		}
+		done.GroupsDeleted++
+		done.MembersRemoved += g.MemberCount
+		return nil
 	})
 }
 

@@ -87,6 +87,10 @@ func (s *Store) SetSyncState(ctx context.Context, id string, st directory.SyncSt
 // owned of them can be edited again.
 func (s *Store) DeleteDirectory(ctx context.Context, id string) error {
 	w := s.writer(ctx)
+	if _, err := w.ExecContext(ctx, `UPDATE groups SET source = 'local', external_id = NULL, directory_id = NULL,
+		version = version + 1, updated_at = $2 WHERE directory_id = $1`, id, time.Now().UTC()); err != nil {
+		return fmt.Errorf("store: release directory groups: %w", mapError(err))
+	}
 	if _, err := w.ExecContext(ctx, `UPDATE users SET source = 'local', external_id = NULL, directory_id = NULL,
 		version = version + 1, updated_at = $2 WHERE directory_id = $1`, id, time.Now().UTC()); err != nil {
 		return fmt.Errorf("store: release directory users: %w", mapError(err))
@@ -158,6 +162,15 @@ func (s *Store) CountDirectoryUsers(ctx context.Context, id string) (int64, erro
 	return n, nil
 }
 
+// CountDirectoryGroups counts the groups of a directory.
+func (s *Store) CountDirectoryGroups(ctx context.Context, id string) (int64, error) {
+	var n int64
+	if err := s.reader(ctx).QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE directory_id = $1`, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count directory groups: %w", err)
+	}
+	return n, nil
+}
+
 // DirectoryUsers reads every user of a directory.
 func (s *Store) DirectoryUsers(ctx context.Context, id string) ([]*user.User, error) {
 	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE directory_id = $1`, id)
@@ -178,7 +191,7 @@ func (s *Store) DirectoryUsers(ctx context.Context, id string) ([]*user.User, er
 
 const runColumns = `id, directory_id, status, full_sync, confirmed, actor_id, actor_name, actor_perms, client_ip,
 	seen, created, updated, disabled, enabled, deleted, failed, plan, errors, reason, created_at, started_at, finished_at,
-	confirmed_plan, confirmed_version`
+	confirmed_plan, confirmed_version, groups_created, groups_updated, groups_deleted, members_added, members_removed`
 
 func scanRun(row interface{ Scan(...any) error }) (*directory.Run, error) {
 	var r directory.Run
@@ -188,7 +201,8 @@ func scanRun(row interface{ Scan(...any) error }) (*directory.Run, error) {
 	c := &r.Done
 	if err := row.Scan(&r.ID, &r.DirectoryID, &status, &r.Full, &r.Confirmed, &actor, &r.ActorName, &perms, &r.ClientIP,
 		&c.Seen, &c.Created, &c.Updated, &c.Disabled, &c.Enabled, &c.Deleted, &c.Failed, &plan, &errList, &r.Reason,
-		&r.CreatedAt, &started, &finished, &confirmedPlan, &r.ConfirmedVersion); err != nil {
+		&r.CreatedAt, &started, &finished, &confirmedPlan, &r.ConfirmedVersion,
+		&c.GroupsCreated, &c.GroupsUpdated, &c.GroupsDeleted, &c.MembersAdded, &c.MembersRemoved); err != nil {
 		return nil, err
 	}
 	if confirmedPlan != "" {
@@ -297,8 +311,10 @@ func (s *Store) RecordRun(ctx context.Context, id string, c directory.Counts, er
 		return err
 	}
 	_, err = s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET seen = $2, created = $3, updated = $4, disabled = $5,
-		enabled = $6, deleted = $7, failed = $8, errors = $9, heartbeat_at = $10 WHERE id = $1`,
-		id, c.Seen, c.Created, c.Updated, c.Disabled, c.Enabled, c.Deleted, c.Failed, string(b), time.Now().UTC())
+		enabled = $6, deleted = $7, failed = $8, errors = $9, heartbeat_at = $10, groups_created = $11, groups_updated = $12,
+		groups_deleted = $13, members_added = $14, members_removed = $15 WHERE id = $1`,
+		id, c.Seen, c.Created, c.Updated, c.Disabled, c.Enabled, c.Deleted, c.Failed, string(b), time.Now().UTC(),
+		c.GroupsCreated, c.GroupsUpdated, c.GroupsDeleted, c.MembersAdded, c.MembersRemoved)
 	if err != nil {
 		return fmt.Errorf("store: record sync: %w", err)
 	}

@@ -9,14 +9,14 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-const groupColumns = `id, name, description, external_id, source, version, created_at, updated_at`
+const groupColumns = `id, name, description, external_id, source, version, created_at, updated_at, directory_id`
 
 func scanGroup(row interface{ Scan(...any) error }, extra ...any) (user.Group, error) {
 	var g user.Group
-	var ext sql.NullString
-	dest := append([]any{&g.ID, &g.Name, &g.Description, &ext, &g.Source, &g.Version, &g.CreatedAt, &g.UpdatedAt}, extra...)
+	var ext, dir sql.NullString
+	dest := append([]any{&g.ID, &g.Name, &g.Description, &ext, &g.Source, &g.Version, &g.CreatedAt, &g.UpdatedAt, &dir}, extra...)
 	err := row.Scan(dest...)
-	g.ExternalID = ext.String
+	g.ExternalID, g.DirectoryID = ext.String, dir.String
 	g.CreatedAt, g.UpdatedAt = g.CreatedAt.UTC(), g.UpdatedAt.UTC()
 	return g, err
 }
@@ -118,8 +118,9 @@ func (s *Store) groupRoles(ctx context.Context, groupID string) ([]user.Role, er
 // InsertGroup writes a new group.
 func (s *Store) InsertGroup(ctx context.Context, g *user.Group) error {
 	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO groups (`+groupColumns+`, name_lower)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		g.ID, g.Name, g.Description, nullString(g.ExternalID), string(g.Source), g.Version, g.CreatedAt, g.UpdatedAt, strings.ToLower(g.Name))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		g.ID, g.Name, g.Description, nullString(g.ExternalID), string(g.Source), g.Version, g.CreatedAt, g.UpdatedAt,
+		nullString(g.DirectoryID), strings.ToLower(g.Name))
 	if err != nil {
 		return fmt.Errorf("store: insert group: %w", mapError(err))
 	}
@@ -216,4 +217,75 @@ func (s *Store) UserGroups(ctx context.Context, userIDs []string) (map[string][]
 // SetUserGroups replaces a user's group memberships.
 func (s *Store) SetUserGroups(ctx context.Context, userID string, groupIDs []string) error {
 	return s.setUserRows(ctx, groupList, userID, groupIDs)
+}
+
+// GroupMemberIDs returns the ids of a group's members.
+func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id`, groupID)
+	if err != nil {
+		return nil, fmt.Errorf("store: group members: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// DirectoryGroups reads every group of a directory by name, with its roles and member count
+// and, with members, its members' ids.
+func (s *Store) DirectoryGroups(ctx context.Context, directoryID string, members bool) ([]user.Group, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+groupColumns+`, (SELECT count(*) FROM group_members m WHERE m.group_id = groups.id)
+		FROM groups WHERE directory_id = $1 ORDER BY name_lower`, directoryID)
+	if err != nil {
+		return nil, fmt.Errorf("store: directory groups: %w", err)
+	}
+	var out []user.Group
+	for rows.Next() {
+		var count int64
+		g, err := scanGroup(rows, &count)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: directory groups: %w", err)
+		}
+		g.MemberCount = count
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		if members {
+			if out[i].MemberIDs, err = s.GroupMemberIDs(ctx, out[i].ID); err != nil {
+				return nil, err
+			}
+		}
+		if out[i].Roles, err = s.groupRoles(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// CountUsersOfDirectory counts how many of ids are users of the directory directoryID.
+func (s *Store) CountUsersOfDirectory(ctx context.Context, directoryID string, ids []string) (int, error) {
+	n := 0
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(len(ids), start+500)]
+		var k int
+		err := s.reader(ctx).QueryRowContext(ctx, `SELECT count(*) FROM users WHERE directory_id = $1 AND id IN (`+placeholders(2, len(part))+`)`,
+			append([]any{directoryID}, anys(part)...)...).Scan(&k)
+		if err != nil {
+			return 0, fmt.Errorf("store: count users of a directory: %w", err)
+		}
+		n += k
+	}
+	return n, nil
 }

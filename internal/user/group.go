@@ -15,7 +15,12 @@ type Group struct {
 	Description string
 	ExternalID  string
 	Source      Source
+	// DirectoryID is the directory a sync keeps the group from: its name and members are the
+	// directory's, read-only everywhere else.
+	DirectoryID string
 	Roles       []Role
+	// MemberIDs are the members' ids, filled only where a caller needs them all (a sync).
+	MemberIDs   []string
 	MemberCount int64
 	Version     int64
 	CreatedAt   time.Time
@@ -77,4 +82,29 @@ func (in *GroupInput) validate(creating bool) []errs.FieldError {
 		}
 	}
 	return out
+}
+
+// readOnly refuses changes to what a directory owns of its group: the name and external id.
+// Its description and roles stay an administrator's.
+func (g *Group) readOnly(in GroupInput) []errs.FieldError {
+	if g.DirectoryID == "" {
+		return nil
+	}
+	var out []errs.FieldError
+	ro := func(field string, v *string, cur string) {
+		if v != nil && *v != cur {
+			out = append(out, errs.FieldError{Field: field, Code: "group.read_only",
+				Message: "This group comes from a directory: its " + strings.ReplaceAll(field, "_", " ") + " can only be changed there."})
+		}
+	}
+	ro("name", in.Name, g.Name)
+	ro("external_id", in.ExternalID, g.ExternalID)
+	return out
+}
+
+// errDirectoryGroup refuses a change of a directory group's members (or the group itself)
+// outside its directory's sync.
+func errDirectoryGroup(g *Group) *errs.Error {
+	return errs.E(errs.Conflict, "group.directory_owned", "The group "+g.Name+
+		" comes from a directory: its members change there, and the next sync brings them here.")
 }

@@ -60,6 +60,9 @@ type Store interface {
 	SetGroupRoles(ctx context.Context, groupID string, roleIDs []string) error
 	AddGroupMembers(ctx context.Context, groupID string, userIDs []string) error
 	RemoveGroupMembers(ctx context.Context, groupID string, userIDs []string) error
+	GroupMemberIDs(ctx context.Context, groupID string) ([]string, error)
+	// CountUsersOfDirectory counts how many of ids are users of the directory.
+	CountUsersOfDirectory(ctx context.Context, directoryID string, ids []string) (int, error)
 
 	Fields(ctx context.Context) ([]Field, error)
 	InsertField(ctx context.Context, f *Field) error

@@ -35,6 +35,9 @@ func (s *Service) checkGrants(ctx context.Context, a Actor, oldRoles, newRoles, 
 		if err := a.requireCovers("the group "+g.Name, g.Permissions()); err != nil {
 			return err
 		}
+		if g.DirectoryID != "" {
+			return errs.Field("groups", "group.directory_owned", errDirectoryGroup(g).Message)
+		}
 	}
 	return nil
 }

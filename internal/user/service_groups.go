@@ -92,6 +92,9 @@ func (s *Service) UpdateGroup(ctx context.Context, a Actor, id string, version i
 		if err := a.requireCovers("the group "+g.Name, g.Permissions()); err != nil {
 			return err
 		}
+		if err := errs.Fields(g.readOnly(in)); err != nil {
+			return err
+		}
 		details := map[string]any{}
 		if in.Name != nil && *in.Name != g.Name {
 			details["name"] = map[string]any{"from": g.Name, "to": *in.Name}
@@ -153,6 +156,9 @@ func (s *Service) DeleteGroup(ctx context.Context, a Actor, id string, version i
 		if err := a.requireCovers("the group "+g.Name, g.Permissions()); err != nil {
 			return err
 		}
+		if g.DirectoryID != "" {
+			return errDirectoryGroup(g)
+		}
 		if err := s.store.DeleteGroup(ctx, id); err != nil {
 			return err
 		}
@@ -181,6 +187,9 @@ func (s *Service) ChangeMembers(ctx context.Context, a Actor, groupID string, ad
 		}
 		if err := a.requireCovers("the group "+g.Name, g.Permissions()); err != nil {
 			return err
+		}
+		if g.DirectoryID != "" {
+			return errDirectoryGroup(g)
 		}
 		var bad []errs.FieldError
 		for i, id := range userIDs {

@@ -2,7 +2,9 @@ package web
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,6 +60,33 @@ type directoryPage struct {
 	Runs    []directory.Run
 	Held    *directory.Run // the latest sync, when it waits for a confirmation
 	Running *directory.Run // the latest sync, while it is queued or running
+	Groups  []user.Group   // the groups its syncs keep
+}
+
+// ErrorOf is the first error of a field or of one of its items (groups.dns[2] for groups.dns).
+func (p *directoryPage) ErrorOf(field string) string {
+	if msg := p.Errors[field]; msg != "" {
+		return msg
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.Errors)) {
+		if strings.HasPrefix(k, field+"[") {
+			return p.Errors[k]
+		}
+	}
+	return ""
+}
+
+// GroupFields are the group mapping's attribute inputs.
+func (p *directoryPage) GroupFields() []dirField {
+	f := func(id, label, hint string) dirField {
+		return dirField{ID: "groups." + id, Label: label, Hint: hint, Value: p.Values["groups."+id], Placeholder: p.Values["preset.groups."+id]}
+	}
+	return []dirField{
+		f("base_dn", "The filter looks under", "A DN under the base DN; empty: the base DN itself."),
+		f("member_attributes", "Member attributes", "The attributes that list a group's members by DN, separated by commas."),
+		f("name_attribute", "Name attribute", "The group's name in usher."),
+		f("primary", "Primary attribute", "Names a group across syncs, so that a renamed or moved group stays the same group."),
+	}
 }
 
 // Share is how much of a running sync's plan is applied, in percent.
@@ -112,6 +141,15 @@ func directoryValues(d *directory.Directory) map[string]string {
 		}
 	}
 	v["exclusions"] = strings.Join(lines, "\n")
+	g := d.Groups
+	if g.Enabled {
+		v["groups.enabled"] = "on"
+	}
+	v["groups.dns"], v["groups.filter"], v["groups.base_dn"] = strings.Join(g.DNs, "\n"), g.Filter, g.BaseDN
+	v["groups.member_attributes"], v["groups.name_attribute"], v["groups.primary"] = strings.Join(g.Members, ", "), g.Name, g.Primary
+	if g.By != nil {
+		v["groups.configured_by"] = g.By.Name
+	}
 	presetValues(v, d.Kind)
 	return v
 }
@@ -123,6 +161,9 @@ func presetValues(v map[string]string, k directory.Kind) {
 		"phone": m.Phone, "department": m.Department, "manager": m.Manager, "primary": m.Primary} {
 		v["preset."+key] = val
 	}
+	g := directory.Preset(k).Groups
+	v["preset.groups.member_attributes"], v["preset.groups.name_attribute"], v["preset.groups.primary"] = strings.Join(g.Members, ", "), g.Name, g.Primary
+	v["preset.groups.filter"] = g.Filter
 }
 
 // readDirectory reads the form into an input and the page's values. On an existing directory,
@@ -215,6 +256,20 @@ func readDirectory(r *http.Request, p *directoryPage) (directory.Input, error) {
 		}
 	}
 	in.Exclusions = &xs
+	// The group mapping, whole: a DN a line, attributes separated by commas.
+	g := directory.GroupMapping{Enabled: f.Get("groups.enabled") != "", Filter: strings.TrimSpace(f.Get("groups.filter")),
+		BaseDN: f.Get("groups.base_dn"), Name: f.Get("groups.name_attribute"), Primary: f.Get("groups.primary")}
+	for _, line := range strings.Split(f.Get("groups.dns"), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			g.DNs = append(g.DNs, line)
+		}
+	}
+	for _, a := range strings.Split(f.Get("groups.member_attributes"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			g.Members = append(g.Members, a)
+		}
+	}
+	in.Groups = &g
 	if len(bad) > 0 {
 		e := &errs.Error{Kind: errs.Invalid, Code: "form.invalid", Message: "Some settings need your attention."}
 		for k, v := range bad {
@@ -298,7 +353,11 @@ func (c *Console) directoryPage(r *http.Request, m *me, id string) (*directoryPa
 	if err != nil {
 		return nil, err
 	}
-	p := &directoryPage{base: base{Title: d.Name, Nav: "directories"}, Dir: d, Version: d.Version, Values: directoryValues(d), Runs: runs}
+	groups, err := c.deps.Directories.Groups(ctx, m.Actor, id)
+	if err != nil {
+		return nil, err
+	}
+	p := &directoryPage{base: base{Title: d.Name, Nav: "directories"}, Dir: d, Version: d.Version, Values: directoryValues(d), Runs: runs, Groups: groups}
 	if len(runs) > 0 {
 		switch runs[0].Status {
 		case directory.RunHeld:

@@ -132,3 +132,75 @@ func TestDirectorySyncProgress(t *testing.T) {
 		}
 	})
 }
+
+// TestDirectoryGroupsInBrowser: an administrator turns on a directory's group mapping in the
+// "4. Groups" section (an invalid filter first: the error is beside it), sees the groups in a dry
+// run, syncs, finds the group on the directory's page, and on the group's page its members
+// cannot be changed.
+func TestDirectoryGroupsInBrowser(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		jobs := e.app.Background.Jobs
+		if err := jobs.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			jobs.Stop(ctx)
+		})
+		dia := string(e.app.Store.Dialect)
+		ou := "console-groups-" + dia
+		ada := l.AddUser(t, dirtest.UserSpec{UID: "ada-g-" + dia, GivenName: "Ada", SN: "Group", Mail: "ada-g-" + dia + "@example.com", OU: ou})
+		group := l.AddGroup(t, "Analysts "+dia, ada)
+		admin := user.Actor{Name: "test", Permissions: user.AllPermissions()}
+		d, err := e.app.Directories.Create(ctx, admin, directory.Input{Name: ptr("Groups office"), Kind: ptr(directory.OpenLDAP),
+			Host: ptr(l.Host), Port: ptr(l.TLSPort), Security: ptr(directory.LDAPS), CACert: ptr(string(l.CAPEM)), BaseDN: ptr(l.BaseDN),
+			BindDN: ptr(l.BindDN), Password: ptr(l.BindPassword), Scope: ptr(directory.ScopeSelected), OUs: &[]string{"ou=" + ou + "," + l.BaseDN}})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		b := e.tab()
+		b.signIn("admin@example.org", testPassword)
+		b.open("/directories/" + d.ID + "?edit=1")
+		b.says("4. Groups", "Synchronise the directory's groups")
+		b.Click(`input[name="groups.enabled"]`)
+		b.Fill("Groups, one DN a line", group)
+		b.Fill("… and the groups this LDAP filter finds", "(cn=Analysts")
+		b.Follow(`button[name=action][value=save]`)
+		b.says("Nothing was saved", "This is not a valid LDAP filter")
+		b.Check("directory-groups-invalid")
+		b.Fill("… and the groups this LDAP filter finds", "")
+		b.Follow(`button[name=action][value=save]`)
+		b.says("The settings of Groups office are saved.", "Groups", "No group yet")
+
+		b.Follow(`form[action$="/dry-run"] button`)
+		b.says("1 groups to create", "1 members to add", "Analysts "+dia)
+		b.Check("directory-groups-dry-run")
+
+		b.Follow(`form[action$="/sync"] button`)
+		for i := 0; ; i++ {
+			b.open(b.path())
+			if text := b.Text("#history-title + .table-wrap tbody tr:first-child"); strings.Contains(text, "Completed") {
+				break
+			} else if i > 100 {
+				t.Fatalf("the sync did not complete: %s", text)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		b.says("Groups", "Analysts "+dia, "within the permissions of admin")
+		b.Check("directory-groups-synced")
+		b.Follow(`#groups-title ~ .table-wrap a`)
+		b.says("Analysts "+dia, "comes from a directory", "1 member")
+		if n := browsertest.Eval[int](b.Tab, `document.querySelectorAll('form[action$="/delete"], input[name="name"]:not([readonly])').length`); n != 0 {
+			t.Fatalf("a directory group's page offers to delete it or rename it (%d controls)", n)
+		}
+		b.open(b.path() + "?tab=members")
+		b.says("Ada")
+		if n := browsertest.Eval[int](b.Tab, `document.querySelectorAll('#add_q, input[name="id"]').length`); n != 0 {
+			t.Fatalf("a directory group's members tab offers to change its members (%d controls)", n)
+		}
+	})
+}

@@ -127,7 +127,13 @@ func readGroup(r *http.Request, p *groupPage) user.GroupInput {
 	if roles == nil {
 		roles = []string{}
 	}
-	return user.GroupInput{Name: get("name"), Description: get("description"), ExternalID: get("external_id"), RoleIDs: &roles}
+	in := user.GroupInput{Name: get("name"), Description: get("description"), ExternalID: get("external_id"), RoleIDs: &roles}
+	if g := p.Group; g != nil && g.DirectoryID != "" {
+		// The directory's: shown, not sent.
+		in.Name, in.ExternalID = nil, nil
+		p.Values["name"], p.Values["external_id"] = g.Name, g.ExternalID
+	}
+	return in
 }
 
 // groupPage shows a group: its details (a form for those who may manage groups) or, with

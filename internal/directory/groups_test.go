@@ -1,0 +1,298 @@
+package directory_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/usherhq/usher/internal/directory"
+	"github.com/usherhq/usher/internal/directory/dirtest"
+	"github.com/usherhq/usher/internal/errs"
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/store/storetest"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// dirGroups is the directory's groups in usher by name, each with its members' usernames.
+func (f *syncFixture) dirGroups(dirID string) map[string][]string {
+	f.t.Helper()
+	ctx := context.Background()
+	gs, err := f.st.DirectoryGroups(ctx, dirID, true)
+	must(f.t, err)
+	out := map[string][]string{}
+	for _, g := range gs {
+		names := []string{}
+		for _, id := range g.MemberIDs {
+			u, err := f.st.User(ctx, id)
+			must(f.t, err)
+			names = append(names, strings.SplitN(u.Username, "-", 2)[0])
+		}
+		slices.Sort(names)
+		out[g.Name] = names
+	}
+	return out
+}
+
+func (f *syncFixture) groupNamed(dirID, name string) *user.Group {
+	f.t.Helper()
+	gs, err := f.st.DirectoryGroups(context.Background(), dirID, true)
+	must(f.t, err)
+	for i := range gs {
+		if gs[i].Name == name {
+			return &gs[i]
+		}
+	}
+	f.t.Fatalf("no group %s among %d", name, len(gs))
+	return nil
+}
+
+func groupCounts(c directory.Counts) [5]int64 {
+	return [5]int64{c.GroupsCreated, c.GroupsUpdated, c.GroupsDeleted, c.MembersAdded, c.MembersRemoved}
+}
+
+// TestSyncGroups: with a group mapping (groups by DN and by filter), a sync against slapd makes
+// the directory's groups usher groups with the members that are its users (others, nested
+// groups among them, passed over); a dry run writes none; a membership change reaches usher in
+// the next incremental sync; a renamed group stays the same group; a group that leaves the
+// mapping is deleted by the next full sync. A directory group's name and members are read-only
+// elsewhere, and its roles obey no-escalation: the sync changes its members only within what
+// the administrator who configured the mapping may grant.
+func TestSyncGroups(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		ou := "grp-" + dia
+		mk := func(uid string) string {
+			return l.AddUser(t, dirtest.UserSpec{UID: uid + "-" + dia, GivenName: uid, SN: "Grp", Mail: uid + "-" + dia + "@example.com", OU: ou})
+		}
+		ada, bob, cy := mk("ada"), mk("bob"), mk("cy")
+		outside := l.AddUser(t, dirtest.UserSpec{UID: "out-" + dia, GivenName: "Out", SN: "Side", Mail: "out-" + dia + "@example.com", OU: "elsewhere-" + dia})
+		sub := l.AddGroup(t, "sub-"+dia, cy)
+		eng := l.AddGroup(t, "g-eng-"+dia, ada, bob, outside, sub)
+		ops := l.AddGroup(t, "g-ops-"+dia, cy)
+		named := l.AddGroup(t, "named-"+dia, strings.ToUpper(bob)) // a member DN in other letters
+
+		in := settings(l, "Groups "+dia)
+		in.Scope, in.OUs, in.Threshold = ptr(directory.ScopeSelected), &[]string{"ou=" + ou + "," + l.BaseDN}, ptr(100)
+		in.Groups = &directory.GroupMapping{Enabled: true, DNs: []string{named}, BaseDN: l.Groups, Filter: "(cn=g-*-" + dia + ")"}
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		if g := d.Groups; !slices.Equal(g.Members, []string{"member", "uniqueMember"}) || g.Name != "cn" || g.Primary != "entryUUID" || g.By == nil || g.By.ID != f.admin.ID {
+			t.Fatalf("the mapping takes the preset's attributes and who configured it: %+v", g)
+		}
+
+		// The dry run: the plan, no group written.
+		_, plan, err := f.app.Directories.Sync(ctx, f.admin, d.ID, directory.SyncOptions{DryRun: true, Full: true})
+		must(t, err)
+		if groupCounts(plan.Counts) != [5]int64{3, 0, 0, 4, 0} || len(plan.GroupChanges) != 3 {
+			t.Fatalf("the dry run's plan: %+v %+v", plan.Counts, plan.GroupChanges)
+		}
+		if gs := f.dirGroups(d.ID); len(gs) != 0 {
+			t.Fatalf("a dry run made groups: %v", gs)
+		}
+
+		run := f.sync(d.ID)
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{3, 0, 0, 4, 0} || run.Done.Created != 3 {
+			t.Fatalf("the first sync %s %+v %s %+v", run.Status, run.Done, run.Reason, run.Errors)
+		}
+		want := map[string][]string{"g-eng-" + dia: {"ada", "bob"}, "g-ops-" + dia: {"cy"}, "named-" + dia: {"bob"}}
+		if got := f.dirGroups(d.ID); !equalGroups(got, want) {
+			t.Fatalf("groups after the first sync %v, want %v", got, want)
+		}
+		engG := f.groupNamed(d.ID, "g-eng-"+dia)
+		if engG.Source != user.Directory || engG.ExternalID != l.EntryUUID(t, eng) {
+			t.Fatalf("the group %+v, its entryUUID %s", engG, l.EntryUUID(t, eng))
+		}
+
+		// A membership change in the directory: the next sync, incremental, applies it.
+		l.SetMembers(t, eng, ada, cy)
+		run = f.syncChanges(d.ID)
+		if run.Plan == nil || run.Plan.Full || groupCounts(run.Done) != [5]int64{0, 1, 0, 1, 1} {
+			t.Fatalf("the incremental sync %+v %+v %+v", run.Done, run.Plan, run.Errors)
+		}
+		want["g-eng-"+dia] = []string{"ada", "cy"}
+		if got := f.dirGroups(d.ID); !equalGroups(got, want) {
+			t.Fatalf("groups after the membership change %v, want %v", got, want)
+		}
+
+		// A renamed group is the same group, under its new name.
+		opsID := f.groupNamed(d.ID, "g-ops-"+dia).ID
+		l.Rename(t, ops, "cn=g-ops2-"+dia)
+		run = f.syncChanges(d.ID)
+		if groupCounts(run.Done) != [5]int64{0, 1, 0, 0, 0} {
+			t.Fatalf("the sync after a rename %+v %+v", run.Done, run.Errors)
+		}
+		if g := f.groupNamed(d.ID, "g-ops2-"+dia); g.ID != opsID {
+			t.Fatalf("the renamed group is %s, was %s", g.ID, opsID)
+		}
+
+		// Read-only elsewhere: name and members; the description and roles stay the administrator's.
+		_, err = f.app.Users.ChangeMembers(ctx, f.admin, engG.ID, true, []string{f.user("bob-" + dia).ID})
+		if _, code := fieldCode(err); code != "group.directory_owned" {
+			t.Fatalf("adding a member to a directory group: %v", err)
+		}
+		_, err = f.app.Users.UpdateUser(ctx, f.admin, f.user("bob-"+dia).ID, user.AnyVersion, user.Patch{GroupIDs: &[]string{engG.ID}})
+		if field, code := fieldCode(err); field != "groups" || code != "group.directory_owned" {
+			t.Fatalf("joining a directory group through the user: %s %s %v", field, code, err)
+		}
+		_, err = f.app.Users.UpdateGroup(ctx, f.admin, engG.ID, user.AnyVersion, user.GroupInput{Name: ptr("renamed")})
+		if field, code := fieldCode(err); field != "name" || code != "group.read_only" {
+			t.Fatalf("renaming a directory group: %s %s %v", field, code, err)
+		}
+		if err := f.app.Users.DeleteGroup(ctx, f.admin, engG.ID, user.AnyVersion); !errs.Is(errs.Conflict, err) {
+			t.Fatalf("deleting a directory group: %v", err)
+		}
+		_, err = f.app.Users.UpdateGroup(ctx, f.admin, engG.ID, user.AnyVersion, user.GroupInput{Description: ptr("Engineering, from LDAP")})
+		must(t, err)
+
+		// No-escalation: a role on a directory group is granted only by who holds it, and the sync
+		// changes the group's members only within what its configurer may grant.
+		lead, err := f.app.Users.CreateRole(ctx, f.admin, user.RoleInput{Name: ptr("Lead " + dia), Permissions: &[]user.Permission{user.SettingsManage}})
+		must(t, err)
+		mgr, err := f.app.Users.CreateRole(ctx, f.admin, user.RoleInput{Name: ptr("Directory manager " + dia), Permissions: &[]user.Permission{
+			user.UsersRead, user.UsersWrite, user.UsersLock, user.UsersDelete, user.GroupsManage, user.DirectoryManage}})
+		must(t, err)
+		mia, err := f.app.Users.CreateUser(ctx, f.admin, user.CreateInput{Profile: user.Profile{Username: ptr("mia-" + dia),
+			Email: ptr("mia-" + dia + "@example.com"), FirstName: ptr("Mia"), LastName: ptr("Manager")}, Password: ptr("correct horse battery mia"), RoleIDs: []string{mgr.ID}})
+		must(t, err)
+		miaActor := user.Actor{ID: mia.ID, Name: mia.Username, Permissions: mgr.Permissions}
+		_, err = f.app.Users.UpdateGroup(ctx, miaActor, engG.ID, user.AnyVersion, user.GroupInput{RoleIDs: &[]string{lead.ID}})
+		if !errs.Is(errs.Forbidden, err) {
+			t.Fatalf("mia gave a directory group a role she does not hold: %v", err)
+		}
+		_, err = f.app.Users.UpdateGroup(ctx, f.admin, engG.ID, user.AnyVersion, user.GroupInput{RoleIDs: &[]string{lead.ID}})
+		must(t, err)
+		d, err = f.app.Directories.Directory(ctx, f.admin, d.ID)
+		must(t, err)
+		g := d.Groups
+		d, err = f.app.Directories.Update(ctx, miaActor, d.ID, d.Version, directory.Input{Groups: &g})
+		if e, ok := errs.As(err); ok {
+			t.Fatalf("%v %+v", e, e.Fields)
+		}
+		if d.Groups.By == nil || d.Groups.By.ID != mia.ID {
+			t.Fatalf("mia saved the group mapping: configured by %+v", d.Groups.By)
+		}
+		l.SetMembers(t, eng, ada, bob, cy)
+		run = f.sync(d.ID) // started by the full administrator: narrowed by mia all the same
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{} || run.Done.Failed != 1 ||
+			len(run.Errors) != 1 || !strings.EqualFold(run.Errors[0].DN, eng) || !strings.Contains(run.Errors[0].Reason, "settings.manage") {
+			t.Fatalf("the sync narrowed by mia %+v %+v", run.Done, run.Errors)
+		}
+		if got := f.dirGroups(d.ID)["g-eng-"+dia]; !slices.Equal(got, []string{"ada", "cy"}) {
+			t.Fatalf("the group with a role beyond mia got bob: %v", got)
+		}
+		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Groups: &g})
+		must(t, err)
+		run = f.sync(d.ID)
+		if groupCounts(run.Done) != [5]int64{0, 1, 0, 1, 0} || run.Done.Failed != 0 {
+			t.Fatalf("the sync configured by the administrator again %+v %+v", run.Done, run.Errors)
+		}
+
+		// A group that leaves the mapping is deleted by the next full sync; its members stay.
+		g.DNs = nil
+		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Groups: &g})
+		must(t, err)
+		run = f.syncChanges(d.ID) // new settings: full
+		if !run.Plan.Full || groupCounts(run.Done) != [5]int64{0, 0, 1, 0, 1} {
+			t.Fatalf("the sync after a group left the mapping %+v %+v", run.Done, run.Errors)
+		}
+		if _, ok := f.dirGroups(d.ID)["named-"+dia]; ok {
+			t.Fatal("the group that left the mapping is still there")
+		}
+		if u := f.user("bob-" + dia); u.Status != user.Active {
+			t.Fatalf("bob %s", u.Status)
+		}
+
+		// A mapping that finds no group while the directory has some would delete them all: the
+		// safety rules hold it.
+		g.Filter = "(cn=nothing-" + dia + ")"
+		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Groups: &g})
+		must(t, err)
+		run = f.sync(d.ID)
+		if run.Status != directory.RunHeld || !strings.Contains(run.Reason, "none of the mapped groups") || len(f.dirGroups(d.ID)) != 2 {
+			t.Fatalf("a sync that finds no group %s %q %v", run.Status, run.Reason, f.dirGroups(d.ID))
+		}
+	})
+}
+
+func equalGroups(a, b map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !slices.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSyncGroupsActiveDirectory: against Samba AD DC, with the preset (objectClass=group,
+// member, cn, objectGUID) under the test's unit, a sync makes the unit's groups with their
+// members; adding and removing a member in AD (which changes only the group's uSNChanged) is
+// applied by the next incremental sync; a group deleted in AD is deleted by a full sync.
+func TestSyncGroupsActiveDirectory(t *testing.T) {
+	ad := dirtest.ActiveDirectory(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, nil)
+		ctx := context.Background()
+		ou := "grp-" + string(st.Dialect)
+		sfx := "-" + string(st.Dialect)[:2]
+		mk := func(sam string) string {
+			return ad.AddUser(t, dirtest.ADUserSpec{SAMAccountName: sam + sfx, GivenName: sam, SN: "Grp",
+				Mail: sam + sfx + "@example.test", OU: ou, Password: "Secret-" + sam + "-9"})
+		}
+		ann, bob, cat := mk("ann"), mk("bob"), mk("cat")
+		unit := "OU=" + ou + "," + ad.BaseDN
+		sales := ad.AddGroup(t, "sales"+sfx, ann, bob)
+		ad.Move(t, sales, unit)
+		sales = "CN=sales" + sfx + "," + unit
+		temp := ad.AddGroup(t, "temp"+sfx, cat)
+		ad.Move(t, temp, unit)
+		temp = "CN=temp" + sfx + "," + unit
+		in := directory.Input{Name: ptr("AD groups " + string(st.Dialect)), Kind: ptr(directory.ActiveDirectory), Host: ptr(ad.Host),
+			Port: ptr(ad.TLSPort), Security: ptr(directory.LDAPS), CACert: ptr(string(ad.CAPEM)), BaseDN: ptr(ad.BaseDN),
+			Scope: ptr(directory.ScopeSelected), OUs: &[]string{unit},
+			BindDN: ptr(ad.BindDN), Password: ptr(ad.BindPassword), Threshold: ptr(100),
+			Groups: &directory.GroupMapping{Enabled: true, BaseDN: unit}} // the rest: the preset
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		if d.Groups.Filter != "(objectClass=group)" || d.Groups.Primary != "objectGUID" {
+			t.Fatalf("the AD preset: %+v", d.Groups)
+		}
+		run := f.sync(d.ID)
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{2, 0, 0, 3, 0} {
+			t.Fatalf("the first sync %s %+v %s %+v", run.Status, run.Done, run.Reason, run.Errors)
+		}
+		want := map[string][]string{"sales" + sfx: {"ann", "bob"}, "temp" + sfx: {"cat"}}
+		if got := f.dirGroups(d.ID); !equalGroups(got, want) {
+			t.Fatalf("groups %v, want %v", got, want)
+		}
+		if g := f.groupNamed(d.ID, "sales"+sfx); g.ExternalID != ad.ObjectGUID(t, sales) {
+			t.Fatalf("the group's external id %s, its objectGUID %s", g.ExternalID, ad.ObjectGUID(t, sales))
+		}
+
+		ad.SetMembers(t, sales, bob, cat)
+		run = f.syncChanges(d.ID)
+		if run.Plan == nil || run.Plan.Full || groupCounts(run.Done) != [5]int64{0, 1, 0, 1, 1} {
+			t.Fatalf("the incremental sync %+v %+v %+v", run.Done, run.Plan, run.Errors)
+		}
+		want["sales"+sfx] = []string{"bob", "cat"}
+		if got := f.dirGroups(d.ID); !equalGroups(got, want) {
+			t.Fatalf("groups after the membership change %v, want %v", got, want)
+		}
+
+		ad.Delete(t, temp)
+		run = f.sync(d.ID)
+		if groupCounts(run.Done) != [5]int64{0, 0, 1, 0, 1} {
+			t.Fatalf("the full sync after a group was deleted %+v %+v", run.Done, run.Errors)
+		}
+		delete(want, "temp"+sfx)
+		if got := f.dirGroups(d.ID); !equalGroups(got, want) {
+			t.Fatalf("groups after the deletion %v, want %v", got, want)
+		}
+	})
+}
