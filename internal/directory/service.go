@@ -56,6 +56,16 @@ type Store interface {
 	RecordPlan(ctx context.Context, id string, plan *Plan) error
 	// HoldRun stops a running sync on the safety rules, with its plan.
 	HoldRun(ctx context.Context, id string, plan *Plan, reason string, at time.Time) error
+	// DueDirectories lists the directories whose next scheduled sync is at or before now,
+	// the longest due first.
+	DueDirectories(ctx context.Context, now time.Time, limit int) ([]Directory, error)
+	// ClaimScheduledSync moves a directory's next scheduled sync from seen to next (nil: none)
+	// if it is still seen, in one statement; claimed says whether it was.
+	ClaimScheduledSync(ctx context.Context, id string, seen time.Time, next *time.Time) (claimed bool, err error)
+	// UsersWithPermission lists the active users with an email address who hold p.
+	UsersWithPermission(ctx context.Context, p user.Permission, limit int) ([]*user.User, error)
+	// ActiveRun is the queued or running sync of a directory, or nil.
+	ActiveRun(ctx context.Context, directoryID string) (*Run, error)
 	// FinishRun moves a sync from one status to a final one.
 	FinishRun(ctx context.Context, id string, from, to RunStatus, at time.Time, reason string) error
 }
@@ -66,12 +76,21 @@ type Sealer interface {
 	Open(sealed string) ([]byte, error)
 }
 
+// Notifier sends the emails about a sync: app writes each to the mail outbox, in the
+// transaction that ends the sync, so that a message exists exactly when the outcome does.
+type Notifier interface {
+	// SyncEnded tells the administrator to that run of d failed, was held for a confirmation,
+	// or (when d asks for summaries) completed.
+	SyncEnded(ctx context.Context, to *user.User, d *Directory, run *Run) error
+}
+
 // Service manages directories. Every method checks the actor's directory.manage permission.
 type Service struct {
 	store  Store
 	sealer Sealer
 	users  *user.Service
 	jobs   Jobs
+	notify Notifier
 	logger *slog.Logger
 	now    func() time.Time
 	limits Timeouts
@@ -81,12 +100,14 @@ type Service struct {
 type Options struct {
 	Logger   *slog.Logger
 	Timeouts Timeouts
+	// Now is the clock; nil for the time now. Tests move it to make a schedule due.
+	Now func() time.Time
 }
 
 // NewService makes the directory service.
-func NewService(st Store, sealer Sealer, users *user.Service, jobs Jobs, o Options) (*Service, error) {
-	if st == nil || sealer == nil || users == nil || jobs == nil {
-		return nil, errors.New("directory: NewService needs a store, a sealer, the user service and the jobs")
+func NewService(st Store, sealer Sealer, users *user.Service, jobs Jobs, notify Notifier, o Options) (*Service, error) {
+	if st == nil || sealer == nil || users == nil || jobs == nil || notify == nil {
+		return nil, errors.New("directory: NewService needs a store, a sealer, the user service, the jobs and a notifier")
 	}
 	logger := o.Logger
 	if logger == nil {
@@ -102,8 +123,12 @@ func NewService(st Store, sealer Sealer, users *user.Service, jobs Jobs, o Optio
 	if t.Test <= 0 {
 		t.Test = DefaultTimeouts.Test
 	}
-	return &Service{store: st, sealer: sealer, users: users, jobs: jobs, logger: logger.With("component", "directory"),
-		now: func() time.Time { return time.Now().UTC() }, limits: t}, nil
+	now := func() time.Time { return time.Now().UTC() }
+	if o.Now != nil {
+		now = func() time.Time { return o.Now().UTC() }
+	}
+	return &Service{store: st, sealer: sealer, users: users, jobs: jobs, notify: notify, logger: logger.With("component", "directory"),
+		now: now, limits: t}, nil
 }
 
 // Input is a directory to create, or what to change of one (nil: unchanged). Config fields
@@ -129,6 +154,8 @@ type Input struct {
 	Leavers           *Leavers
 	Threshold         *int
 	Groups            *GroupMapping
+	Schedule          *Schedule
+	EmailSummary      *bool
 }
 
 func (in *Input) apply(d *Directory) {
@@ -189,6 +216,15 @@ func (in *Input) apply(d *Directory) {
 	if in.Threshold != nil {
 		d.Threshold = *in.Threshold
 	}
+	if in.Schedule != nil {
+		sc := *in.Schedule
+		sc.SetBy = d.Schedule.SetBy
+		sc.normalize()
+		d.Schedule = sc
+	}
+	if in.EmailSummary != nil {
+		d.EmailSummary = *in.EmailSummary
+	}
 	if in.Groups != nil {
 		g := *in.Groups
 		g.BaseDN, g.Filter = strings.TrimSpace(g.BaseDN), strings.TrimSpace(g.Filter)
@@ -246,9 +282,10 @@ func (s *Service) Create(ctx context.Context, a user.Actor, in Input) (*Director
 	d.Port = DefaultPort(d.Security)
 	in.apply(d)
 	d.Mapping.fillFrom(Preset(kind).Mapping) // a field a new directory does not map takes the preset's attribute
-	if err := s.validate(ctx, d); err != nil {
+	if err := s.validate(ctx, d, nil); err != nil {
 		return nil, err
 	}
+	s.reschedule(a, d, nil)
 	if d.Password == "" {
 		return nil, errs.Fields([]errs.FieldError{{Field: "bind_password", Code: "directory.password_required",
 			Message: "Give the password of the bind DN."}})
@@ -301,9 +338,10 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 		in.Port = ptrTo(DefaultPort(*in.Security)) // LDAPS on 636 becomes StartTLS on 389
 	}
 	in.apply(d)
-	if err := s.validate(ctx, d); err != nil {
+	if err := s.validate(ctx, d, &before); err != nil {
 		return nil, err
 	}
+	s.reschedule(a, d, &before)
 	if !strings.EqualFold(d.Mapping.Primary, before.Mapping.Primary) {
 		// The users it names would all look gone, and new ones like them made.
 		n, err := s.store.CountDirectoryUsers(ctx, id)
@@ -603,8 +641,10 @@ func problemError(err error) error {
 	return err
 }
 
-// validate checks a directory as it would be saved, custom fields included.
-func (s *Service) validate(ctx context.Context, d *Directory) error {
+// validate checks a directory as it would be saved, custom fields included; before is the
+// directory as it was (nil for a new one): a schedule's start must be in the future only when
+// it is set or changed.
+func (s *Service) validate(ctx context.Context, d, before *Directory) error {
 	fields, err := s.store.Fields(ctx)
 	if err != nil {
 		return err
@@ -613,7 +653,30 @@ func (s *Service) validate(ctx context.Context, d *Directory) error {
 	for _, f := range fields {
 		known[strings.ToLower(f.Name)] = true
 	}
-	return errs.Fields(d.validate(known))
+	bad := d.validate(known)
+	fresh := before == nil || before.Schedule.StartDate != d.Schedule.StartDate ||
+		before.Schedule.StartTime != d.Schedule.StartTime || before.Schedule.TimeZone != d.Schedule.TimeZone
+	bad = append(bad, d.Schedule.validate(s.now(), fresh)...)
+	return errs.Fields(bad)
+}
+
+// reschedule sets when d syncs next after a change of its schedule: the schedule's next run
+// after now, or none when auto-sync is off. A scheduled sync acts with the permissions of who
+// saved the schedule, as they stand when it runs.
+func (s *Service) reschedule(a user.Actor, d, before *Directory) {
+	if before != nil && sameSchedule(before.Schedule, d.Schedule) {
+		return
+	}
+	d.Schedule.SetBy = a.ID
+	d.NextSyncAt = nil
+	if next := d.Schedule.Next(s.now()); !next.IsZero() {
+		d.NextSyncAt = &next
+	}
+}
+
+func sameSchedule(x, y Schedule) bool {
+	x.SetBy, y.SetBy = "", ""
+	return x == y
 }
 
 // connChanged reports whether what the connection test checks changed.
@@ -653,6 +716,12 @@ func changes(a, b *Directory, password bool) map[string]any {
 	diff("leavers", a.Leavers, b.Leavers)
 	diff("threshold", a.Threshold, b.Threshold)
 	diff("groups", a.Groups, b.Groups)
+	if !sameSchedule(a.Schedule, b.Schedule) {
+		x, y := a.Schedule, b.Schedule
+		x.SetBy, y.SetBy = "", ""
+		out["schedule"] = map[string]any{"from": x, "to": y}
+	}
+	diff("email_summary", a.EmailSummary, b.EmailSummary)
 	return out
 }
 
