@@ -32,6 +32,8 @@ type Store interface {
 	// LockDirectory reads a directory in the transaction in ctx, which holds it until it ends.
 	LockDirectory(ctx context.Context, id string) (*Directory, error)
 	Directories(ctx context.Context) ([]Directory, error)
+	// CountDirectoryUsersByStatus counts the users of a directory by status.
+	CountDirectoryUsersByStatus(ctx context.Context, id string) (map[user.Status]int64, error)
 	// CountDirectoryUsers counts the users of a directory.
 	CountDirectoryUsers(ctx context.Context, id string) (int64, error)
 	// DirectoryUsers reads every user of a directory.
@@ -412,13 +414,27 @@ func errStale() error {
 		"This directory was changed by someone else since you read it. Reload and try again.")
 }
 
-// Delete forgets a directory at version. Its users stay, as local users an administrator can
-// edit again.
+// Delete forgets a directory at version; Reset is the same, under the name seed 000 gives it.
 func (s *Service) Delete(ctx context.Context, a user.Actor, id string, version int64) error {
+	_, err := s.forget(ctx, a, id, version, "directory.delete")
+	return err
+}
+
+// Reset forgets a directory's configuration (its connection, bind password, mapping, rules,
+// schedule and sync history) and keeps its users, as local users: what the directory owned of
+// them can be edited again, they can be sent a password reset to choose a password of usher's
+// (their directory password no longer signs them in), and no sync changes them any more. Users
+// the directory had disabled stay disabled until an administrator enables them. It returns how
+// many users were kept. A sync queued or running must end first.
+func (s *Service) Reset(ctx context.Context, a user.Actor, id string, version int64) (kept int64, err error) {
+	return s.forget(ctx, a, id, version, "directory.reset")
+}
+
+func (s *Service) forget(ctx context.Context, a user.Actor, id string, version int64, action string) (kept int64, err error) {
 	if err := a.Require(user.DirectoryManage); err != nil {
-		return err
+		return 0, err
 	}
-	return s.store.InTx(ctx, func(ctx context.Context) error {
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		d, err := s.store.LockDirectory(ctx, id)
 		if err != nil {
 			return err
@@ -426,11 +442,74 @@ func (s *Service) Delete(ctx context.Context, a user.Actor, id string, version i
 		if d.Version != version {
 			return errStale()
 		}
+		if err := s.failStale(ctx, id); err != nil {
+			return err
+		}
+		if r, err := s.store.ActiveRun(ctx, id); err != nil {
+			return err
+		} else if r != nil {
+			return errs.E(errs.Conflict, "directory.sync_running", fmt.Sprintf(
+				"A sync of this directory is %s (started %s by %s): wait for it to end, then try again.",
+				r.Status, r.CreatedAt.Format("2006-01-02 15:04 UTC"), r.ActorName))
+		}
+		if kept, err = s.store.CountDirectoryUsers(ctx, id); err != nil {
+			return err
+		}
 		if err := s.store.DeleteDirectory(ctx, id); err != nil {
 			return err
 		}
-		return s.audit(ctx, a, "directory.delete", d, nil)
+		return s.audit(ctx, a, action, d, map[string]any{"users_kept": kept, "host": d.Host, "base_dn": d.BaseDN})
 	})
+	return kept, err
+}
+
+// Status is where a directory's syncs stand.
+type Status struct {
+	Directory *Directory
+	// LastSync is the latest sync that ended (completed, failed or held), nil before the first.
+	LastSync *Run
+	// Active is the sync queued or running now, if any.
+	Active *Run
+	// LastFailure is the latest failed sync among the recent ones, if any.
+	LastFailure *Run
+	// Users counts the directory's users in usher by status.
+	Users map[user.Status]int64
+}
+
+// recentRuns is how far back Status looks for the last sync and the last failure.
+const recentRuns = 50
+
+// Status reads where a directory's syncs stand: the last one, the one running, the next
+// scheduled one (Directory.NextSyncAt), its users by status and what it reads (Scope, OUs).
+func (s *Service) Status(ctx context.Context, a user.Actor, id string) (*Status, error) {
+	d, err := s.Directory(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Directory: d}
+	if st.Users, err = s.store.CountDirectoryUsersByStatus(ctx, id); err != nil {
+		return nil, err
+	}
+	runs, err := s.store.Runs(ctx, id, recentRuns)
+	if err != nil {
+		return nil, err
+	}
+	for i := range runs {
+		r := &runs[i]
+		switch {
+		case r.Status == RunQueued || r.Status == RunRunning:
+			if st.Active == nil {
+				st.Active = r
+			}
+		case r.Status == RunSkipped:
+		case st.LastSync == nil:
+			st.LastSync = r
+		}
+		if r.Status == RunFailed && st.LastFailure == nil {
+			st.LastFailure = r
+		}
+	}
+	return st, nil
 }
 
 // Step is one step of a connection test.

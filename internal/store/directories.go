@@ -92,8 +92,10 @@ func (s *Store) SetSyncState(ctx context.Context, id string, st directory.SyncSt
 // owned of them can be edited again.
 func (s *Store) DeleteDirectory(ctx context.Context, id string) error {
 	w := s.writer(ctx)
+	// A user the directory disabled stays disabled, now as if by an administrator: no sync
+	// enables them again.
 	if _, err := w.ExecContext(ctx, `UPDATE users SET source = 'local', external_id = NULL, directory_id = NULL,
-		version = version + 1, updated_at = $2 WHERE directory_id = $1`, id, time.Now().UTC()); err != nil {
+		disabled_by_directory = FALSE, version = version + 1, updated_at = $2 WHERE directory_id = $1`, id, time.Now().UTC()); err != nil {
 		return fmt.Errorf("store: release directory users: %w", mapError(err))
 	}
 	res, err := w.ExecContext(ctx, `DELETE FROM directories WHERE id = $1`, id)
@@ -440,6 +442,25 @@ func (s *Store) UsersWithPermission(ctx context.Context, p user.Permission, limi
 			return nil, fmt.Errorf("store: users with %s: %w", p, err)
 		}
 		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// CountDirectoryUsersByStatus counts the users of a directory by status.
+func (s *Store) CountDirectoryUsersByStatus(ctx context.Context, id string) (map[user.Status]int64, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT status, count(*) FROM users WHERE directory_id = $1 GROUP BY status`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: count directory users: %w", err)
+	}
+	defer rows.Close()
+	out := map[user.Status]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("store: count directory users: %w", err)
+		}
+		out[user.Status(st)] = n
 	}
 	return out, rows.Err()
 }
