@@ -394,6 +394,9 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 		if cur.Version != version {
 			return errStale() // changed while its connection was tested
 		}
+		if sameSchedule(cur.Schedule, d.Schedule) {
+			d.NextSyncAt = cur.NextSyncAt // as the scheduler may have moved it on since d was read
+		}
 		d.UpdatedAt = s.now()
 		if err := s.store.UpdateDirectory(ctx, d); err != nil {
 			return err

@@ -779,7 +779,9 @@ const applyBatch = 500
 // they stand now.
 func (s *Service) runSync(ctx context.Context, run *Run) error {
 	a, err := s.users.Narrow(ctx, runActor(run))
-	if err != nil {
+	if e, ok := errs.As(err); ok && e.Kind == errs.Forbidden && run.ActorName == ScheduleActor {
+		return errs.E(errs.Forbidden, e.Code, e.Message+" A scheduled sync acts as the administrator who last saved the schedule: save it again to sync as yourself.")
+	} else if err != nil {
 		return err
 	}
 	if !a.Can(user.DirectoryManage) {
