@@ -260,6 +260,10 @@ func azFixtures(e *env, c *client) map[string]func() azRequest {
 			dir, run := e.heldRun()
 			return azRequest{path: "/api/v1/directories/" + dir + "/runs/" + run}
 		},
+		"get-directory-status": func() azRequest { return azRequest{path: "/api/v1/directories/" + e.savedDirectory() + "/status"} },
+		"reset-directory": func() azRequest {
+			return azRequest{path: "/api/v1/directories/" + e.savedDirectory() + "/reset", headers: anyIfMatch}
+		},
 		"confirm-directory-run": func() azRequest {
 			dir, run := e.heldRun()
 			return azRequest{path: "/api/v1/directories/" + dir + "/runs/" + run + "/confirm"}

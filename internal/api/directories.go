@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher/internal/directory"
+	"github.com/usherhq/usher/internal/user"
 )
 
 type mappingBody struct {
@@ -62,6 +63,22 @@ func toGroupMapping(g directory.GroupMapping) groupMappingOut {
 	return out
 }
 
+type scheduleBody struct {
+	Enabled    bool   `json:"enabled" doc:"Auto-sync: whether the directory syncs on this schedule."`
+	Frequency  string `json:"frequency,omitempty" enum:"daily,weekly,monthly,every_n_days,every_n_weeks"`
+	Weekday    string `json:"weekday,omitempty" doc:"The day of a weekly sync: monday, tuesday, wednesday, thursday, friday, saturday or sunday."`
+	DayOfMonth int    `json:"day_of_month,omitempty" doc:"The day of a monthly sync, 1–31; in a shorter month it runs on the month's last day."`
+	Every      int    `json:"every,omitempty" doc:"N of every N days or weeks (every N weeks runs on the start date's weekday)."`
+	StartDate  string `json:"start_date,omitempty" doc:"The first day it may run, YYYY-MM-DD in time_zone; with start_time it must be in the future when set or changed."`
+	StartTime  string `json:"start_time,omitempty" doc:"The time of day it runs, HH:MM in time_zone; 12:00 when left out."`
+	TimeZone   string `json:"time_zone,omitempty" doc:"An IANA time zone such as Europe/Paris; UTC when left out. Runs keep their wall-clock time across daylight saving changes."`
+}
+
+func toSchedule(sc directory.Schedule) scheduleBody {
+	return scheduleBody{Enabled: sc.Enabled, Frequency: string(sc.Frequency), Weekday: sc.Weekday, DayOfMonth: sc.DayOfMonth,
+		Every: sc.Every, StartDate: sc.StartDate, StartTime: sc.StartTime, TimeZone: sc.TimeZone}
+}
+
 type directoryBody struct {
 	ID                string          `json:"id"`
 	Name              string          `json:"name"`
@@ -82,6 +99,9 @@ type directoryBody struct {
 	Leavers           string          `json:"leavers" enum:"disable,delete" doc:"What a sync does to users who left the directory's scope."`
 	Threshold         int             `json:"threshold" doc:"The share of the directory's users, in percent, a sync may disable or delete before it stops and asks for confirmation."`
 	Groups            groupMappingOut `json:"groups"`
+	Schedule          scheduleBody    `json:"schedule"`
+	EmailSummary      bool            `json:"email_summary" doc:"Email the administrators a summary after each sync that completes (failed syncs and syncs that need a confirmation are always emailed)."`
+	NextSyncAt        *time.Time      `json:"next_sync_at,omitempty" doc:"When the schedule syncs the directory next; absent when auto-sync is off."`
 	CreatedAt         time.Time       `json:"created_at"`
 	UpdatedAt         time.Time       `json:"updated_at"`
 	Version           int64           `json:"version"`
@@ -91,7 +111,8 @@ func toDirectory(d *directory.Directory) directoryBody {
 	b := directoryBody{ID: d.ID, Name: d.Name, Kind: string(d.Kind), Host: d.Host, Port: d.Port, Security: string(d.Security),
 		CACert: d.CACert, BaseDN: d.BaseDN, BindDN: d.BindDN, Scope: string(d.Scope), OUs: d.OUs,
 		Filter: d.Filter, DisabledAttribute: d.DisabledAttribute, DisabledValue: d.DisabledValue, Leavers: string(d.Leavers),
-		Threshold: d.Threshold, Groups: toGroupMapping(d.Groups), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Version: d.Version}
+		Threshold: d.Threshold, Groups: toGroupMapping(d.Groups), Schedule: toSchedule(d.Schedule), EmailSummary: d.EmailSummary,
+		NextSyncAt: d.NextSyncAt, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Version: d.Version}
 	m := d.Mapping
 	b.Mapping = mappingBody{Username: m.Username, Email: m.Email, FirstName: m.FirstName, LastName: m.LastName, Phone: m.Phone,
 		Department: m.Department, Manager: m.Manager, Custom: m.Custom, Primary: m.Primary}
@@ -140,6 +161,8 @@ type directoryFields struct {
 	Leavers           *string           `json:"leavers,omitempty" enum:"disable,delete"`
 	Threshold         *int              `json:"threshold,omitempty" minimum:"1" maximum:"100"`
 	Groups            *groupMappingBody `json:"groups,omitempty"`
+	Schedule          *scheduleBody     `json:"schedule,omitempty" doc:"The whole schedule: what it leaves out is cleared (start_time and time_zone take their defaults)."`
+	EmailSummary      *bool             `json:"email_summary,omitempty"`
 }
 
 func (b directoryFields) input() directory.Input {
@@ -178,6 +201,11 @@ func (b directoryFields) input() directory.Input {
 		in.Groups = &directory.GroupMapping{Enabled: g.Enabled, DNs: g.DNs, BaseDN: g.BaseDN, Filter: g.Filter,
 			Members: g.MemberAttributes, Name: g.NameAttribute, Primary: g.Primary}
 	}
+	if sc := b.Schedule; sc != nil {
+		in.Schedule = &directory.Schedule{Enabled: sc.Enabled, Frequency: directory.Frequency(sc.Frequency), Weekday: sc.Weekday,
+			DayOfMonth: sc.DayOfMonth, Every: sc.Every, StartDate: sc.StartDate, StartTime: sc.StartTime, TimeZone: sc.TimeZone}
+	}
+	in.EmailSummary = b.EmailSummary
 	return in
 }
 
@@ -400,9 +428,9 @@ func toEntryErrors(es []directory.EntryError) []entryErrorBody {
 type runBody struct {
 	ID          string           `json:"id"`
 	DirectoryID string           `json:"directory_id"`
-	Status      string           `json:"status" enum:"queued,running,needs_confirmation,completed,failed"`
+	Status      string           `json:"status" enum:"queued,running,needs_confirmation,completed,failed,skipped" doc:"skipped: a scheduled sync that found another still queued or running, and started none."`
 	Confirmed   bool             `json:"confirmed" doc:"Started by a person's confirmation of a held sync."`
-	StartedBy   string           `json:"started_by"`
+	StartedBy   string           `json:"started_by" doc:"The username of who started it, or schedule."`
 	Counts      syncCountsBody   `json:"counts" doc:"What it did so far."`
 	Errors      []entryErrorBody `json:"errors" doc:"The first 100 entries refused."`
 	Reason      string           `json:"reason,omitempty" doc:"Why it is held, or why it failed."`
@@ -497,4 +525,89 @@ func (s *Server) confirmDirectoryRun(ctx context.Context, in *runPath) (*runOutp
 		return nil, err
 	}
 	return &runOutput{Body: toRun(r)}, nil
+}
+
+type resetOutput struct {
+	Body struct {
+		UsersKept int64 `json:"users_kept" doc:"The directory's users, kept as local users."`
+	}
+}
+
+func (s *Server) resetDirectory(ctx context.Context, in *deleteInput) (*resetOutput, error) {
+	v, err := ifMatch(in.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	kept, err := s.deps.Directories.Reset(ctx, actorFrom(ctx), in.ID, v)
+	if err != nil {
+		return nil, err
+	}
+	out := &resetOutput{}
+	out.Body.UsersKept = kept
+	return out, nil
+}
+
+type syncSummaryBody struct {
+	ID         string         `json:"id"`
+	Status     string         `json:"status" enum:"queued,running,needs_confirmation,completed,failed"`
+	StartedBy  string         `json:"started_by"`
+	Counts     syncCountsBody `json:"counts"`
+	Reason     string         `json:"reason,omitempty" doc:"Why it is held, or why it failed."`
+	CreatedAt  time.Time      `json:"created_at"`
+	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+}
+
+func toSyncSummary(r *directory.Run) *syncSummaryBody {
+	if r == nil {
+		return nil
+	}
+	return &syncSummaryBody{ID: r.ID, Status: string(r.Status), StartedBy: r.ActorName, Counts: syncCountsBody(r.Done),
+		Reason: r.Reason, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
+}
+
+type directoryUserCounts struct {
+	Total    int64 `json:"total"`
+	Active   int64 `json:"active"`
+	Invited  int64 `json:"invited"`
+	Locked   int64 `json:"locked"`
+	Disabled int64 `json:"disabled"`
+}
+
+type statusOutput struct {
+	Body struct {
+		LastSync    *syncSummaryBody    `json:"last_sync,omitempty" doc:"The latest sync that ended (completed, failed or held); absent before the first."`
+		Running     *syncSummaryBody    `json:"running,omitempty" doc:"The sync queued or running now."`
+		NextSyncAt  *time.Time          `json:"next_sync_at,omitempty" doc:"When the schedule syncs the directory next; absent when auto-sync is off."`
+		Schedule    scheduleBody        `json:"schedule"`
+		Users       directoryUserCounts `json:"users" doc:"The directory's users in usher, by status."`
+		Scope       string              `json:"scope" enum:"all,none,selected"`
+		OUs         []string            `json:"ous" doc:"With scope selected: the OUs (subtrees) read."`
+		LastErrors  []entryErrorBody    `json:"last_errors" doc:"The entries the last sync refused (the first 100)."`
+		LastFailure *syncSummaryBody    `json:"last_failure,omitempty" doc:"The latest of the recent syncs that failed, with its reason."`
+	}
+}
+
+func (s *Server) directoryStatus(ctx context.Context, in *directoryIDPath) (*statusOutput, error) {
+	st, err := s.deps.Directories.Status(ctx, actorFrom(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &statusOutput{}
+	b := &out.Body
+	d := st.Directory
+	b.LastSync, b.Running, b.LastFailure = toSyncSummary(st.LastSync), toSyncSummary(st.Active), toSyncSummary(st.LastFailure)
+	b.NextSyncAt, b.Schedule, b.Scope, b.OUs = d.NextSyncAt, toSchedule(d.Schedule), string(d.Scope), d.OUs
+	if b.OUs == nil {
+		b.OUs = []string{}
+	}
+	b.LastErrors = []entryErrorBody{}
+	if st.LastSync != nil {
+		b.LastErrors = toEntryErrors(st.LastSync.Errors)
+	}
+	u := st.Users
+	b.Users = directoryUserCounts{Active: u[user.Active], Invited: u[user.Invited], Locked: u[user.Locked], Disabled: u[user.Disabled]}
+	for _, n := range u {
+		b.Users.Total += n
+	}
+	return out, nil
 }

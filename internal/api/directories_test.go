@@ -329,3 +329,121 @@ func TestDirectoryGroups(t *testing.T) {
 		e.manager.do("PATCH", "/api/v1/groups/"+g.ID, map[string]any{"roles": []string{user.AdministratorRole}}, "If-Match", fmt.Sprintf(`"%d"`, g.Version+1)).want(http.StatusForbidden)
 	})
 }
+
+// TestDirectoryStatusScheduleReset: a directory's status after a sync (the last sync, its
+// users by status, the scope); a schedule refused on its field, then saved with its next sync;
+// a reset refused while a sync is queued, then done: the directory is gone and its users stay,
+// local and editable.
+func TestDirectoryStatusScheduleReset(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		l := e.directoryServer()
+		e.startJobs()
+		ou := unique("status")
+		for _, uid := range []string{"cat", "dan"} {
+			l.AddUser(t, dirtest.UserSpec{UID: uid + "-" + unique("u"), GivenName: "Test", SN: uid, Mail: unique(uid) + "@example.com", OU: ou})
+		}
+		body := e.directorySettings(unique("dir"))
+		body["scope"], body["ous"] = "selected", []string{"ou=" + ou + "," + l.BaseDN}
+		var d struct {
+			ID      string `json:"id"`
+			Version int64  `json:"version"`
+		}
+		e.admin.do("POST", "/api/v1/directories", body).want(http.StatusCreated).into(&d)
+		var started struct {
+			Run struct{ ID string } `json:"run"`
+		}
+		e.admin.do("POST", "/api/v1/directories/"+d.ID+"/sync", map[string]any{}).want(http.StatusOK).into(&started)
+		type summary struct {
+			ID     string                        `json:"id"`
+			Status string                        `json:"status"`
+			Counts struct{ Seen, Created int64 } `json:"counts"`
+		}
+		var st struct {
+			LastSync   *summary   `json:"last_sync"`
+			Running    *summary   `json:"running"`
+			NextSyncAt *time.Time `json:"next_sync_at"`
+			Users      struct{ Total, Active, Disabled int64 }
+			Scope      string   `json:"scope"`
+			OUs        []string `json:"ous"`
+			LastErrors []any    `json:"last_errors"`
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for st.LastSync == nil {
+			if time.Now().After(deadline) {
+				t.Fatal("no last sync in the status after 30 s")
+			}
+			time.Sleep(20 * time.Millisecond)
+			st.LastSync, st.Running = nil, nil
+			e.admin.do("GET", "/api/v1/directories/"+d.ID+"/status", nil).want(http.StatusOK).into(&st)
+		}
+		if st.LastSync.ID != started.Run.ID || st.LastSync.Status != "completed" || st.LastSync.Counts.Created != 2 ||
+			st.Running != nil || st.NextSyncAt != nil || st.Users.Total != 2 || st.Users.Active != 2 ||
+			st.Scope != "selected" || len(st.OUs) != 1 || st.LastErrors == nil {
+			t.Fatalf("status %+v", st)
+		}
+
+		// A schedule: a start in the past is refused on its field; one in the future is saved.
+		past := map[string]any{"schedule": map[string]any{"enabled": true, "frequency": "monthly", "day_of_month": 31,
+			"start_date": "2020-01-01", "time_zone": "Europe/Paris"}}
+		p := e.admin.do("PATCH", "/api/v1/directories/"+d.ID, past, "If-Match", etagOf(d.Version)).problem(http.StatusUnprocessableEntity, "directory.start_in_past")
+		if len(p.Errors) != 1 || p.Errors[0].Field != "schedule.start_date" || p.Errors[0].Code != "directory.start_in_past" {
+			t.Fatalf("a start in the past: %+v", p)
+		}
+		past["schedule"].(map[string]any)["start_date"] = time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+		var saved struct {
+			Version    int64      `json:"version"`
+			NextSyncAt *time.Time `json:"next_sync_at"`
+			Schedule   struct {
+				StartTime string `json:"start_time"`
+			} `json:"schedule"`
+		}
+		e.admin.do("PATCH", "/api/v1/directories/"+d.ID, past, "If-Match", etagOf(d.Version)).want(http.StatusOK).into(&saved)
+		if saved.NextSyncAt == nil || saved.Schedule.StartTime != "12:00" {
+			t.Fatalf("saved schedule %+v", saved)
+		}
+		e.admin.do("GET", "/api/v1/directories/"+d.ID+"/status", nil).want(http.StatusOK).into(&st)
+		if st.NextSyncAt == nil || !st.NextSyncAt.Equal(*saved.NextSyncAt) {
+			t.Fatalf("status next sync %v, want %v", st.NextSyncAt, saved.NextSyncAt)
+		}
+
+		// Reset: refused while a sync is queued, with the reason.
+		ctx := context.Background()
+		queued := &directory.Run{ID: unique("run"), DirectoryID: d.ID, Status: directory.RunQueued, ActorName: "admin",
+			ActorPermissions: user.AllPermissions(), CreatedAt: time.Now().UTC()}
+		must(t, e.app.Store.InsertRun(ctx, queued))
+		p = e.admin.do("POST", "/api/v1/directories/"+d.ID+"/reset", nil, "If-Match", etagOf(saved.Version)).problem(http.StatusConflict, "directory.sync_running")
+		if !strings.Contains(p.Detail, "queued") {
+			t.Fatalf("refusal %+v", p)
+		}
+		must(t, e.app.Store.FinishRun(ctx, queued.ID, directory.RunQueued, directory.RunFailed, time.Now().UTC(), "test"))
+		e.admin.do("POST", "/api/v1/directories/"+d.ID+"/reset", nil).problem(http.StatusPreconditionRequired, "version.required")
+		var reset struct {
+			UsersKept int64 `json:"users_kept"`
+		}
+		e.admin.do("POST", "/api/v1/directories/"+d.ID+"/reset", nil, "If-Match", etagOf(saved.Version)).want(http.StatusOK).into(&reset)
+		if reset.UsersKept != 2 {
+			t.Fatalf("kept %d users", reset.UsersKept)
+		}
+		e.admin.do("GET", "/api/v1/directories/"+d.ID, nil).want(http.StatusNotFound)
+		var list struct {
+			Users []struct {
+				ID      string `json:"id"`
+				Source  string `json:"source"`
+				Version int64  `json:"version"`
+			} `json:"users"`
+		}
+		e.admin.do("GET", "/api/v1/users?q=Test&source=local", nil).want(http.StatusOK).into(&list)
+		n := 0
+		for _, u := range list.Users {
+			if u.Source != "local" {
+				t.Fatalf("a kept user's source is %s", u.Source)
+			}
+			e.admin.do("PATCH", "/api/v1/users/"+u.ID, map[string]any{"department": "Kept"}, "If-Match", etagOf(u.Version)).want(http.StatusOK)
+			e.admin.do("POST", "/api/v1/users/"+u.ID+"/reset-password", nil).want(http.StatusNoContent)
+			n++
+		}
+		if n < 2 {
+			t.Fatalf("%d kept users found as local: %+v", n, list)
+		}
+	})
+}

@@ -16,7 +16,7 @@ type jobBody struct {
 	Kind       string     `json:"kind" enum:"import,directory_sync" doc:"What the job does: an import of a file, or a directory's sync."`
 	ID         string     `json:"id"`
 	Title      string     `json:"title" doc:"What it works on: an import's file name, a sync's directory."`
-	Status     string     `json:"status" enum:"staging,staged,queued,processing,needs_confirmation,completed,failed,cancelled" doc:"processing: running now; needs_confirmation: a sync the safety rules hold until a person confirms it."`
+	Status     string     `json:"status" enum:"staging,staged,queued,processing,needs_confirmation,completed,failed,cancelled,skipped" doc:"processing: running now; needs_confirmation: a sync the safety rules hold until a person confirms it; skipped: a scheduled sync not started because another sync of the directory was under way."`
 	Done       int64      `json:"done" doc:"Items done: an import's rows, a sync's changes made or refused."`
 	Total      int64      `json:"total" doc:"Items in all (a sync's: the changes of its plan, 0 until it is made)."`
 	Errors     int64      `json:"errors" doc:"Items that failed so far."`
@@ -29,7 +29,7 @@ type jobBody struct {
 
 type listJobsInput struct {
 	Kind   string `query:"kind" enum:"import,directory_sync," doc:"Only jobs of this kind."`
-	Status string `query:"status" enum:"staged,queued,processing,needs_confirmation,completed,failed,cancelled," doc:"Only jobs in this status."`
+	Status string `query:"status" enum:"staged,queued,processing,needs_confirmation,completed,failed,cancelled,skipped," doc:"Only jobs in this status."`
 	Q      string `query:"q" doc:"Only jobs whose title contains this, in any letter case."`
 	Limit  int    `query:"limit" minimum:"0" maximum:"1000" doc:"At most this many (50 unless set)."`
 	Cursor string `query:"cursor" doc:"next_cursor of the previous page."`
@@ -66,6 +66,8 @@ func runStatuses(status string) []directory.RunStatus {
 		return []directory.RunStatus{directory.RunCompleted}
 	case "failed":
 		return []directory.RunStatus{directory.RunFailed}
+	case "skipped":
+		return []directory.RunStatus{directory.RunSkipped}
 	}
 	return nil
 }
@@ -85,7 +87,7 @@ func (s *Server) listJobs(ctx context.Context, in *listJobsInput) (*listJobsOutp
 			return nil, err
 		}
 	}
-	withImports := a.Can(user.ImportRun) && (in.Kind == "" || in.Kind == "import") && in.Status != "needs_confirmation" && !c.ImportsDone
+	withImports := a.Can(user.ImportRun) && (in.Kind == "" || in.Kind == "import") && in.Status != "needs_confirmation" && in.Status != "skipped" && !c.ImportsDone
 	statuses := runStatuses(in.Status)
 	withRuns := a.Can(user.DirectoryManage) && (in.Kind == "" || in.Kind == "directory_sync") && statuses != nil && !c.RunsDone
 

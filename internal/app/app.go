@@ -207,10 +207,17 @@ func New(cfg *config.Config, st *store.Store, logger *slog.Logger) (*App, error)
 	if err := job.AddWorker(bg.Jobs, a.Imports.Worker()); err != nil {
 		return nil, err
 	}
-	if a.Directories, err = directory.NewService(st, box, users, bg.Jobs, directory.Options{Logger: logger}); err != nil {
+	if a.Directories, err = directory.NewService(st, box, users, bg.Jobs,
+		syncNotifier{outbox: bg.Outbox, cfg: cfg}, directory.Options{Logger: logger}); err != nil {
 		return nil, err
 	}
 	if err := job.AddWorker(bg.Jobs, a.Directories.Worker()); err != nil {
+		return nil, err
+	}
+	if err := job.AddWorker(bg.Jobs, a.Directories.ScheduleWorker()); err != nil {
+		return nil, err
+	}
+	if err := job.AddPeriodic(bg.Jobs, directory.ScheduleEvery, directory.ScheduleArgs{}); err != nil {
 		return nil, err
 	}
 	dirAuth.svc = a.Directories

@@ -2,6 +2,10 @@ package app
 
 import (
 	"context"
+	"github.com/usherhq/usher/internal/config"
+	"github.com/usherhq/usher/internal/directory"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/usherhq/usher/internal/auth"
@@ -51,4 +55,34 @@ func (n mailNotifier) Invitation(ctx context.Context, m auth.InvitationEmail) er
 	}
 	_, err = n.outbox.Enqueue(ctx, msg)
 	return err
+}
+
+// syncNotifier turns the messages about directory syncs into outbox entries, inside the
+// transaction that ends the sync.
+type syncNotifier struct {
+	outbox *mail.Outbox
+	cfg    *config.Config // its public URL, read when a message is written (serve may set it after New)
+}
+
+// SyncEnded queues the message of how run of d ended to the administrator to.
+func (n syncNotifier) SyncEnded(ctx context.Context, to *user.User, d *directory.Directory, run *directory.Run) error {
+	c := run.Done
+	if run.Status == directory.RunHeld && run.Plan != nil {
+		c = run.Plan.Counts // nothing is done yet: the plan is what would be
+	}
+	at := run.CreatedAt
+	if run.FinishedAt != nil {
+		at = *run.FinishedAt
+	}
+	m := mail.DirectorySync{To: recipient(to), Directory: d.Name, StartedBy: run.ActorName, At: at, Reason: run.Reason,
+		Counts: mail.SyncCounts{Seen: c.Seen, Created: c.Created, Updated: c.Updated, Disabled: c.Disabled,
+			Enabled: c.Enabled, Deleted: c.Deleted, Failed: c.Failed}, Link: strings.TrimSuffix(n.cfg.PublicURL, "/") + "/directories/" + url.PathEscape(d.ID)}
+	render := m.SummaryMessage
+	switch run.Status {
+	case directory.RunFailed:
+		render = m.FailedMessage
+	case directory.RunHeld:
+		render = m.HeldMessage
+	}
+	return mailNotifier{outbox: n.outbox}.enqueue(ctx)(render())
 }

@@ -25,7 +25,7 @@ func directoryCmd(env Env) *cobra.Command {
 	}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the directories, with their server and their last sync",
+		Short: "List the directories, with their server, their last sync and their next scheduled one",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withApp(cmd, env, func(ctx context.Context, a *app.App, actor user.Actor) error {
@@ -38,13 +38,19 @@ func directoryCmd(env Env) *cobra.Command {
 					return nil
 				}
 				w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tKIND\tSERVER\tSECURITY\tBASE DN\tLAST SYNC")
+				fmt.Fprintln(w, "NAME\tKIND\tSERVER\tSECURITY\tBASE DN\tLAST SYNC\tNEXT SYNC")
 				for _, d := range ds {
 					last := "never"
 					if runs, err := a.Directories.Runs(ctx, actor, d.ID, 1); err == nil && len(runs) > 0 {
 						last = runWords(&runs[0])
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, d.Address(), d.Security, d.BaseDN, last)
+					next := "no schedule"
+					if d.NextSyncAt != nil {
+						next = d.NextSyncAt.UTC().Format("2006-01-02 15:04 UTC")
+					} else if d.Schedule.StartDate != "" {
+						next = "auto-sync off"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(d.Name), d.Kind, d.Address(), d.Security, printable(d.BaseDN), last, next)
 				}
 				return w.Flush()
 			})

@@ -54,7 +54,7 @@ func TestDirectoryCommands(t *testing.T) {
 		}
 	}()
 	code, stdout, stderr = run(t, nil, "directory", "list", "--data-dir", dir)
-	if code != 0 || !strings.Contains(stdout, "Head Office") || !strings.Contains(stdout, "never") || strings.Contains(stdout, l.BindPassword) {
+	if code != 0 || !strings.Contains(stdout, "Head Office") || !strings.Contains(stdout, "never") || !strings.Contains(stdout, "NEXT SYNC") || !strings.Contains(stdout, "no schedule") || strings.Contains(stdout, l.BindPassword) {
 		t.Fatalf("list: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	code, stdout, stderr = run(t, nil, "directory", "test", "head office", "--data-dir", dir)

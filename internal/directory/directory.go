@@ -186,6 +186,11 @@ type Config struct {
 	// delete without an administrator confirming it.
 	Threshold int          `json:"threshold"`
 	Groups    GroupMapping `json:"groups"`
+	// Schedule is when the directory syncs on its own.
+	Schedule Schedule `json:"schedule"`
+	// EmailSummary sends the administrators a summary after each sync that completes (failed
+	// and held syncs are always told).
+	EmailSummary bool `json:"email_summary,omitempty"`
 }
 
 // Directory is a configured directory.
@@ -199,10 +204,12 @@ type Directory struct {
 	SealedPassword string
 	// State is where the last completed sync left off, for the next one to read only what
 	// changed since.
-	State     SyncState
-	Version   int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	State SyncState
+	// NextSyncAt is when the schedule syncs the directory next; nil when it does not.
+	NextSyncAt *time.Time
+	Version    int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // SyncState is where the last completed sync of a directory left off.

@@ -34,9 +34,9 @@ func (s *Service) AllRuns(ctx context.Context, a user.Actor, f RunFilter) ([]Run
 	}
 	for _, st := range f.Statuses {
 		switch st {
-		case RunQueued, RunRunning, RunHeld, RunCompleted, RunFailed:
+		case RunQueued, RunRunning, RunHeld, RunCompleted, RunFailed, RunSkipped:
 		default:
-			return nil, "", errs.Field("status", "filter.status_invalid", "The status of a sync must be one of queued, running, needs_confirmation, completed or failed.")
+			return nil, "", errs.Field("status", "filter.status_invalid", "The status of a sync must be one of queued, running, needs_confirmation, completed, failed or skipped.")
 		}
 	}
 	runs, next, err := s.store.AllRuns(ctx, f)

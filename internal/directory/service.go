@@ -35,6 +35,8 @@ type Store interface {
 	// LockDirectory reads a directory in the transaction in ctx, which holds it until it ends.
 	LockDirectory(ctx context.Context, id string) (*Directory, error)
 	Directories(ctx context.Context) ([]Directory, error)
+	// CountDirectoryUsersByStatus counts the users of a directory by status.
+	CountDirectoryUsersByStatus(ctx context.Context, id string) (map[user.Status]int64, error)
 	// CountDirectoryUsers counts the users of a directory.
 	CountDirectoryUsers(ctx context.Context, id string) (int64, error)
 	// DirectoryUsers reads every user of a directory.
@@ -67,6 +69,16 @@ type Store interface {
 	RecordPlan(ctx context.Context, id string, plan *Plan) error
 	// HoldRun stops a running sync on the safety rules, with its plan.
 	HoldRun(ctx context.Context, id string, plan *Plan, reason string, at time.Time) error
+	// DueDirectories lists the directories whose next scheduled sync is at or before now,
+	// the longest due first.
+	DueDirectories(ctx context.Context, now time.Time, limit int) ([]Directory, error)
+	// ClaimScheduledSync moves a directory's next scheduled sync from seen to next (nil: none)
+	// if it is still seen, in one statement; claimed says whether it was.
+	ClaimScheduledSync(ctx context.Context, id string, seen time.Time, next *time.Time) (claimed bool, err error)
+	// UsersWithPermission lists the active users with an email address who hold p.
+	UsersWithPermission(ctx context.Context, p user.Permission, limit int) ([]*user.User, error)
+	// ActiveRun is the queued or running sync of a directory, or nil.
+	ActiveRun(ctx context.Context, directoryID string) (*Run, error)
 	// FinishRun moves a sync from one status to a final one.
 	FinishRun(ctx context.Context, id string, from, to RunStatus, at time.Time, reason string) error
 }
@@ -77,12 +89,21 @@ type Sealer interface {
 	Open(sealed string) ([]byte, error)
 }
 
+// Notifier sends the emails about a sync: app writes each to the mail outbox, in the
+// transaction that ends the sync, so that a message exists exactly when the outcome does.
+type Notifier interface {
+	// SyncEnded tells the administrator to that run of d failed, was held for a confirmation,
+	// or (when d asks for summaries) completed.
+	SyncEnded(ctx context.Context, to *user.User, d *Directory, run *Run) error
+}
+
 // Service manages directories. Every method checks the actor's directory.manage permission.
 type Service struct {
 	store  Store
 	sealer Sealer
 	users  *user.Service
 	jobs   Jobs
+	notify Notifier
 	logger *slog.Logger
 	now    func() time.Time
 	limits Timeouts
@@ -92,12 +113,14 @@ type Service struct {
 type Options struct {
 	Logger   *slog.Logger
 	Timeouts Timeouts
+	// Now is the clock; nil for the time now. Tests move it to make a schedule due.
+	Now func() time.Time
 }
 
 // NewService makes the directory service.
-func NewService(st Store, sealer Sealer, users *user.Service, jobs Jobs, o Options) (*Service, error) {
-	if st == nil || sealer == nil || users == nil || jobs == nil {
-		return nil, errors.New("directory: NewService needs a store, a sealer, the user service and the jobs")
+func NewService(st Store, sealer Sealer, users *user.Service, jobs Jobs, notify Notifier, o Options) (*Service, error) {
+	if st == nil || sealer == nil || users == nil || jobs == nil || notify == nil {
+		return nil, errors.New("directory: NewService needs a store, a sealer, the user service, the jobs and a notifier")
 	}
 	logger := o.Logger
 	if logger == nil {
@@ -113,8 +136,12 @@ func NewService(st Store, sealer Sealer, users *user.Service, jobs Jobs, o Optio
 	if t.Test <= 0 {
 		t.Test = DefaultTimeouts.Test
 	}
-	return &Service{store: st, sealer: sealer, users: users, jobs: jobs, logger: logger.With("component", "directory"),
-		now: func() time.Time { return time.Now().UTC() }, limits: t}, nil
+	now := func() time.Time { return time.Now().UTC() }
+	if o.Now != nil {
+		now = func() time.Time { return o.Now().UTC() }
+	}
+	return &Service{store: st, sealer: sealer, users: users, jobs: jobs, notify: notify, logger: logger.With("component", "directory"),
+		now: now, limits: t}, nil
 }
 
 // Input is a directory to create, or what to change of one (nil: unchanged). Config fields
@@ -140,6 +167,8 @@ type Input struct {
 	Leavers           *Leavers
 	Threshold         *int
 	Groups            *GroupMapping
+	Schedule          *Schedule
+	EmailSummary      *bool
 }
 
 func (in *Input) apply(d *Directory) {
@@ -199,6 +228,15 @@ func (in *Input) apply(d *Directory) {
 	}
 	if in.Threshold != nil {
 		d.Threshold = *in.Threshold
+	}
+	if in.Schedule != nil {
+		sc := *in.Schedule
+		sc.SetBy = d.Schedule.SetBy
+		sc.normalize()
+		d.Schedule = sc
+	}
+	if in.EmailSummary != nil {
+		d.EmailSummary = *in.EmailSummary
 	}
 	if in.Groups != nil {
 		g := *in.Groups
@@ -280,9 +318,10 @@ func (s *Service) Create(ctx context.Context, a user.Actor, in Input) (*Director
 	if d.Groups.Enabled {
 		d.Groups.By = configurer(a)
 	}
-	if err := s.validate(ctx, d); err != nil {
+	if err := s.validate(ctx, d, nil); err != nil {
 		return nil, err
 	}
+	s.reschedule(a, d, nil)
 	if d.Password == "" {
 		return nil, errs.Fields([]errs.FieldError{{Field: "bind_password", Code: "directory.password_required",
 			Message: "Give the password of the bind DN."}})
@@ -340,7 +379,7 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 		// Whoever saves the groups answers for whom they let in: the sync narrows by them.
 		d.Groups.By = configurer(a)
 	}
-	if err := s.validate(ctx, d); err != nil {
+	if err := s.validate(ctx, d, &before); err != nil {
 		return nil, err
 	}
 	if !strings.EqualFold(d.Groups.Primary, before.Groups.Primary) && before.Groups.Primary != "" {
@@ -353,6 +392,7 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 				Message: fmt.Sprintf("The groups' primary attribute names this directory's %d groups across syncs, so it cannot change while they exist.", n)}})
 		}
 	}
+	s.reschedule(a, d, &before)
 	if !strings.EqualFold(d.Mapping.Primary, before.Mapping.Primary) {
 		// The users it names would all look gone, and new ones like them made.
 		n, err := s.store.CountDirectoryUsers(ctx, id)
@@ -403,6 +443,9 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 		if cur.Version != version {
 			return errStale() // changed while its connection was tested
 		}
+		if sameSchedule(cur.Schedule, d.Schedule) {
+			d.NextSyncAt = cur.NextSyncAt // as the scheduler may have moved it on since d was read
+		}
 		d.UpdatedAt = s.now()
 		if err := s.store.UpdateDirectory(ctx, d); err != nil {
 			return err
@@ -428,13 +471,27 @@ func errStale() error {
 		"This directory was changed by someone else since you read it. Reload and try again.")
 }
 
-// Delete forgets a directory at version. Its users stay, as local users an administrator can
-// edit again.
+// Delete forgets a directory at version; Reset is the same, under the name seed 000 gives it.
 func (s *Service) Delete(ctx context.Context, a user.Actor, id string, version int64) error {
+	_, err := s.forget(ctx, a, id, version, "directory.delete")
+	return err
+}
+
+// Reset forgets a directory's configuration (its connection, bind password, mapping, rules,
+// schedule and sync history) and keeps its users, as local users: what the directory owned of
+// them can be edited again, they can be sent a password reset to choose a password of usher's
+// (their directory password no longer signs them in), and no sync changes them any more. Users
+// the directory had disabled stay disabled until an administrator enables them. It returns how
+// many users were kept. A sync queued or running must end first.
+func (s *Service) Reset(ctx context.Context, a user.Actor, id string, version int64) (kept int64, err error) {
+	return s.forget(ctx, a, id, version, "directory.reset")
+}
+
+func (s *Service) forget(ctx context.Context, a user.Actor, id string, version int64, action string) (kept int64, err error) {
 	if err := a.Require(user.DirectoryManage); err != nil {
-		return err
+		return 0, err
 	}
-	return s.store.InTx(ctx, func(ctx context.Context) error {
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		d, err := s.store.LockDirectory(ctx, id)
 		if err != nil {
 			return err
@@ -442,11 +499,74 @@ func (s *Service) Delete(ctx context.Context, a user.Actor, id string, version i
 		if d.Version != version {
 			return errStale()
 		}
+		if err := s.failStale(ctx, id); err != nil {
+			return err
+		}
+		if r, err := s.store.ActiveRun(ctx, id); err != nil {
+			return err
+		} else if r != nil {
+			return errs.E(errs.Conflict, "directory.sync_running", fmt.Sprintf(
+				"A sync of this directory is %s (started %s by %s): wait for it to end, then try again.",
+				r.Status, r.CreatedAt.Format("2006-01-02 15:04 UTC"), r.ActorName))
+		}
+		if kept, err = s.store.CountDirectoryUsers(ctx, id); err != nil {
+			return err
+		}
 		if err := s.store.DeleteDirectory(ctx, id); err != nil {
 			return err
 		}
-		return s.audit(ctx, a, "directory.delete", d, nil)
+		return s.audit(ctx, a, action, d, map[string]any{"users_kept": kept, "host": d.Host, "base_dn": d.BaseDN})
 	})
+	return kept, err
+}
+
+// Status is where a directory's syncs stand.
+type Status struct {
+	Directory *Directory
+	// LastSync is the latest sync that ended (completed, failed or held), nil before the first.
+	LastSync *Run
+	// Active is the sync queued or running now, if any.
+	Active *Run
+	// LastFailure is the latest failed sync among the recent ones, if any.
+	LastFailure *Run
+	// Users counts the directory's users in usher by status.
+	Users map[user.Status]int64
+}
+
+// recentRuns is how far back Status looks for the last sync and the last failure.
+const recentRuns = 50
+
+// Status reads where a directory's syncs stand: the last one, the one running, the next
+// scheduled one (Directory.NextSyncAt), its users by status and what it reads (Scope, OUs).
+func (s *Service) Status(ctx context.Context, a user.Actor, id string) (*Status, error) {
+	d, err := s.Directory(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Directory: d}
+	if st.Users, err = s.store.CountDirectoryUsersByStatus(ctx, id); err != nil {
+		return nil, err
+	}
+	runs, err := s.store.Runs(ctx, id, recentRuns)
+	if err != nil {
+		return nil, err
+	}
+	for i := range runs {
+		r := &runs[i]
+		switch {
+		case r.Status == RunQueued || r.Status == RunRunning:
+			if st.Active == nil {
+				st.Active = r
+			}
+		case r.Status == RunSkipped:
+		case st.LastSync == nil:
+			st.LastSync = r
+		}
+		if r.Status == RunFailed && st.LastFailure == nil {
+			st.LastFailure = r
+		}
+	}
+	return st, nil
 }
 
 // Step is one step of a connection test.
@@ -657,8 +777,10 @@ func problemError(err error) error {
 	return err
 }
 
-// validate checks a directory as it would be saved, custom fields included.
-func (s *Service) validate(ctx context.Context, d *Directory) error {
+// validate checks a directory as it would be saved, custom fields included; before is the
+// directory as it was (nil for a new one): a schedule's start must be in the future only when
+// it is set or changed.
+func (s *Service) validate(ctx context.Context, d, before *Directory) error {
 	fields, err := s.store.Fields(ctx)
 	if err != nil {
 		return err
@@ -667,7 +789,30 @@ func (s *Service) validate(ctx context.Context, d *Directory) error {
 	for _, f := range fields {
 		known[strings.ToLower(f.Name)] = true
 	}
-	return errs.Fields(d.validate(known))
+	bad := d.validate(known)
+	fresh := before == nil || before.Schedule.StartDate != d.Schedule.StartDate ||
+		before.Schedule.StartTime != d.Schedule.StartTime || before.Schedule.TimeZone != d.Schedule.TimeZone
+	bad = append(bad, d.Schedule.validate(s.now(), fresh)...)
+	return errs.Fields(bad)
+}
+
+// reschedule sets when d syncs next after a change of its schedule: the schedule's next run
+// after now, or none when auto-sync is off. A scheduled sync acts with the permissions of who
+// saved the schedule, as they stand when it runs.
+func (s *Service) reschedule(a user.Actor, d, before *Directory) {
+	if before != nil && sameSchedule(before.Schedule, d.Schedule) {
+		return
+	}
+	d.Schedule.SetBy = a.ID
+	d.NextSyncAt = nil
+	if next := d.Schedule.Next(s.now()); !next.IsZero() {
+		d.NextSyncAt = &next
+	}
+}
+
+func sameSchedule(x, y Schedule) bool {
+	x.SetBy, y.SetBy = "", ""
+	return x == y
 }
 
 // connChanged reports whether what the connection test checks changed.
@@ -710,6 +855,12 @@ func changes(a, b *Directory, password bool) map[string]any {
 	if b.Groups.By != nil && (a.Groups.By == nil || a.Groups.By.ID != b.Groups.By.ID) {
 		out["groups_configured_by"] = b.Groups.By.Name
 	}
+	if !sameSchedule(a.Schedule, b.Schedule) {
+		x, y := a.Schedule, b.Schedule
+		x.SetBy, y.SetBy = "", ""
+		out["schedule"] = map[string]any{"from": x, "to": y}
+	}
+	diff("email_summary", a.EmailSummary, b.EmailSummary)
 	return out
 }
 

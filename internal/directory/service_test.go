@@ -34,10 +34,17 @@ func newService(t *testing.T, st *store.Store) *directory.Service {
 	box, err := secret.NewBox(key)
 	must(t, err)
 	f := newSyncFixture(t, st, nil)
-	svc, err := directory.NewService(st, box, f.app.Users, f.app.Background.Jobs, directory.Options{
+	svc, err := directory.NewService(st, box, f.app.Users, f.app.Background.Jobs, discardNotices{}, directory.Options{
 		Timeouts: directory.Timeouts{Dial: time.Second, Request: 2 * time.Second, Test: 2 * time.Second}})
 	must(t, err)
 	return svc
+}
+
+// discardNotices sends no email: for services whose tests are not about them.
+type discardNotices struct{}
+
+func (discardNotices) SyncEnded(context.Context, *user.User, *directory.Directory, *directory.Run) error {
+	return nil
 }
 
 func must(t *testing.T, err error) {

@@ -49,7 +49,9 @@ func (r *Run) Applied() int64 {
 }
 
 // Final reports whether a run is over (a held run waits for a person, not for the server).
-func (s RunStatus) Final() bool { return s == RunCompleted || s == RunFailed || s == RunHeld }
+func (s RunStatus) Final() bool {
+	return s == RunCompleted || s == RunFailed || s == RunHeld || s == RunSkipped
+}
 
 // Counts are a sync's numbers: entries seen, and users created, updated, disabled, enabled and
 // deleted, and entries that failed.
@@ -381,8 +383,32 @@ func (s *Service) finishRun(ctx context.Context, run *Run, to RunStatus, reason 
 		if reason != "" {
 			details["reason"] = reason
 		}
-		return s.audit(ctx, runActor(run), "directory.sync", d, details)
+		if err := s.audit(ctx, runActor(run), "directory.sync", d, details); err != nil {
+			return err
+		}
+		if to == RunCompleted && !d.EmailSummary {
+			return nil
+		}
+		return s.notifyEnd(ctx, d, done)
 	})
+}
+
+// MaxSyncNotices bounds how many administrators hear of one sync.
+const MaxSyncNotices = 50
+
+// notifyEnd tells the administrators who manage directories (active, with an email address;
+// at most MaxSyncNotices) how run ended, inside the transaction that ends it.
+func (s *Service) notifyEnd(ctx context.Context, d *Directory, run *Run) error {
+	admins, err := s.store.UsersWithPermission(ctx, user.DirectoryManage, MaxSyncNotices)
+	if err != nil {
+		return fmt.Errorf("directory: sync notice: administrators: %w", err)
+	}
+	for _, a := range admins {
+		if err := s.notify.SyncEnded(ctx, a, d, run); err != nil {
+			return fmt.Errorf("directory: sync notice: %w", err)
+		}
+	}
+	return nil
 }
 
 func (s *Service) holdRun(ctx context.Context, run *Run, h *heldError) error {
@@ -396,8 +422,15 @@ func (s *Service) holdRun(ctx context.Context, run *Run, h *heldError) error {
 			return err
 		}
 		s.logger.Warn("directory sync held for confirmation", "run_id", run.ID, "directory", d.Name, "reason", h.reason)
-		return s.audit(ctx, runActor(run), "directory.sync_held", d, map[string]any{"run_id": run.ID, "reason": h.reason,
-			"plan": h.plan.Counts})
+		if err := s.audit(ctx, runActor(run), "directory.sync_held", d, map[string]any{"run_id": run.ID, "reason": h.reason,
+			"plan": h.plan.Counts}); err != nil {
+			return err
+		}
+		held, err := s.store.Run(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		return s.notifyEnd(ctx, d, held)
 	})
 }
 
@@ -849,7 +882,9 @@ const applyBatch = 500
 // they stand now.
 func (s *Service) runSync(ctx context.Context, run *Run) error {
 	a, err := s.users.Narrow(ctx, runActor(run))
-	if err != nil {
+	if e, ok := errs.As(err); ok && e.Kind == errs.Forbidden && run.ActorName == ScheduleActor {
+		return errs.E(errs.Forbidden, e.Code, e.Message+" A scheduled sync acts as the administrator who last saved the schedule: save it again to sync as yourself.")
+	} else if err != nil {
 		return err
 	}
 	if !a.Can(user.DirectoryManage) {

@@ -136,6 +136,24 @@ func AddWorker[T river.JobArgs](r *Runner, w river.Worker[T]) error {
 	return river.AddWorkerSafely(r.workers, w)
 }
 
+// AddPeriodic has the replica River elects leader insert a job of args every interval, and
+// once when it starts leading. Only the leader inserts, but a job may still run twice around a
+// change of leader: its worker must decide in the database what it does. Call it before Start.
+func AddPeriodic(r *Runner, every time.Duration, args river.JobArgs) error {
+	pj := river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+		&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true})
+	var err error
+	if r.pg != nil {
+		_, err = r.pg.PeriodicJobs().AddSafely(pj)
+	} else {
+		_, err = r.sqlite.PeriodicJobs().AddSafely(pj)
+	}
+	if err != nil {
+		return fmt.Errorf("job: periodic %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
 // Insert adds a job. Inside store.InTx it is inserted in that transaction, so it exists only if
 // the transaction commits; outside one, on its own.
 func (r *Runner) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {

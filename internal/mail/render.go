@@ -15,7 +15,8 @@ var templateFS embed.FS
 
 // kinds lists every kind of message; each has templates/<kind>.txt (text/template, with a
 // "subject" block) and templates/<kind>.html (html/template, a "content" block in layout.html).
-var kinds = []string{KindPasswordReset, KindAccountLocked, KindAccountLockedAdmin, KindInvitation, KindTest}
+var kinds = []string{KindPasswordReset, KindAccountLocked, KindAccountLockedAdmin, KindInvitation, KindTest,
+	KindDirectorySyncFailed, KindDirectorySyncHeld, KindDirectorySyncSummary}
 
 type pair struct {
 	text *texttemplate.Template

@@ -32,6 +32,15 @@ func goldenCases() map[string]func() (*Message, error) {
 			Note: "Welcome aboard!\n<b>See</b> you on Monday."}.Message,
 		"invitation_no_message": Invitation{To: Recipient{UserID: "u2", Email: "bob@example.org"}, Inviter: "",
 			Link: "https://usher.example.com/invitation?token=inv_abc", ExpiresIn: 36 * time.Hour}.Message,
+		"directory_sync_failed": DirectorySync{To: Recipient{UserID: "a1", Name: "Grace", Email: "grace@example.org"},
+			Directory: "Head <office>", StartedBy: "schedule", At: lockedAt,
+			Reason: "The directory refused the bind DN's password.", Link: "https://usher.example.com/directories/d1"}.FailedMessage,
+		"directory_sync_held": DirectorySync{To: Recipient{UserID: "a1", Name: "Grace", Email: "grace@example.org"},
+			Directory: "Head office", StartedBy: "grace", At: lockedAt, Reason: "It would disable 60 of 100 users (60%), more than the threshold of 10%.",
+			Counts: SyncCounts{Seen: 40, Updated: 2, Disabled: 60}, Link: "https://usher.example.com/directories/d1"}.HeldMessage,
+		"directory_sync_summary": DirectorySync{To: Recipient{Email: "grace@example.org"}, Directory: "Head office",
+			StartedBy: "schedule", At: lockedAt, Counts: SyncCounts{Seen: 1200, Created: 1, Updated: 14, Failed: 2},
+			Link: "https://usher.example.com/directories/d1"}.SummaryMessage,
 		"test": Test{To: "ops@example.org", PublicURL: "https://usher.example.com", At: lockedAt}.Message,
 	}
 }

@@ -13,14 +13,19 @@ import (
 	"github.com/usherhq/usher/internal/user"
 )
 
-const directoryColumns = `id, name, kind, host, port, security, ca_cert, base_dn, bind_dn, bind_password, config, version, created_at, updated_at, sync_state`
+const directoryColumns = `id, name, kind, host, port, security, ca_cert, base_dn, bind_dn, bind_password, config, version, created_at, updated_at, sync_state, next_sync_at`
 
 func scanDirectory(row interface{ Scan(...any) error }) (*directory.Directory, error) {
 	var d directory.Directory
 	var kind, security, config, state string
+	var next sql.Null[time.Time]
 	if err := row.Scan(&d.ID, &d.Name, &kind, &d.Host, &d.Port, &security, &d.CACert, &d.BaseDN, &d.BindDN,
-		&d.SealedPassword, &config, &d.Version, &d.CreatedAt, &d.UpdatedAt, &state); err != nil {
+		&d.SealedPassword, &config, &d.Version, &d.CreatedAt, &d.UpdatedAt, &state, &next); err != nil {
 		return nil, err
+	}
+	if next.Valid {
+		v := next.V.UTC()
+		d.NextSyncAt = &v
 	}
 	if err := json.Unmarshal([]byte(state), &d.State); err != nil {
 		return nil, fmt.Errorf("store: directory %s: sync state: %w", d.ID, err)
@@ -40,9 +45,9 @@ func (s *Store) InsertDirectory(ctx context.Context, d *directory.Directory) err
 		return err
 	}
 	_, err = s.writer(ctx).ExecContext(ctx, `INSERT INTO directories (`+directoryColumns+`, name_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, '{}', $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, '{}', $15, $16)`,
 		d.ID, d.Name, string(d.Kind), d.Host, d.Port, string(d.Security), d.CACert, d.BaseDN, d.BindDN,
-		d.SealedPassword, string(config), d.Version, d.CreatedAt, d.UpdatedAt, strings.ToLower(d.Name))
+		d.SealedPassword, string(config), d.Version, d.CreatedAt, d.UpdatedAt, d.NextSyncAt, strings.ToLower(d.Name))
 	if err != nil {
 		return fmt.Errorf("store: insert directory: %w", mapError(err))
 	}
@@ -57,9 +62,9 @@ func (s *Store) UpdateDirectory(ctx context.Context, d *directory.Directory) err
 	}
 	res, err := s.writer(ctx).ExecContext(ctx, `UPDATE directories SET name = $1, name_key = $2, host = $3,
 		port = $4, security = $5, ca_cert = $6, base_dn = $7, bind_dn = $8, bind_password = $9, config = $10,
-		version = version + 1, updated_at = $11 WHERE id = $12 AND version = $13`,
+		version = version + 1, updated_at = $11, next_sync_at = $14 WHERE id = $12 AND version = $13`,
 		d.Name, strings.ToLower(d.Name), d.Host, d.Port, string(d.Security), d.CACert, d.BaseDN, d.BindDN,
-		d.SealedPassword, string(config), d.UpdatedAt, d.ID, d.Version)
+		d.SealedPassword, string(config), d.UpdatedAt, d.ID, d.Version, d.NextSyncAt)
 	if err != nil {
 		return fmt.Errorf("store: update directory: %w", mapError(err))
 	}
@@ -91,8 +96,10 @@ func (s *Store) DeleteDirectory(ctx context.Context, id string) error {
 		version = version + 1, updated_at = $2 WHERE directory_id = $1`, id, time.Now().UTC()); err != nil {
 		return fmt.Errorf("store: release directory groups: %w", mapError(err))
 	}
+	// A user the directory disabled stays disabled, now as if by an administrator: no sync
+	// enables them again.
 	if _, err := w.ExecContext(ctx, `UPDATE users SET source = 'local', external_id = NULL, directory_id = NULL,
-		version = version + 1, updated_at = $2 WHERE directory_id = $1`, id, time.Now().UTC()); err != nil {
+		disabled_by_directory = FALSE, version = version + 1, updated_at = $2 WHERE directory_id = $1`, id, time.Now().UTC()); err != nil {
 		return fmt.Errorf("store: release directory users: %w", mapError(err))
 	}
 	res, err := w.ExecContext(ctx, `DELETE FROM directories WHERE id = $1`, id)
@@ -374,4 +381,102 @@ func (s *Store) FailStaleRuns(ctx context.Context, directoryID string, before, n
 		return fmt.Errorf("store: fail stale syncs: %w", err)
 	}
 	return nil
+}
+
+// DueDirectories lists the directories whose next scheduled sync is at or before now, the
+// longest due first.
+func (s *Store) DueDirectories(ctx context.Context, now time.Time, limit int) ([]directory.Directory, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+directoryColumns+` FROM directories
+		WHERE next_sync_at IS NOT NULL AND next_sync_at <= $1 ORDER BY next_sync_at, id LIMIT $2`, now.UTC(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: due directories: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.Directory
+	for rows.Next() {
+		d, err := scanDirectory(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: due directories: %w", err)
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
+}
+
+// ClaimScheduledSync moves a directory's next scheduled sync from seen to next, only if it is
+// still seen: of several schedulers that read the same due occurrence, the one whose statement
+// changes the row starts it (on PostgreSQL the others wait for its row lock, then find the row
+// changed; on SQLite the one writer serialises them). It is not a change of the directory's
+// settings: the version stays.
+func (s *Store) ClaimScheduledSync(ctx context.Context, id string, seen time.Time, next *time.Time) (bool, error) {
+	var n *time.Time
+	if next != nil {
+		v := next.UTC()
+		n = &v
+	}
+	res, err := s.writer(ctx).ExecContext(ctx, `UPDATE directories SET next_sync_at = $3 WHERE id = $1 AND next_sync_at = $2`,
+		id, seen.UTC(), n)
+	if err != nil {
+		return false, fmt.Errorf("store: claim scheduled sync: %w", err)
+	}
+	rows, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: claim scheduled sync: %w", err)
+	}
+	return rows == 1, nil
+}
+
+// ActiveRun is the queued or running sync of a directory, or nil.
+func (s *Store) ActiveRun(ctx context.Context, directoryID string) (*directory.Run, error) {
+	r, err := scanRun(s.reader(ctx).QueryRowContext(ctx, `SELECT `+runColumns+` FROM directory_runs
+		WHERE directory_id = $1 AND status IN ('queued', 'running')`, directoryID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("store: active sync: %w", err)
+	}
+	return r, nil
+}
+
+// UsersWithPermission lists the active users with an email address who hold p, directly or
+// through a group, oldest first: whom to tell about what needs p.
+func (s *Store) UsersWithPermission(ctx context.Context, p user.Permission, limit int) ([]*user.User, error) {
+	holds := `(' ' || r.permissions || ' ') LIKE $1`
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE id IN (
+			SELECT ur.user_id FROM roles r JOIN user_roles ur ON ur.role_id = r.id WHERE `+holds+`
+			UNION SELECT gm.user_id FROM roles r JOIN group_roles gr ON gr.role_id = r.id
+			JOIN group_members gm ON gm.group_id = gr.group_id WHERE `+holds+`)
+		AND status = 'active' AND email <> '' ORDER BY created_at, id LIMIT $2`, "% "+string(p)+" %", limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: users with %s: %w", p, err)
+	}
+	defer rows.Close()
+	var out []*user.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: users with %s: %w", p, err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// CountDirectoryUsersByStatus counts the users of a directory by status.
+func (s *Store) CountDirectoryUsersByStatus(ctx context.Context, id string) (map[user.Status]int64, error) {
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT status, count(*) FROM users WHERE directory_id = $1 GROUP BY status`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: count directory users: %w", err)
+	}
+	defer rows.Close()
+	out := map[user.Status]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("store: count directory users: %w", err)
+		}
+		out[user.Status(st)] = n
+	}
+	return out, rows.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/usherhq/usher/internal/directory"
 	"github.com/usherhq/usher/internal/errs"
@@ -61,6 +62,8 @@ type directoryPage struct {
 	Held    *directory.Run // the latest sync, when it waits for a confirmation
 	Running *directory.Run // the latest sync, while it is queued or running
 	Groups  []user.Group   // the groups its syncs keep
+	Status  *directory.Status
+	Reset   bool // the reset's confirmation step is shown
 }
 
 // ErrorOf is the first error of a field or of one of its items (groups.dns[2] for groups.dns).
@@ -87,6 +90,64 @@ func (p *directoryPage) GroupFields() []dirField {
 		f("name_attribute", "Name attribute", "The group's name in usher."),
 		f("primary", "Primary attribute", "Names a group across syncs, so that a renamed or moved group stays the same group."),
 	}
+}
+
+// Weekdays are the choices of a weekly schedule.
+func (p *directoryPage) Weekdays() []string { return directory.Weekdays }
+
+// Users is how many users the directory has in usher.
+func (p *directoryPage) Users() int64 {
+	if p.Status == nil {
+		return 0
+	}
+	var n int64
+	for _, c := range p.Status.Users {
+		n += c
+	}
+	return n
+}
+
+// UsersBy is how many of the directory's users have a status.
+func (p *directoryPage) UsersBy(status string) int64 {
+	if p.Status == nil {
+		return 0
+	}
+	return p.Status.Users[user.Status(status)]
+}
+
+// NextSync is when the schedule syncs next, in the schedule's time zone and in UTC.
+func (p *directoryPage) NextSync() string {
+	if p.Dir == nil || p.Dir.NextSyncAt == nil {
+		return ""
+	}
+	t := *p.Dir.NextSyncAt
+	loc, err := time.LoadLocation(p.Dir.Schedule.TimeZone)
+	if err != nil || loc == time.UTC {
+		return date(t)
+	}
+	return t.In(loc).Format("Monday 2 January 2006, 15:04") + " " + p.Dir.Schedule.TimeZone + " (" + date(t) + ")"
+}
+
+// Every says how often the schedule runs, in words.
+func (p *directoryPage) Every() string {
+	sc := p.Dir.Schedule
+	at := " at " + sc.StartTime
+	switch sc.Frequency {
+	case directory.Daily:
+		return "Every day" + at
+	case directory.Weekly:
+		if sc.Weekday == "" {
+			return "Every week" + at
+		}
+		return "Every " + strings.ToUpper(sc.Weekday[:1]) + sc.Weekday[1:] + at
+	case directory.Monthly:
+		return fmt.Sprintf("Every month on day %d (the last day in shorter months)%s", sc.DayOfMonth, at)
+	case directory.EveryNDays:
+		return fmt.Sprintf("Every %d days%s", sc.Every, at)
+	case directory.EveryNWeeks:
+		return fmt.Sprintf("Every %d weeks%s", sc.Every, at)
+	}
+	return ""
 }
 
 // Share is how much of a running sync's plan is applied, in percent.
@@ -129,6 +190,30 @@ func directoryValues(d *directory.Directory) map[string]string {
 		"scope": string(d.Scope), "ous": strings.Join(d.OUs, "\n"), "filter": d.Filter,
 		"disabled_attribute": d.DisabledAttribute, "disabled_value": d.DisabledValue, "leavers": string(d.Leavers),
 		"threshold": strconv.Itoa(d.Threshold)}
+	sc := d.Schedule
+	v["schedule.frequency"], v["schedule.weekday"], v["schedule.start_date"] = string(sc.Frequency), sc.Weekday, sc.StartDate
+	v["schedule.start_time"], v["schedule.time_zone"] = sc.StartTime, sc.TimeZone
+	if sc.Frequency == "" {
+		v["schedule.frequency"] = string(directory.Daily)
+	}
+	if sc.StartTime == "" {
+		v["schedule.start_time"] = directory.DefaultStartTime
+	}
+	if sc.TimeZone == "" {
+		v["schedule.time_zone"] = "UTC"
+	}
+	if sc.DayOfMonth > 0 {
+		v["schedule.day_of_month"] = strconv.Itoa(sc.DayOfMonth)
+	}
+	if sc.Every > 0 {
+		v["schedule.every"] = strconv.Itoa(sc.Every)
+	}
+	if sc.Enabled {
+		v["schedule.enabled"] = "on"
+	}
+	if d.EmailSummary {
+		v["email_summary"] = "on"
+	}
 	m := d.Mapping
 	for k, val := range map[string]string{"username": m.Username, "email": m.Email, "first_name": m.FirstName, "last_name": m.LastName,
 		"phone": m.Phone, "department": m.Department, "manager": m.Manager, "primary": m.Primary} {
@@ -270,6 +355,28 @@ func readDirectory(r *http.Request, p *directoryPage) (directory.Input, error) {
 		}
 	}
 	in.Groups = &g
+	sc := directory.Schedule{Enabled: f.Get("schedule.enabled") != "", Frequency: directory.Frequency(f.Get("schedule.frequency")),
+		Weekday: f.Get("schedule.weekday"), StartDate: f.Get("schedule.start_date"), StartTime: f.Get("schedule.start_time"),
+		TimeZone: f.Get("schedule.time_zone")}
+	for _, x := range []struct {
+		key, msg string
+		dst      *int
+	}{{"schedule.day_of_month", "The day of the month is a number from 1 to 31.", &sc.DayOfMonth},
+		{"schedule.every", "Every how many days or weeks: a whole number, such as 2.", &sc.Every}} {
+		if v := strings.TrimSpace(f.Get(x.key)); v != "" && (sc.Frequency == directory.Monthly) == (x.key == "schedule.day_of_month") {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				bad[x.key] = x.msg
+			}
+			*x.dst = n
+		}
+	}
+	if !sc.Enabled && strings.TrimSpace(sc.StartDate) == "" {
+		sc = directory.Schedule{} // auto-sync off and no start: no schedule, whatever the form's defaults
+	}
+	in.Schedule = &sc
+	summary := f.Get("email_summary") != ""
+	in.EmailSummary = &summary
 	if len(bad) > 0 {
 		e := &errs.Error{Kind: errs.Invalid, Code: "form.invalid", Message: "Some settings need your attention."}
 		for k, v := range bad {
@@ -340,6 +447,7 @@ func (c *Console) directoryPageOf(w http.ResponseWriter, r *http.Request, m *me)
 		return
 	}
 	p.Edit = r.URL.Query().Get("edit") != ""
+	p.Reset = !p.Edit && r.URL.Query().Get("reset") != ""
 	c.render(w, r, http.StatusOK, "directory", p)
 }
 
@@ -358,6 +466,9 @@ func (c *Console) directoryPage(r *http.Request, m *me, id string) (*directoryPa
 		return nil, err
 	}
 	p := &directoryPage{base: base{Title: d.Name, Nav: "directories"}, Dir: d, Version: d.Version, Values: directoryValues(d), Runs: runs, Groups: groups}
+	if p.Status, err = c.deps.Directories.Status(ctx, m.Actor, id); err != nil {
+		return nil, err
+	}
 	if len(runs) > 0 {
 		switch runs[0].Status {
 		case directory.RunHeld:
@@ -438,6 +549,18 @@ func (c *Console) directoryAction(w http.ResponseWriter, r *http.Request, m *me)
 			return
 		}
 		c.redirect(w, r, "/directories", flash{Kind: "ok", Text: "The directory is deleted. Its users stay, as local users."})
+	case "reset":
+		kept, err := svc.Reset(ctx, m.Actor, id, version(r))
+		if err != nil {
+			c.refuseAction(w, r, back, err)
+			return
+		}
+		who := fmt.Sprintf("Its %d users stay, as local users", kept)
+		if kept == 1 {
+			who = "Its user stays, as a local user"
+		}
+		c.redirect(w, r, "/directories", flash{Kind: "ok", Text: "The directory is reset: its settings and history are gone. " + who +
+			" you can edit; send a password reset to let them sign in with a password of usher's."})
 	default:
 		c.notFound(w, r)
 	}

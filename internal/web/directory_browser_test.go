@@ -92,6 +92,20 @@ func TestDirectoryInBrowser(t *testing.T) {
 
 		b.open("/users?q=grace")
 		b.says("grace-" + string(e.app.Store.Dialect) + "@example.com")
+
+		// The status, the schedule section, and a reset that asks first.
+		b.open("/directories/" + d[0].ID)
+		b.says("Sync status", "Last sync", "Completed", "Next sync", "No schedule", "1 in all")
+		b.Follow(`a.button[href$="?edit=1"]`)
+		b.says("5. Schedule", "Sync automatically on this schedule", "Email a summary after each sync")
+		b.Check("directory-edit")
+		b.open("/directories/" + d[0].ID)
+		b.Follow(`a.button[href$="?reset=1#reset-title"]`)
+		b.says("Reset Head office?", "Its 1 user stays in usher, as a local user", "send them a password reset")
+		b.Check("directory-reset")
+		b.tabTo(`form[action$="/reset"] button`)
+		b.PressAndLoad(browsertest.KeyEnter)
+		b.says("The directory is reset", "Its user stays, as a local user", "No directory yet.")
 	})
 }
 

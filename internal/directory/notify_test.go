@@ -1,0 +1,117 @@
+package directory_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/usherhq/usher/internal/directory"
+	"github.com/usherhq/usher/internal/directory/dirtest"
+	"github.com/usherhq/usher/internal/mail"
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/store/storetest"
+	"github.com/usherhq/usher/internal/user"
+)
+
+// mailOf waits for the message of kind the outbox sent to the mail drop last and returns its
+// text; kinds counts the outbox's entries of each kind, and to their recipients.
+func (f *syncFixture) mailOf(kind string) string {
+	f.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(f.app.Config.DataDir, "mail", "*-"+kind+"-*.eml"))
+		if len(files) > 0 {
+			b, err := os.ReadFile(files[len(files)-1])
+			must(f.t, err)
+			return strings.ReplaceAll(string(b), "=\r\n", "")
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("no %s message in the mail drop", kind)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (f *syncFixture) outbox(kind string) []mail.Entry {
+	f.t.Helper()
+	es, _, err := f.st.Outbox(context.Background(), mail.Filter{Kind: kind, Limit: 100})
+	must(f.t, err)
+	return es
+}
+
+// TestSyncEmails: the administrators who manage directories hear of a sync held for a
+// confirmation (with the plan's counts and a link to the directory), of a failed sync (with
+// the reason), and of a completed one only when the directory asks for a summary; each
+// message goes through the outbox.
+func TestSyncEmails(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		ou := "mail-" + string(st.Dialect)
+		l.AddUser(t, dirtest.UserSpec{UID: "mailed-" + string(st.Dialect), GivenName: "Mae", SN: "Ling",
+			Mail: "mae." + string(st.Dialect) + "@example.com", OU: ou})
+		in := settings(l, "Mailed "+string(st.Dialect))
+		in.Scope, in.OUs = ptr(directory.ScopeSelected), &[]string{"ou=" + ou + "," + l.BaseDN}
+		in.Filter = ptr("(&(objectClass=inetOrgPerson)(uid=nobody-at-all))")
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+
+		// Held: it saw nobody.
+		if r := f.sync(d.ID); r.Status != directory.RunHeld {
+			t.Fatalf("a sync that saw nobody: %s", r.Status)
+		}
+		held := f.outbox(mail.KindDirectorySyncHeld)
+		if len(held) != 1 || held[0].To != "admin@example.org" || !strings.Contains(held[0].Subject, d.Name) {
+			t.Fatalf("held messages %+v", held)
+		}
+		text := f.mailOf(mail.KindDirectorySyncHeld)
+		for _, want := range []string{"stopped", "before changing anything", "It read 0 entries", "/directories/" + d.ID, "confirm"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the held message lacks %q:\n%s", want, text)
+			}
+		}
+		if n := len(f.outbox(mail.KindDirectorySyncSummary)); n != 0 {
+			t.Fatalf("%d summaries without asking", n)
+		}
+
+		// Completed, without summaries: no message; with them: one.
+		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Filter: ptr("(objectClass=inetOrgPerson)")})
+		must(t, err)
+		if r := f.sync(d.ID); r.Status != directory.RunCompleted {
+			t.Fatalf("sync %s %s", r.Status, r.Reason)
+		}
+		if n := len(f.outbox(mail.KindDirectorySyncSummary)); n != 0 {
+			t.Fatalf("%d summaries without asking", n)
+		}
+		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{EmailSummary: ptr(true)})
+		must(t, err)
+		if r := f.sync(d.ID); r.Status != directory.RunCompleted {
+			t.Fatalf("sync %s %s", r.Status, r.Reason)
+		}
+		if n := len(f.outbox(mail.KindDirectorySyncSummary)); n != 1 {
+			t.Fatalf("%d summaries, want 1", n)
+		}
+		if text := f.mailOf(mail.KindDirectorySyncSummary); !strings.Contains(text, "completed") || !strings.Contains(text, "It read 1 entry") {
+			t.Errorf("the summary:\n%s", text)
+		}
+
+		// Failed: the person who started it no longer exists.
+		gone := user.Actor{ID: "01a00000-0000-7000-8000-000000000000", Name: "gone", Permissions: user.AllPermissions()}
+		run, _, err := f.app.Directories.Sync(ctx, gone, d.ID, directory.SyncOptions{})
+		must(t, err)
+		if r := f.wait(d.ID, run.ID); r.Status != directory.RunFailed {
+			t.Fatalf("a sync by no one: %s", r.Status)
+		}
+		failed := f.outbox(mail.KindDirectorySyncFailed)
+		if len(failed) != 1 || failed[0].To != "admin@example.org" {
+			t.Fatalf("failure messages %+v", failed)
+		}
+		if text := f.mailOf(mail.KindDirectorySyncFailed); !strings.Contains(text, "no longer exists") || !strings.Contains(text, "started by gone") {
+			t.Errorf("the failure message:\n%s", text)
+		}
+	})
+}
