@@ -91,7 +91,43 @@ func (sc Schedule) Start() (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return time.ParseInLocation("2006-01-02 15:04", sc.StartDate+" "+sc.StartTime, loc)
+	v, err := time.Parse("2006-01-02 15:04", sc.StartDate+" "+sc.StartTime)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return wallClock(v.Year(), v.Month(), v.Day(), v.Hour(), v.Minute(), loc), nil
+}
+
+// wallClock is the instant a clock in loc shows h:m on a date. time.Date leaves the answer
+// open where daylight saving skips or repeats that time (and Go's choice depends on the
+// zone's side of UTC), so it is settled here: a time the clocks skip moves forward by the
+// gap (02:30 on the night they go forward is 03:30), and a time that happens twice is the
+// first of the two.
+func wallClock(y int, mo time.Month, d, h, m int, loc *time.Location) time.Time {
+	naive := time.Date(y, mo, d, h, m, 0, 0, time.UTC) // the wall clock, read as if in UTC
+	shows := func(t time.Time) bool {
+		l := t.In(loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), 0, 0, time.UTC).Equal(naive)
+	}
+	// The zone's offsets a day either side: a change of offset is never closer than that to
+	// another.
+	_, before := naive.Add(-26 * time.Hour).In(loc).Zone()
+	_, after := naive.Add(26 * time.Hour).In(loc).Zone()
+	early, late := naive.Add(-time.Duration(before)*time.Second), naive.Add(-time.Duration(after)*time.Second)
+	if late.Before(early) {
+		early, late = late, early
+	}
+	switch {
+	case shows(early):
+		return early.In(loc) // the only one, or the first of two
+	case shows(late):
+		return late.In(loc)
+	case before != after:
+		// Skipped: read with the offset from before the change, the time lands past the gap
+		// by as much as it fell into it.
+		return naive.Add(-time.Duration(before) * time.Second).In(loc)
+	}
+	return time.Date(y, mo, d, h, m, 0, 0, loc)
 }
 
 // validate checks a schedule; now is the time it is saved at, and fresh says whether its start
@@ -137,7 +173,7 @@ func (sc *Schedule) validate(now time.Time, fresh bool) []errs.FieldError {
 		add("start_time", "directory.start_time_invalid", "Give the start time as HH:MM on a 24-hour clock, such as 02:30 (12:00 when left empty).")
 	}
 	if err == nil && cerr == nil && loc != nil && fresh {
-		start := time.Date(date.Year(), date.Month(), date.Day(), clock.Hour(), clock.Minute(), 0, 0, loc)
+		start := wallClock(date.Year(), date.Month(), date.Day(), clock.Hour(), clock.Minute(), loc)
 		if !start.After(now) {
 			add("start_date", "directory.start_in_past", fmt.Sprintf("The first sync (%s %s) must be in the future: it is now %s in %s.",
 				sc.StartDate, sc.StartTime, now.In(loc).Format("2006-01-02 15:04"), sc.TimeZone))
@@ -168,7 +204,7 @@ func (sc Schedule) Next(t time.Time) time.Time {
 	sy, sm, sd := start.Date()
 	startDay := time.Date(sy, sm, sd, 0, 0, 0, 0, time.UTC)
 	at := func(day time.Time) time.Time {
-		return time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, loc)
+		return wallClock(day.Year(), day.Month(), day.Day(), h, m, loc)
 	}
 	ly, lm, ld := t.In(loc).Date()
 	today := time.Date(ly, lm, ld, 0, 0, 0, 0, time.UTC)
