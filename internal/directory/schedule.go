@@ -41,9 +41,12 @@ type Schedule struct {
 	StartDate string `json:"start_date,omitempty"`
 	StartTime string `json:"start_time,omitempty"`
 	TimeZone  string `json:"time_zone,omitempty"`
-	// SetBy is the administrator who last saved the schedule: a scheduled sync acts with their
-	// permissions as they stand when it runs.
+	// SetBy is the id of the administrator who last saved the schedule.
 	SetBy string `json:"set_by,omitempty"`
+	// SavedBy is that administrator with the permissions they saved it with (an API token's
+	// scopes, when through one): a scheduled sync acts with those, cut to what the person
+	// still holds when it runs. Schedules saved before it was recorded have only SetBy.
+	SavedBy *Configurer `json:"saved_by,omitempty"`
 }
 
 // DefaultStartTime is the time of day of a schedule that names none.

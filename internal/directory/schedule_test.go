@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/usherhq/usher/internal/secret"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/storetest"
+	"github.com/usherhq/usher/internal/user"
 )
 
 // TestScheduledSync: a schedule saved with a directory sets its next sync (in its time zone);
@@ -147,6 +149,103 @@ func TestScheduledSync(t *testing.T) {
 		}
 		if d, err = f.app.Directories.Directory(ctx, f.admin, d.ID); err != nil || d.NextSyncAt == nil || !d.NextSyncAt.Equal(soon.AddDate(0, 0, 2)) {
 			t.Fatalf("after a skipped occurrence the next is %v (%v), want %s", d.NextSyncAt, err, soon.AddDate(0, 0, 2))
+		}
+	})
+}
+
+// clockScheduler is a directory service of its own whose clock reads *clock: a replica's
+// scheduler, at a time the test chooses.
+func (f *syncFixture) clockScheduler(clock *time.Time) *directory.Service {
+	f.t.Helper()
+	key, err := secret.GenerateKey()
+	must(f.t, err)
+	box, err := secret.NewBox(key)
+	must(f.t, err)
+	svc, err := directory.NewService(f.st, box, f.app.Users, f.app.Background.Jobs, discardNotices{},
+		directory.Options{Now: func() time.Time { return *clock }})
+	must(f.t, err)
+	return svc
+}
+
+// scheduledRun starts the occurrence due at *clock and waits for its sync to end.
+func (f *syncFixture) scheduledRun(sched *directory.Service, dirID string) *directory.Run {
+	f.t.Helper()
+	if n, err := sched.StartDue(context.Background()); err != nil || n != 1 {
+		f.t.Fatalf("the scheduler started %d syncs (%v), want 1", n, err)
+	}
+	runs, err := f.app.Directories.Runs(context.Background(), f.admin, dirID, 1)
+	must(f.t, err)
+	return f.wait(dirID, runs[0].ID)
+}
+
+// TestScheduledSyncActsAsItsSaver: a scheduled sync acts with the permissions the schedule
+// was saved with (an API token's scopes, not all its owner holds), cut to what its saver
+// holds when it runs; saving the schedule again, unchanged, makes it the new saver's, and a
+// sync whose saver lost the right to manage directories fails naming them.
+func TestScheduledSyncActsAsItsSaver(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		ou := "saver-" + dia
+		l.AddUser(t, dirtest.UserSpec{UID: "saved-" + dia, GivenName: "Sol", SN: "Saver", Mail: "sol." + dia + "@example.com", OU: ou})
+		paris, err := time.LoadLocation("Europe/Paris")
+		must(t, err)
+		tomorrow := time.Now().In(paris).AddDate(0, 0, 1)
+		schedule := directory.Schedule{Enabled: true, Frequency: directory.Daily, StartDate: tomorrow.Format("2006-01-02"),
+			StartTime: "03:00", TimeZone: "Europe/Paris"}
+		first := time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day(), 3, 0, 0, 0, paris)
+		clock := first.Add(time.Minute)
+		sched := f.clockScheduler(&clock)
+
+		// Saved through a token that may manage directories and read users, not create them.
+		token := f.admin
+		token.Permissions = user.NewPermissions(user.DirectoryManage, user.UsersRead)
+		in := settings(l, "Saver "+dia)
+		in.Scope, in.OUs = ptr(directory.ScopeSelected), &[]string{"ou=" + ou + "," + l.BaseDN}
+		sc := schedule
+		in.Schedule = &sc
+		d, err := f.app.Directories.Create(ctx, token, in)
+		must(t, err)
+		run := f.scheduledRun(sched, d.ID)
+		if !slices.Equal(run.ActorPermissions, token.Permissions) || run.Done.Created != 0 {
+			t.Fatalf("the sync of a schedule saved through a token acts with %v and created %d, want %v and none",
+				run.ActorPermissions, run.Done.Created, token.Permissions)
+		}
+
+		// Ann, who may manage directories, saves the same schedule again: it is hers.
+		role, err := f.app.Users.CreateRole(ctx, f.admin, user.RoleInput{Name: ptr("Schedulers " + dia), Permissions: &[]user.Permission{
+			user.UsersRead, user.UsersWrite, user.UsersLock, user.DirectoryManage}})
+		must(t, err)
+		ann, err := f.app.Users.CreateUser(ctx, f.admin, user.CreateInput{Profile: user.Profile{Username: ptr("ann-" + dia),
+			Email: ptr("ann-" + dia + "@example.com"), FirstName: ptr("Ann"), LastName: ptr("Lee")}, Password: ptr("correct horse battery ann"), RoleIDs: []string{role.ID}})
+		must(t, err)
+		annActor := user.Actor{ID: ann.ID, Name: "Ann Lee", Permissions: role.Permissions}
+		sc = schedule
+		d, err = f.app.Directories.Update(ctx, annActor, d.ID, d.Version, directory.Input{Schedule: &sc})
+		must(t, err)
+		if d.Schedule.SavedBy == nil || d.Schedule.SavedBy.ID != ann.ID || d.Schedule.SetBy != ann.ID {
+			t.Fatalf("Ann saved the schedule again: saved by %+v (%s)", d.Schedule.SavedBy, d.Schedule.SetBy)
+		}
+
+		// Ann loses the right: the next scheduled sync fails and names her.
+		_, err = f.app.Users.UpdateRole(ctx, f.admin, role.ID, user.AnyVersion, user.RoleInput{Permissions: &[]user.Permission{user.UsersRead}})
+		must(t, err)
+		clock = first.AddDate(0, 0, 1).Add(time.Minute)
+		run = f.scheduledRun(sched, d.ID)
+		want := "The schedule was saved by Ann Lee, who can no longer manage directories: save the schedule again as an administrator who can."
+		if run.Status != directory.RunFailed || run.Reason != want {
+			t.Fatalf("the sync of a schedule whose saver lost the right: %s %q", run.Status, run.Reason)
+		}
+
+		// The administrator saves it again, unchanged: the next sync is theirs, and creates.
+		sc = schedule
+		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Schedule: &sc})
+		must(t, err)
+		clock = first.AddDate(0, 0, 2).Add(time.Minute)
+		if run = f.scheduledRun(sched, d.ID); run.Status != directory.RunCompleted || run.Done.Created != 1 {
+			t.Fatalf("the sync after the administrator saved the schedule: %s %q, created %d", run.Status, run.Reason, run.Done.Created)
 		}
 	})
 }

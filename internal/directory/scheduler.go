@@ -73,6 +73,18 @@ func (s *Service) StartDue(ctx context.Context) (started int, err error) {
 	return started, nil
 }
 
+// scheduleActor is who a scheduled sync of d acts as: the administrator who last saved its
+// schedule, with the permissions they saved it with (the sync narrows them to what that
+// person still holds). A schedule saved before those were recorded has only their id, and
+// acts with whatever that person holds.
+func scheduleActor(d *Directory) user.Actor {
+	a := user.Actor{ID: d.Schedule.SetBy, Name: ScheduleActor, Permissions: user.AllPermissions(), RequestID: "schedule:" + d.ID}
+	if by := d.Schedule.SavedBy; by != nil {
+		a.ID, a.Permissions = by.ID, user.NewPermissions(by.Permissions...)
+	}
+	return a
+}
+
 func (s *Service) startScheduled(ctx context.Context, d *Directory, now time.Time) (bool, error) {
 	seen := *d.NextSyncAt
 	var next *time.Time
@@ -88,8 +100,7 @@ func (s *Service) startScheduled(ctx context.Context, d *Directory, now time.Tim
 		if err := s.failStale(ctx, d.ID); err != nil {
 			return err
 		}
-		actor := user.Actor{ID: d.Schedule.SetBy, Name: ScheduleActor, Permissions: user.AllPermissions(),
-			RequestID: "schedule:" + d.ID}
+		actor := scheduleActor(d)
 		run := &Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: RunQueued, ActorID: actor.ID,
 			ActorName: actor.Name, ActorPermissions: actor.Permissions, CreatedAt: now}
 		active, err := s.store.ActiveRun(ctx, d.ID)

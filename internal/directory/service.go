@@ -231,7 +231,7 @@ func (in *Input) apply(d *Directory) {
 	}
 	if in.Schedule != nil {
 		sc := *in.Schedule
-		sc.SetBy = d.Schedule.SetBy
+		sc.SetBy, sc.SavedBy = d.Schedule.SetBy, d.Schedule.SavedBy
 		sc.normalize()
 		d.Schedule = sc
 	}
@@ -321,7 +321,7 @@ func (s *Service) Create(ctx context.Context, a user.Actor, in Input) (*Director
 	if err := s.validate(ctx, d, nil); err != nil {
 		return nil, err
 	}
-	s.reschedule(a, d, nil)
+	s.reschedule(a, d, nil, true)
 	if d.Password == "" {
 		return nil, errs.Fields([]errs.FieldError{{Field: "bind_password", Code: "directory.password_required",
 			Message: "Give the password of the bind DN."}})
@@ -392,7 +392,7 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 				Message: fmt.Sprintf("The groups' primary attribute names this directory's %d groups across syncs, so it cannot change while they exist.", n)}})
 		}
 	}
-	s.reschedule(a, d, &before)
+	s.reschedule(a, d, &before, in.Schedule != nil)
 	if !strings.EqualFold(d.Mapping.Primary, before.Mapping.Primary) {
 		// The users it names would all look gone, and new ones like them made.
 		n, err := s.store.CountDirectoryUsers(ctx, id)
@@ -796,14 +796,18 @@ func (s *Service) validate(ctx context.Context, d, before *Directory) error {
 	return errs.Fields(bad)
 }
 
-// reschedule sets when d syncs next after a change of its schedule: the schedule's next run
-// after now, or none when auto-sync is off. A scheduled sync acts with the permissions of who
-// saved the schedule, as they stand when it runs.
-func (s *Service) reschedule(a user.Actor, d, before *Directory) {
+// reschedule records a as who saved d's schedule when saved (the schedule was submitted, even
+// unchanged: saving it again is how an administrator makes the scheduled syncs theirs), and
+// sets when d syncs next after a change of its schedule: the schedule's next run after now,
+// or none when auto-sync is off. A scheduled sync acts with the permissions a saved it with,
+// cut to what a holds when it runs.
+func (s *Service) reschedule(a user.Actor, d, before *Directory, saved bool) {
+	if saved {
+		d.Schedule.SetBy, d.Schedule.SavedBy = a.ID, configurer(a)
+	}
 	if before != nil && sameSchedule(before.Schedule, d.Schedule) {
 		return
 	}
-	d.Schedule.SetBy = a.ID
 	d.NextSyncAt = nil
 	if next := d.Schedule.Next(s.now()); !next.IsZero() {
 		d.NextSyncAt = &next
@@ -811,8 +815,16 @@ func (s *Service) reschedule(a user.Actor, d, before *Directory) {
 }
 
 func sameSchedule(x, y Schedule) bool {
-	x.SetBy, y.SetBy = "", ""
+	x.SetBy, y.SetBy, x.SavedBy, y.SavedBy = "", "", nil, nil
 	return x == y
+}
+
+// sameSaver reports whether x and y were saved by the same person with the same permissions.
+func sameSaver(x, y Schedule) bool {
+	if x.SavedBy == nil || y.SavedBy == nil {
+		return x.SavedBy == y.SavedBy && x.SetBy == y.SetBy
+	}
+	return x.SavedBy.ID == y.SavedBy.ID && slices.Equal(x.SavedBy.Permissions, y.SavedBy.Permissions)
 }
 
 // connChanged reports whether what the connection test checks changed.
@@ -857,8 +869,11 @@ func changes(a, b *Directory, password bool) map[string]any {
 	}
 	if !sameSchedule(a.Schedule, b.Schedule) {
 		x, y := a.Schedule, b.Schedule
-		x.SetBy, y.SetBy = "", ""
+		x.SetBy, y.SetBy, x.SavedBy, y.SavedBy = "", "", nil, nil
 		out["schedule"] = map[string]any{"from": x, "to": y}
+	}
+	if !sameSaver(a.Schedule, b.Schedule) && b.Schedule.SavedBy != nil {
+		out["schedule_saved_by"] = b.Schedule.SavedBy.Name
 	}
 	diff("email_summary", a.EmailSummary, b.EmailSummary)
 	return out

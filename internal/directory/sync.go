@@ -434,6 +434,14 @@ func (s *Service) holdRun(ctx context.Context, run *Run, h *heldError) error {
 	})
 }
 
+// scheduleSaver names who last saved d's schedule, for the messages of its syncs.
+func scheduleSaver(d *Directory) string {
+	if d.Schedule.SavedBy != nil && d.Schedule.SavedBy.Name != "" {
+		return d.Schedule.SavedBy.Name
+	}
+	return "an administrator"
+}
+
 func runActor(run *Run) user.Actor {
 	return user.Actor{ID: run.ActorID, Name: run.ActorName, Permissions: run.ActorPermissions,
 		RequestID: "sync:" + run.ID, ClientIP: run.ClientIP}
@@ -881,18 +889,23 @@ const applyBatch = 500
 // runSync plans and applies a sync, batch by batch, with the permissions of who started it as
 // they stand now.
 func (s *Service) runSync(ctx context.Context, run *Run) error {
+	d, err := s.store.Directory(ctx, run.DirectoryID)
+	if err != nil {
+		return err
+	}
 	a, err := s.users.Narrow(ctx, runActor(run))
 	if e, ok := errs.As(err); ok && e.Kind == errs.Forbidden && run.ActorName == ScheduleActor {
-		return errs.E(errs.Forbidden, e.Code, e.Message+" A scheduled sync acts as the administrator who last saved the schedule: save it again to sync as yourself.")
+		return errs.E(errs.Forbidden, e.Code, fmt.Sprintf("%s The schedule was saved by %s: save the schedule again as an administrator who can manage directories.",
+			e.Message, scheduleSaver(d)))
 	} else if err != nil {
 		return err
 	}
 	if !a.Can(user.DirectoryManage) {
+		if run.ActorName == ScheduleActor {
+			return errs.E(errs.Forbidden, "directory.actor_lost_rights", fmt.Sprintf("The schedule was saved by %s, who can no longer manage directories: save the schedule again as an administrator who can.",
+				scheduleSaver(d)))
+		}
 		return errs.E(errs.Forbidden, "directory.actor_lost_rights", run.ActorName+", who started this sync, may no longer manage directories.")
-	}
-	d, err := s.store.Directory(ctx, run.DirectoryID)
-	if err != nil {
-		return err
 	}
 	p, pl, err := s.plan(ctx, d, s.fullSync(d, run.Full))
 	if err != nil {
