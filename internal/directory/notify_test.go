@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,48 @@ func TestSyncEmails(t *testing.T) {
 		}
 		if text := f.mailOf(mail.KindDirectorySyncFailed); !strings.Contains(text, "no longer exists") || !strings.Contains(text, "started by gone") {
 			t.Errorf("the failure message:\n%s", text)
+		}
+	})
+}
+
+// TestSyncEmailsSkipAnAddressTheOutboxRefuses: an administrator whose email address the
+// outbox refuses gets no message, and neither the end of the sync nor the other
+// administrators' messages are undone with it.
+func TestSyncEmailsSkipAnAddressTheOutboxRefuses(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		role, err := f.app.Users.CreateRole(ctx, f.admin, user.RoleInput{Name: ptr("Directory admins " + dia),
+			Permissions: &[]user.Permission{user.DirectoryManage}})
+		must(t, err)
+		var ids []string
+		for _, name := range []string{"bad", "good"} {
+			u, err := f.app.Users.CreateUser(ctx, f.admin, user.CreateInput{Profile: user.Profile{Username: ptr(name + "-" + dia),
+				Email: ptr(name + "-" + dia + "@example.com"), FirstName: ptr(name), LastName: ptr("Admin")}, Password: ptr("correct horse battery " + name), RoleIDs: []string{role.ID}})
+			must(t, err)
+			ids = append(ids, u.ID)
+		}
+		// An address saved before usher checked them as it does now.
+		if _, err := st.DB().ExecContext(ctx, `UPDATE users SET email = $1 WHERE id = $2`, "bad address "+dia, ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		d, err := f.app.Directories.Create(ctx, f.admin, settings(l, "Refused "+dia))
+		must(t, err)
+		gone := user.Actor{ID: "01a00000-0000-7000-8000-000000000000", Name: "gone", Permissions: user.AllPermissions()}
+		run, _, err := f.app.Directories.Sync(ctx, gone, d.ID, directory.SyncOptions{})
+		must(t, err)
+		if r := f.wait(d.ID, run.ID); r.Status != directory.RunFailed || !strings.Contains(r.Reason, "no longer exists") {
+			t.Fatalf("the sync: %s %q", r.Status, r.Reason)
+		}
+		var to []string
+		for _, e := range f.outbox(mail.KindDirectorySyncFailed) {
+			to = append(to, e.To)
+		}
+		slices.Sort(to)
+		if want := []string{"admin@example.org", "good-" + dia + "@example.com"}; !slices.Equal(to, want) {
+			t.Fatalf("failure messages to %v, want %v", to, want)
 		}
 	})
 }

@@ -397,15 +397,22 @@ func (s *Service) finishRun(ctx context.Context, run *Run, to RunStatus, reason 
 const MaxSyncNotices = 50
 
 // notifyEnd tells the administrators who manage directories (active, with an email address;
-// at most MaxSyncNotices) how run ended, inside the transaction that ends it.
+// at most MaxSyncNotices) how run ended, inside the transaction that ends it. Each message is
+// written in a savepoint of its own: one the outbox refuses (an address it cannot send to) is
+// logged and left out, and neither the others nor the end of the run are undone with it.
 func (s *Service) notifyEnd(ctx context.Context, d *Directory, run *Run) error {
 	admins, err := s.store.UsersWithPermission(ctx, user.DirectoryManage, MaxSyncNotices)
 	if err != nil {
 		return fmt.Errorf("directory: sync notice: administrators: %w", err)
 	}
 	for _, a := range admins {
-		if err := s.notify.SyncEnded(ctx, a, d, run); err != nil {
-			return fmt.Errorf("directory: sync notice: %w", err)
+		err := s.store.Savepoint(ctx, func(ctx context.Context) error { return s.notify.SyncEnded(ctx, a, d, run) })
+		if err != nil {
+			why := err.Error()
+			if e, ok := errs.As(err); ok {
+				why = e.Code // its message may quote the address
+			}
+			s.logger.Error("directory sync notice not queued", "run_id", run.ID, "user_id", a.ID, "err", why)
 		}
 	}
 	return nil
