@@ -41,8 +41,8 @@ func directoryCmd(env Env) *cobra.Command {
 				fmt.Fprintln(w, "NAME\tKIND\tSERVER\tSECURITY\tBASE DN\tLAST SYNC\tNEXT SYNC")
 				for _, d := range ds {
 					last := "never"
-					if runs, err := a.Directories.Runs(ctx, actor, d.ID, 1); err == nil && len(runs) > 0 {
-						last = runWords(&runs[0])
+					if r, err := a.Directories.LastRun(ctx, actor, d.ID); err == nil && r != nil {
+						last = runWords(r)
 					}
 					next := "no schedule"
 					if d.NextSyncAt != nil {

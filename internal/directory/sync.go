@@ -229,9 +229,9 @@ func (s *Service) Confirm(ctx context.Context, a user.Actor, dirID, runID string
 		if held.Status != RunHeld {
 			return errs.E(errs.Conflict, "directory.not_held", "This sync is not waiting for a confirmation.")
 		}
-		if latest, err := s.store.Runs(ctx, dirID, 1); err != nil {
+		if runs, err := s.store.Runs(ctx, dirID, recentRuns); err != nil {
 			return err
-		} else if len(latest) > 0 && latest[0].ID != held.ID {
+		} else if latest := LastOf(runs); latest != nil && latest.ID != held.ID {
 			return errs.E(errs.Conflict, "directory.not_latest", "Another sync of this directory ran since this one was held: start a new sync.")
 		}
 		if held.Plan == nil || held.Plan.Version != d.Version {
@@ -287,6 +287,28 @@ func (s *Service) Runs(ctx context.Context, a user.Actor, dirID string, limit in
 		limit = 50
 	}
 	return s.store.Runs(ctx, dirID, limit)
+}
+
+// LastOf is the newest of runs (newest first, as Runs lists them) that is a sync: queued,
+// running or ended, not an occurrence of the schedule that was skipped. A skipped occurrence
+// is recorded at the time it was due, after the sync that made it skip started, and would
+// otherwise hide that sync. Nil when there is none.
+func LastOf(runs []Run) *Run {
+	for i := range runs {
+		if runs[i].Status != RunSkipped {
+			return &runs[i]
+		}
+	}
+	return nil
+}
+
+// LastRun is a directory's latest sync (see LastOf), nil before the first.
+func (s *Service) LastRun(ctx context.Context, a user.Actor, dirID string) (*Run, error) {
+	runs, err := s.Runs(ctx, a, dirID, recentRuns)
+	if err != nil {
+		return nil, err
+	}
+	return LastOf(runs), nil
 }
 
 // GetRun reads one sync of a directory.

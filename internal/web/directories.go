@@ -35,8 +35,8 @@ func (c *Console) directories(w http.ResponseWriter, r *http.Request, m *me) {
 	p := &directoriesPage{base: base{Title: "Directories", Nav: "directories"}}
 	for i := range ds {
 		row := directoryRow{Directory: &ds[i]}
-		if runs, err := c.deps.Directories.Runs(ctx, m.Actor, ds[i].ID, 1); err == nil && len(runs) > 0 {
-			row.Last = &runs[0]
+		if last, err := c.deps.Directories.LastRun(ctx, m.Actor, ds[i].ID); err == nil {
+			row.Last = last
 		}
 		p.Items = append(p.Items, row)
 	}
@@ -469,12 +469,12 @@ func (c *Console) directoryPage(r *http.Request, m *me, id string) (*directoryPa
 	if p.Status, err = c.deps.Directories.Status(ctx, m.Actor, id); err != nil {
 		return nil, err
 	}
-	if len(runs) > 0 {
-		switch runs[0].Status {
+	if last := directory.LastOf(runs); last != nil {
+		switch last.Status {
 		case directory.RunHeld:
-			p.Held = &runs[0]
+			p.Held = last
 		case directory.RunQueued, directory.RunRunning:
-			p.Running = &runs[0]
+			p.Running = last
 		}
 	}
 	return p, nil

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/usherhq/usher/internal/directory"
 	"github.com/usherhq/usher/internal/directory/dirtest"
 	"github.com/usherhq/usher/internal/user"
@@ -112,5 +114,43 @@ func TestDirectoryScheduleAndReset(t *testing.T) {
 		if err != nil || u.Source != user.Local || u.DirectoryID != "" {
 			t.Fatalf("the kept user: %v %+v", err, u)
 		}
+	})
+}
+
+// TestDirectorySkippedRunHidesNoSync: an occurrence of the schedule skipped because a sync was
+// running is recorded after that sync started, yet the directory's page still shows the
+// running sync's progress, and the list of directories shows it as the last sync.
+func TestDirectorySkippedRunHidesNoSync(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		sys := user.System("test")
+		kind, sec := directory.OpenLDAP, directory.LDAPS
+		p := func(s string) *string { return &s }
+		d, err := e.app.Directories.Create(ctx, sys, directory.Input{Name: p("Skipper"), Kind: &kind, Host: &l.Host, Port: &l.TLSPort,
+			Security: &sec, CACert: p(string(l.CAPEM)), BaseDN: &l.BaseDN, BindDN: &l.BindDN, Password: &l.BindPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		running := &directory.Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: directory.RunQueued,
+			ActorName: "Ann Lee", CreatedAt: now.Add(-time.Minute)}
+		skipped := &directory.Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: directory.RunSkipped,
+			ActorName: directory.ScheduleActor, CreatedAt: now}
+		for _, step := range []error{
+			e.app.Store.InsertRun(ctx, running),
+			e.app.Store.StartRun(ctx, running.ID, now.Add(-time.Minute)),
+			e.app.Store.RecordPlan(ctx, running.ID, &directory.Plan{Counts: directory.Counts{Seen: 40, Created: 40}}),
+			e.app.Store.RecordRun(ctx, running.ID, directory.Counts{Seen: 40, Created: 10}, nil),
+			e.app.Store.InsertRun(ctx, skipped),
+			e.app.Store.FinishRun(ctx, skipped.ID, directory.RunSkipped, directory.RunSkipped, now, "Skipped: a sync was still running."),
+		} {
+			if step != nil {
+				t.Fatal(step)
+			}
+		}
+		b := e.signIn("admin@example.org")
+		b.get("/directories/"+d.ID).want(http.StatusOK).has("Syncing", "10 of 40 changes made")
+		b.get("/directories").want(http.StatusOK).has("Skipper", "Syncing") // before: "Skipped", the occurrence
 	})
 }
