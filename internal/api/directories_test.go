@@ -415,7 +415,8 @@ func TestDirectoryStatusScheduleReset(t *testing.T) {
 		if !strings.Contains(p.Detail, "queued") {
 			t.Fatalf("refusal %+v", p)
 		}
-		must(t, e.app.Store.FinishRun(ctx, queued.ID, directory.RunQueued, directory.RunFailed, time.Now().UTC(), "test"))
+		_, err := e.app.Store.FinishRun(ctx, queued.ID, directory.RunQueued, directory.RunFailed, time.Now().UTC(), "test")
+		must(t, err)
 		e.admin.do("POST", "/api/v1/directories/"+d.ID+"/reset", nil).problem(http.StatusPreconditionRequired, "version.required")
 		var reset struct {
 			UsersKept int64 `json:"users_kept"`

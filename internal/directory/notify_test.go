@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher/internal/audit"
 	"github.com/usherhq/usher/internal/directory"
 	"github.com/usherhq/usher/internal/directory/dirtest"
 	"github.com/usherhq/usher/internal/mail"
@@ -155,6 +156,40 @@ func TestSyncEmailsSkipAnAddressTheOutboxRefuses(t *testing.T) {
 		slices.Sort(to)
 		if want := []string{"admin@example.org", "good-" + dia + "@example.com"}; !slices.Equal(to, want) {
 			t.Fatalf("failure messages to %v, want %v", to, want)
+		}
+	})
+}
+
+// TestSyncEndsOnce: a sync that a later one already ended (taken for one whose process died)
+// is not ended again when its worker finishes: no second audit event, no message.
+func TestSyncEndsOnce(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		d, err := f.app.Directories.Create(ctx, f.admin, settings(l, "Once "+string(st.Dialect)))
+		must(t, err)
+		hourAgo := time.Now().UTC().Add(-time.Hour)
+		run := &directory.Run{ID: "01a00000-0000-7000-8000-000000000001",
+			DirectoryID: d.ID, Status: directory.RunQueued, ActorID: f.admin.ID, ActorName: "admin", ActorPermissions: f.admin.Permissions, CreatedAt: hourAgo}
+		must(t, st.InsertRun(ctx, run))
+		must(t, st.StartRun(ctx, run.ID, hourAgo))
+		must(t, st.FailStaleRuns(ctx, d.ID, time.Now().UTC().Add(-time.Minute), time.Now().UTC(), "Replaced."))
+		must(t, f.app.Directories.FinishRunForTest(ctx, run, directory.RunFailed, "The sync stopped after repeated errors."))
+		r, err := f.app.Directories.GetRun(ctx, f.admin, d.ID, run.ID)
+		must(t, err)
+		if r.Status != directory.RunFailed || r.Reason != "Replaced." {
+			t.Fatalf("the sync ended twice: %s %q", r.Status, r.Reason)
+		}
+		events, _, err := st.AuditEvents(ctx, audit.Filter{TargetType: "directory", TargetID: d.ID, Limit: 100})
+		must(t, err)
+		for _, e := range events {
+			if e.Action == "directory.sync" {
+				t.Fatalf("an audit event for a sync already ended: %+v", e)
+			}
+		}
+		if n := len(f.outbox(mail.KindDirectorySyncFailed)); n != 0 {
+			t.Fatalf("%d messages for a sync already ended", n)
 		}
 	})
 }

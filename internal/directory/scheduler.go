@@ -114,7 +114,7 @@ func (s *Service) startScheduled(ctx context.Context, d *Directory, now time.Tim
 			if err := s.store.InsertRun(ctx, run); err != nil {
 				return err
 			}
-			if err := s.store.FinishRun(ctx, run.ID, RunSkipped, RunSkipped, now, reason); err != nil {
+			if _, err := s.store.FinishRun(ctx, run.ID, RunSkipped, RunSkipped, now, reason); err != nil {
 				return err
 			}
 			s.logger.Info("scheduled sync skipped: one is already queued or running", "directory", d.Name, "active_run", active.ID)

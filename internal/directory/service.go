@@ -79,8 +79,9 @@ type Store interface {
 	UsersWithPermission(ctx context.Context, p user.Permission, limit int) ([]*user.User, error)
 	// ActiveRun is the queued or running sync of a directory, or nil.
 	ActiveRun(ctx context.Context, directoryID string) (*Run, error)
-	// FinishRun moves a sync from one status to a final one.
-	FinishRun(ctx context.Context, id string, from, to RunStatus, at time.Time, reason string) error
+	// FinishRun moves a sync from one status to a final one, and reports whether it was still
+	// in the first.
+	FinishRun(ctx context.Context, id string, from, to RunStatus, at time.Time, reason string) (bool, error)
 }
 
 // Sealer seals the bind password with the secret key (secret.Box).

@@ -240,7 +240,7 @@ func (s *Service) Confirm(ctx context.Context, a user.Actor, dirID, runID string
 		if err := s.failStale(ctx, d.ID); err != nil {
 			return err
 		}
-		if err := s.store.FinishRun(ctx, held.ID, RunHeld, RunFailed, s.now(), "Confirmed: a new sync applies it."); err != nil {
+		if _, err := s.store.FinishRun(ctx, held.ID, RunHeld, RunFailed, s.now(), "Confirmed: a new sync applies it."); err != nil {
 			return err
 		}
 		out = &Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: RunQueued, Full: held.Plan.Full, Confirmed: true,
@@ -387,8 +387,12 @@ func (h *heldError) Error() string { return h.reason }
 func (s *Service) finishRun(ctx context.Context, run *Run, to RunStatus, reason string) error {
 	ctx = context.WithoutCancel(ctx)
 	return s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.FinishRun(ctx, run.ID, RunRunning, to, s.now(), reason); err != nil {
+		if ok, err := s.store.FinishRun(ctx, run.ID, RunRunning, to, s.now(), reason); err != nil {
 			return err
+		} else if !ok {
+			// Ended meanwhile (a later sync took it for one whose process died), and told then.
+			s.logger.Warn("directory sync ended before it finished", "run_id", run.ID, "directory_id", run.DirectoryID, "status", string(to))
+			return nil
 		}
 		done, err := s.store.Run(ctx, run.ID)
 		if err != nil {
@@ -446,6 +450,14 @@ func (s *Service) holdRun(ctx context.Context, run *Run, h *heldError) error {
 		if err := s.store.HoldRun(ctx, run.ID, h.plan, h.reason, s.now()); err != nil {
 			return err
 		}
+		held, err := s.store.Run(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		if held.Status != RunHeld {
+			s.logger.Warn("directory sync ended before it was held", "run_id", run.ID, "directory_id", run.DirectoryID, "status", string(held.Status))
+			return nil
+		}
 		d, err := s.store.Directory(ctx, run.DirectoryID)
 		if err != nil {
 			return err
@@ -453,10 +465,6 @@ func (s *Service) holdRun(ctx context.Context, run *Run, h *heldError) error {
 		s.logger.Warn("directory sync held for confirmation", "run_id", run.ID, "directory", d.Name, "reason", h.reason)
 		if err := s.audit(ctx, runActor(run), "directory.sync_held", d, map[string]any{"run_id": run.ID, "reason": h.reason,
 			"plan": h.plan.Counts}); err != nil {
-			return err
-		}
-		held, err := s.store.Run(ctx, run.ID)
-		if err != nil {
 			return err
 		}
 		return s.notifyEnd(ctx, d, held)

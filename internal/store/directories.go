@@ -361,13 +361,17 @@ func (s *Store) HoldRun(ctx context.Context, id string, plan *directory.Plan, re
 }
 
 // FinishRun moves a sync from one status to a final one.
-func (s *Store) FinishRun(ctx context.Context, id string, from, to directory.RunStatus, at time.Time, reason string) error {
-	_, err := s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET status = $3, finished_at = $4, reason = $5
+func (s *Store) FinishRun(ctx context.Context, id string, from, to directory.RunStatus, at time.Time, reason string) (bool, error) {
+	res, err := s.writer(ctx).ExecContext(ctx, `UPDATE directory_runs SET status = $3, finished_at = $4, reason = $5
 		WHERE id = $1 AND status = $2`, id, string(from), string(to), at, reason)
 	if err != nil {
-		return fmt.Errorf("store: finish sync: %w", err)
+		return false, fmt.Errorf("store: finish sync: %w", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: finish sync: %w", err)
+	}
+	return n == 1, nil
 }
 
 // FailStaleRuns ends the queued or running syncs of a directory with no sign of life since

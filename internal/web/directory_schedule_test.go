@@ -143,11 +143,13 @@ func TestDirectorySkippedRunHidesNoSync(t *testing.T) {
 			e.app.Store.RecordPlan(ctx, running.ID, &directory.Plan{Counts: directory.Counts{Seen: 40, Created: 40}}),
 			e.app.Store.RecordRun(ctx, running.ID, directory.Counts{Seen: 40, Created: 10}, nil),
 			e.app.Store.InsertRun(ctx, skipped),
-			e.app.Store.FinishRun(ctx, skipped.ID, directory.RunSkipped, directory.RunSkipped, now, "Skipped: a sync was still running."),
 		} {
 			if step != nil {
 				t.Fatal(step)
 			}
+		}
+		if _, err := e.app.Store.FinishRun(ctx, skipped.ID, directory.RunSkipped, directory.RunSkipped, now, "Skipped: a sync was still running."); err != nil {
+			t.Fatal(err)
 		}
 		b := e.signIn("admin@example.org")
 		b.get("/directories/"+d.ID).want(http.StatusOK).has("Syncing", "10 of 40 changes made")
