@@ -551,7 +551,7 @@ type syncSummaryBody struct {
 	ID         string         `json:"id"`
 	Status     string         `json:"status" enum:"queued,running,needs_confirmation,completed,failed"`
 	StartedBy  string         `json:"started_by"`
-	Counts     syncCountsBody `json:"counts"`
+	Counts     syncCountsBody `json:"counts" doc:"What it did; for a sync that needs a confirmation, what its plan would do."`
 	Reason     string         `json:"reason,omitempty" doc:"Why it is held, or why it failed."`
 	CreatedAt  time.Time      `json:"created_at"`
 	FinishedAt *time.Time     `json:"finished_at,omitempty"`
@@ -561,7 +561,7 @@ func toSyncSummary(r *directory.Run) *syncSummaryBody {
 	if r == nil {
 		return nil
 	}
-	return &syncSummaryBody{ID: r.ID, Status: string(r.Status), StartedBy: r.ActorName, Counts: syncCountsBody(r.Done),
+	return &syncSummaryBody{ID: r.ID, Status: string(r.Status), StartedBy: r.ActorName, Counts: syncCountsBody(r.Outcome()),
 		Reason: r.Reason, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
 }
 

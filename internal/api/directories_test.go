@@ -448,3 +448,28 @@ func TestDirectoryStatusScheduleReset(t *testing.T) {
 		}
 	})
 }
+
+// TestDirectoryStatusHeldCounts: the status of a directory whose last sync waits for a
+// confirmation tells what its plan would do, as it changed nothing yet.
+func TestDirectoryStatusHeldCounts(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		id := e.savedDirectory()
+		now := time.Now().UTC()
+		held := &directory.Run{ID: unique("run"), DirectoryID: id, Status: directory.RunQueued, ActorName: "admin",
+			ActorPermissions: user.AllPermissions(), CreatedAt: now}
+		must(t, e.app.Store.InsertRun(ctx, held))
+		must(t, e.app.Store.StartRun(ctx, held.ID, now))
+		must(t, e.app.Store.HoldRun(ctx, held.ID, &directory.Plan{Counts: directory.Counts{Seen: 10, Disabled: 7}}, "7 of 10 would be disabled.", now))
+		var st struct {
+			LastSync *struct {
+				Status string                         `json:"status"`
+				Counts struct{ Seen, Disabled int64 } `json:"counts"`
+			} `json:"last_sync"`
+		}
+		e.admin.do("GET", "/api/v1/directories/"+id+"/status", nil).want(http.StatusOK).into(&st)
+		if st.LastSync == nil || st.LastSync.Status != "needs_confirmation" || st.LastSync.Counts.Seen != 10 || st.LastSync.Counts.Disabled != 7 {
+			t.Fatalf("the status of a held sync: %+v", st.LastSync)
+		}
+	})
+}

@@ -66,10 +66,7 @@ type syncNotifier struct {
 
 // SyncEnded queues the message of how run of d ended to the administrator to.
 func (n syncNotifier) SyncEnded(ctx context.Context, to *user.User, d *directory.Directory, run *directory.Run) error {
-	c := run.Done
-	if run.Status == directory.RunHeld && run.Plan != nil {
-		c = run.Plan.Counts // nothing is done yet: the plan is what would be
-	}
+	c := run.Outcome()
 	at := run.CreatedAt
 	if run.FinishedAt != nil {
 		at = *run.FinishedAt

@@ -48,6 +48,15 @@ func (r *Run) Applied() int64 {
 	return max(n, 0)
 }
 
+// Outcome is the counts that tell how a run went: for a run held for a confirmation, its
+// plan's (it changed nothing yet: the plan is what it would do); else what it did.
+func (r *Run) Outcome() Counts {
+	if r.Status == RunHeld && r.Plan != nil {
+		return r.Plan.Counts
+	}
+	return r.Done
+}
+
 // Final reports whether a run is over (a held run waits for a person, not for the server).
 func (s RunStatus) Final() bool {
 	return s == RunCompleted || s == RunFailed || s == RunHeld || s == RunSkipped
