@@ -73,8 +73,8 @@ func (sc *Schedule) normalize() {
 	if sc.StartTime == "" && sc.StartDate != "" {
 		sc.StartTime = DefaultStartTime
 	}
-	if sc.TimeZone == "" && sc.StartDate != "" {
-		sc.TimeZone = "UTC"
+	if sc.TimeZone == "" && (sc.Enabled || sc.Frequency != "" || sc.StartDate != "") {
+		sc.TimeZone = "UTC" // as documented: a schedule that names no zone is in UTC
 	}
 	switch sc.Frequency {
 	case Daily, Weekly, Monthly:
@@ -160,8 +160,6 @@ func (sc *Schedule) validate(now time.Time, fresh bool) []errs.FieldError {
 	}
 	var loc *time.Location
 	switch l, err := time.LoadLocation(sc.TimeZone); {
-	case sc.TimeZone == "":
-		add("time_zone", "directory.time_zone_required", "Choose the time zone of the schedule, such as Europe/Paris or UTC.")
 	case err != nil || strings.EqualFold(sc.TimeZone, "local"):
 		add("time_zone", "directory.time_zone_invalid", fmt.Sprintf("%q is not a time zone usher knows: give an IANA name such as Europe/Paris, America/New_York or UTC.", sc.TimeZone))
 	default:

@@ -152,4 +152,17 @@ func TestScheduleValidate(t *testing.T) {
 			}
 		})
 	}
+	// A schedule that names no time zone is in UTC, as documented, whatever else it lacks.
+	for _, sc := range []Schedule{{Enabled: true}, {Enabled: true, Frequency: Daily, StartDate: "2027-01-02"}} {
+		sc.normalize()
+		bad := sc.validate(now, true)
+		for _, b := range bad {
+			if b.Field == "schedule.time_zone" {
+				t.Errorf("%+v: refused on its time zone: %s", sc, b.Message)
+			}
+		}
+		if sc.TimeZone != "UTC" {
+			t.Errorf("%+v: time zone %q, want UTC", sc, sc.TimeZone)
+		}
+	}
 }
