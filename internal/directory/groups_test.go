@@ -168,6 +168,7 @@ func TestSyncGroups(t *testing.T) {
 		d, err = f.app.Directories.Directory(ctx, f.admin, d.ID)
 		must(t, err)
 		g := d.Groups
+		g.Members = []string{"member"} // a change of the groups: who saves it answers for them
 		d, err = f.app.Directories.Update(ctx, miaActor, d.ID, d.Version, directory.Input{Groups: &g})
 		if e, ok := errs.As(err); ok {
 			t.Fatalf("%v %+v", e, e.Fields)
@@ -184,6 +185,7 @@ func TestSyncGroups(t *testing.T) {
 		if got := f.dirGroups(d.ID)["g-eng-"+dia]; !slices.Equal(got, []string{"ada", "cy"}) {
 			t.Fatalf("the group with a role beyond mia got bob: %v", got)
 		}
+		g.Members = []string{"member", "uniqueMember"}
 		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Groups: &g})
 		must(t, err)
 		run = f.sync(d.ID)
@@ -294,5 +296,62 @@ func TestSyncGroupsActiveDirectory(t *testing.T) {
 		if got := f.dirGroups(d.ID); !equalGroups(got, want) {
 			t.Fatalf("groups after the deletion %v, want %v", got, want)
 		}
+	})
+}
+
+// TestGroupsConfiguredBy: the administrator who answers for a group mapping changes only when
+// the groups or the users they may take members from change. The console sends every setting
+// with each save, so another administrator's change of the password alone (the groups sent as
+// they were) leaves who configured the groups as it was; a change of the group filter, or of
+// the users' filter, records who made it.
+func TestGroupsConfiguredBy(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		in := settings(l, "Configured by "+dia)
+		in.Groups = &directory.GroupMapping{Enabled: true, BaseDN: l.Groups, Filter: "(cn=cfg-*-" + dia + ")"}
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		admins, err := f.app.Users.CreateRole(ctx, f.admin, user.RoleInput{Name: ptr("Directories " + dia), Permissions: &[]user.Permission{
+			user.UsersRead, user.UsersWrite, user.GroupsManage, user.DirectoryManage}})
+		must(t, err)
+		noa, err := f.app.Users.CreateUser(ctx, f.admin, user.CreateInput{Profile: user.Profile{Username: ptr("noa-" + dia),
+			Email: ptr("noa-" + dia + "@example.com"), FirstName: ptr("Noa"), LastName: ptr("Admin")}, Password: ptr("correct horse battery noa"), RoleIDs: []string{admins.ID}})
+		must(t, err)
+		other := user.Actor{ID: noa.ID, Name: noa.Username, Permissions: admins.Permissions}
+
+		// The whole form, as the console sends it.
+		form := func(d *directory.Directory) directory.Input {
+			g := d.Groups
+			g.By = nil
+			return directory.Input{Name: ptr(d.Name), Host: ptr(d.Host), Port: ptr(d.Port), Security: ptr(d.Security),
+				BaseDN: ptr(d.BaseDN), BindDN: ptr(d.BindDN), Scope: ptr(d.Scope), OUs: ptr(slices.Clone(d.OUs)),
+				Filter: ptr(d.Filter), Exclusions: ptr(slices.Clone(d.Exclusions)), Threshold: ptr(d.Threshold), Groups: &g}
+		}
+		step := func(name string, in directory.Input, wantBy string) {
+			t.Helper()
+			d, err = f.app.Directories.Update(ctx, other, d.ID, d.Version, in)
+			if e, ok := errs.As(err); ok {
+				t.Fatalf("%s: %v %+v", name, e, e.Fields)
+			}
+			must(t, err)
+			if d.Groups.By == nil || d.Groups.By.ID != wantBy {
+				t.Fatalf("%s: the groups are configured by %+v, want %s", name, d.Groups.By, wantBy)
+			}
+		}
+		in = form(d)
+		in.Password, in.Threshold = ptr(l.BindPassword), ptr(d.Threshold+1)
+		step("a new password and threshold, the groups as they were", in, f.admin.ID)
+		in = form(d)
+		in.Groups.Filter = "(cn=cfg-a*-" + dia + ")"
+		step("a new group filter", in, noa.ID)
+		other = f.admin
+		in = form(d)
+		step("saved again by the administrator, nothing changed", in, noa.ID)
+		in = form(d)
+		in.Filter = ptr("(&" + d.Filter + "(uid=*))")
+		step("a new users' filter", in, f.admin.ID)
 	})
 }
