@@ -355,3 +355,60 @@ func TestGroupsConfiguredBy(t *testing.T) {
 		step("a new users' filter", in, f.admin.ID)
 	})
 }
+
+// TestGroupsSafety: a full sync that would remove more of the groups' memberships, or delete
+// more of the directory's groups, than the directory's threshold is held until confirmed, and
+// so is one that reads none of the mapped groups, where a group named by a DN the directory no
+// longer has does not count as read. Confirming applies it.
+func TestGroupsSafety(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		ou := "safe-" + dia
+		mk := func(uid string) string {
+			return l.AddUser(t, dirtest.UserSpec{UID: uid + "-" + dia, GivenName: uid, SN: "Safe", Mail: uid + "-" + dia + "@example.com", OU: ou})
+		}
+		ada, bob, cy, dee := mk("ada"), mk("bob"), mk("cy"), mk("dee")
+		a := l.AddGroup(t, "safe-a-"+dia, ada, bob, cy, dee)
+		b := l.AddGroup(t, "safe-b-"+dia, ada)
+		c := l.AddGroup(t, "safe-c-"+dia, bob)
+		dg := l.AddGroup(t, "safe-d-"+dia, cy)
+		in := settings(l, "Safety "+dia)
+		in.Scope, in.OUs, in.Threshold = ptr(directory.ScopeSelected), &[]string{"ou=" + ou + "," + l.BaseDN}, ptr(30)
+		in.Groups = &directory.GroupMapping{Enabled: true, DNs: []string{a, b, c, dg}} // by DN only
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		if run := f.sync(d.ID); run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{4, 0, 0, 7, 0} {
+			t.Fatalf("the first sync %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+		held := func(step, reason string, want [5]int64, groups int) {
+			t.Helper()
+			run := f.sync(d.ID)
+			if run.Status != directory.RunHeld || run.Reason != reason {
+				t.Fatalf("%s: %s %q, want held: %q", step, run.Status, run.Reason, reason)
+			}
+			confirmed, err := f.app.Directories.Confirm(ctx, f.admin, d.ID, run.ID)
+			must(t, err)
+			done := f.wait(d.ID, confirmed.ID)
+			if done.Status != directory.RunCompleted || groupCounts(done.Done) != want {
+				t.Fatalf("%s, confirmed: %s %q %+v %+v", step, done.Status, done.Reason, done.Done, done.Errors)
+			}
+			if got := f.dirGroups(d.ID); len(got) != groups {
+				t.Fatalf("%s, confirmed: groups %v", step, got)
+			}
+		}
+		l.SetMembers(t, a, ada)
+		held("3 of 7 memberships", "This sync would remove 3 of the 7 memberships of the directory's groups (42%), more than its threshold of 30%.",
+			[5]int64{0, 1, 0, 0, 3}, 4)
+		l.Delete(t, a)
+		l.Delete(t, b)
+		held("2 of 4 groups", "This sync would delete 2 of the directory's 4 groups (50%), more than its threshold of 30%, and their members would lose the roles they give.",
+			[5]int64{0, 0, 2, 0, 2}, 2)
+		l.Delete(t, c)
+		l.Delete(t, dg)
+		held("none of the groups", "This sync would delete 2 of the directory's 2 groups, and their members would lose the roles they give: the directory returned none of the mapped groups. Check the group DNs and filter before confirming.",
+			[5]int64{0, 0, 2, 0, 2}, 0)
+	})
+}
