@@ -60,7 +60,17 @@ func memberDN(v string) string {
 }
 
 // groupsOn reports whether a sync of d reads groups.
-func (d *Directory) groupsOn() bool { return d.Groups.Enabled && d.Scope != ScopeNone }
+func (d *Directory) groupsOn() bool {
+	return d.Groups.Enabled && d.Groups.By != nil && d.Scope != ScopeNone
+}
+
+// groupsUnclaimed reports whether d's group mapping is on but no one answers for it: it was
+// saved before usher recorded who configured a mapping. A sync leaves its groups as they are
+// (it neither reads nor deletes them) until an administrator saves the groups again.
+func (d *Directory) groupsUnclaimed() bool { return d.Groups.Enabled && d.Groups.By == nil }
+
+// unclaimedReason is what a sync says of a mapping no one answers for.
+const unclaimedReason = "The groups were not synchronised: no one answers for the group mapping, which was saved before usher recorded who configured it. Save the directory's groups again to choose who answers for them."
 
 // groupAttributes are the attributes a sync reads of a group.
 func (d *Directory) groupAttributes() []string {

@@ -412,3 +412,69 @@ func TestGroupsSafety(t *testing.T) {
 			[5]int64{0, 0, 2, 0, 2}, 0)
 	})
 }
+
+// TestGroupsSavedBefore: a group mapping saved before its attributes could be chosen reads the
+// preset's; one saved before usher recorded who configured it (enabled, no one answering for
+// it) is left as it is by a sync, which says to save the groups again; saved again, even as it
+// was, it syncs.
+func TestGroupsSavedBefore(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		ou := "old-" + dia
+		mk := func(uid string) string {
+			return l.AddUser(t, dirtest.UserSpec{UID: uid + "-" + dia, GivenName: uid, SN: "Old", Mail: uid + "-" + dia + "@example.com", OU: ou})
+		}
+		ada, bob := mk("ada"), mk("bob")
+		grp := l.AddGroup(t, "old-g-"+dia, ada)
+		in := settings(l, "Saved before "+dia)
+		in.Scope, in.OUs, in.Threshold = ptr(directory.ScopeSelected), &[]string{"ou=" + ou + "," + l.BaseDN}, ptr(100)
+		in.Groups = &directory.GroupMapping{Enabled: true, DNs: []string{grp}}
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		if run := f.sync(d.ID); run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{1, 0, 0, 1, 0} {
+			t.Fatalf("the first sync %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+		// The mapping as the first API stored it: no attributes, perhaps no one answering for it.
+		old := func(by *directory.Configurer) {
+			t.Helper()
+			sd, err := st.Directory(ctx, d.ID)
+			must(t, err)
+			sd.Groups = directory.GroupMapping{Enabled: true, DNs: []string{grp}, By: by}
+			must(t, st.UpdateDirectory(ctx, sd))
+		}
+		by := d.Groups.By
+		old(by)
+		l.SetMembers(t, grp, ada, bob)
+		run := f.sync(d.ID)
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{0, 1, 0, 1, 0} || len(run.Errors) != 0 {
+			t.Fatalf("the sync of a mapping without attributes %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+
+		old(nil)
+		l.SetMembers(t, grp, bob)
+		run = f.sync(d.ID)
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{} || len(run.Errors) != 1 ||
+			!strings.Contains(run.Errors[0].Reason, "Save the directory's groups again to choose who answers for them.") {
+			t.Fatalf("the sync of a mapping no one answers for %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+		if got := f.dirGroups(d.ID)["old-g-"+dia]; !slices.Equal(got, []string{"ada", "bob"}) {
+			t.Fatalf("the group of a mapping no one answers for changed: %v", got)
+		}
+
+		d, err = f.app.Directories.Directory(ctx, f.admin, d.ID)
+		must(t, err)
+		g := d.Groups
+		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Groups: &g})
+		must(t, err)
+		if d.Groups.By == nil || d.Groups.By.ID != f.admin.ID || d.Groups.Primary != "entryUUID" {
+			t.Fatalf("saved again: %+v", d.Groups)
+		}
+		run = f.sync(d.ID)
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{0, 1, 0, 0, 1} || len(run.Errors) != 0 {
+			t.Fatalf("the sync once saved again %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+	})
+}

@@ -369,6 +369,7 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 	if d.Version != version {
 		return nil, errStale()
 	}
+	d.Groups.fillFrom(Preset(d.Kind).Groups) // as a sync reads a mapping saved before its attributes could be chosen
 	before := *d
 	if in.Security != nil && in.Port == nil && d.Port == DefaultPort(d.Security) {
 		in.Port = ptrTo(DefaultPort(*in.Security)) // LDAPS on 636 becomes StartTLS on 389

@@ -466,6 +466,8 @@ type plannedUser struct {
 
 // plan reads the directory and compares it with its users in usher.
 func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *planned, error) {
+	// A mapping saved before its attributes could be chosen reads them from the preset.
+	d.Groups.fillFrom(Preset(d.Kind).Groups)
 	pw, err := s.sealer.Open(d.SealedPassword)
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: open the password: %w", err)
@@ -711,6 +713,11 @@ func (s *Service) planGroups(ctx context.Context, d *Directory, p *Plan, pl *pla
 	p.Groups = int64(len(existing))
 	for _, g := range existing {
 		p.Memberships += g.MemberCount
+	}
+	if d.groupsUnclaimed() {
+		p.Counts.Failed++
+		p.Errors = append(p.Errors, EntryError{DN: "groups", Field: "groups", Reason: unclaimedReason})
+		return nil
 	}
 	if !d.groupsOn() && len(existing) == 0 {
 		return nil
