@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/usherhq/usher/internal/user"
 )
@@ -99,7 +100,9 @@ type rangedRest struct {
 // another still delivers its entries waits behind them and both stall.
 func (d *Directory) toGroup(e *ldap.Entry) (groupEntry, []rangedRest, *EntryError) {
 	g := d.Groups
-	out := groupEntry{DN: e.DN, ExternalID: primaryValue(e, g.Primary), Name: strings.TrimSpace(e.GetEqualFoldAttributeValue(g.Name))}
+	// The name in NFC, as usher stores it: a directory that writes accents decomposed would
+	// otherwise rename the group at every sync.
+	out := groupEntry{DN: e.DN, ExternalID: primaryValue(e, g.Primary), Name: norm.NFC.String(strings.TrimSpace(e.GetEqualFoldAttributeValue(g.Name)))}
 	refuse := func(field, reason string) (groupEntry, []rangedRest, *EntryError) {
 		return out, nil, &EntryError{DN: e.DN, Field: field, Reason: reason, externalID: out.ExternalID,
 			changed: e.GetEqualFoldAttributeValue("modifyTimestamp")}

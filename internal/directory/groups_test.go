@@ -478,3 +478,49 @@ func TestGroupsSavedBefore(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupsRecreated: a group deleted and made again in the directory under the same name (a
+// new entryUUID) is deleted and made again by the next full sync, the old one gone first so
+// that the names do not collide; a name written with decomposed accents is the group's name in
+// NFC, not a rename at every sync; deleting a directory group by hand says where it is done.
+func TestGroupsRecreated(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		ou := "again-" + dia
+		ada := l.AddUser(t, dirtest.UserSpec{UID: "ada-" + dia, GivenName: "ada", SN: "Again", Mail: "ada-" + dia + "@example.com", OU: ou})
+		l.AddGroup(t, "again-x-"+dia, ada)
+		l.AddGroup(t, "again-E\u0301quipe-"+dia, ada) // É, decomposed
+		in := settings(l, "Again "+dia)
+		in.Scope, in.OUs, in.Threshold = ptr(directory.ScopeSelected), &[]string{"ou=" + ou + "," + l.BaseDN}, ptr(100)
+		in.Groups = &directory.GroupMapping{Enabled: true, BaseDN: l.Groups, Filter: "(cn=again-*-" + dia + ")"}
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		if run := f.sync(d.ID); run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{2, 0, 0, 2, 0} {
+			t.Fatalf("the first sync %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+		if _, ok := f.dirGroups(d.ID)["again-\u00c9quipe-"+dia]; !ok {
+			t.Fatalf("the group's name is not in NFC: %v", f.dirGroups(d.ID))
+		}
+		if run := f.sync(d.ID); run.Plan == nil || groupCounts(run.Plan.Counts) != [5]int64{} {
+			t.Fatalf("a sync with nothing changed plans %+v %+v", run.Plan, run.Errors)
+		}
+
+		old := f.groupNamed(d.ID, "again-x-"+dia)
+		err = f.app.Users.DeleteGroup(ctx, f.admin, old.ID, user.AnyVersion)
+		if e, ok := errs.As(err); !ok || e.Code != "group.directory_owned" || !strings.Contains(e.Message, "remove it from the group mapping in the directory's settings") {
+			t.Fatalf("deleting a directory group by hand: %v", err)
+		}
+		l.Delete(t, "cn=again-x-"+dia+","+l.Groups)
+		l.AddGroup(t, "again-x-"+dia, ada)
+		run := f.sync(d.ID)
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{1, 0, 1, 1, 1} || len(run.Errors) != 0 {
+			t.Fatalf("the sync after the group was made again %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+		if g := f.groupNamed(d.ID, "again-x-"+dia); g.ID == old.ID || g.MemberCount != 1 {
+			t.Fatalf("the group made again %+v, the old one %s", g, old.ID)
+		}
+	})
+}

@@ -1102,8 +1102,8 @@ func (s *Service) groupActor(ctx context.Context, d *Directory, a user.Actor) (u
 	return a, nil
 }
 
-// applyGroups creates and sets the directory's groups, then deletes those that left, each in
-// a savepoint: a group refused (its name taken by another group, roles beyond the sync's
+// applyGroups deletes the directory's groups that left, then creates and sets the others, each
+// in a savepoint: a group refused (its name taken by another group, roles beyond the sync's
 // rights) is reported and the others go on.
 func (s *Service) applyGroups(ctx context.Context, d *Directory, a user.Actor, pl *planned, done *Counts,
 	batch func(int, func(context.Context, int) error) error, refuse func(string, error)) error {
@@ -1114,7 +1114,23 @@ func (s *Service) applyGroups(ctx context.Context, d *Directory, a user.Actor, p
 		}
 		return err
 	}
-	if err := batch(len(pl.groups), func(ctx context.Context, i int) error {
+	// The groups that left first: a group deleted and made again in the directory (a new
+	// objectGUID, the same name) is made again here once the old one is gone.
+	if err := batch(len(pl.goneGroups), func(ctx context.Context, i int) error {
+		g := pl.goneGroups[i]
+		err := s.store.Savepoint(ctx, func(ctx context.Context) error {
+			return s.users.DeleteGroupFromDirectory(ctx, a, d.ID, g.ID)
+		})
+		if err != nil {
+			return refused(g.Name, err)
+		}
+		done.GroupsDeleted++
+		done.MembersRemoved += g.MemberCount
+		return nil
+	}); err != nil {
+		return err
+	}
+	return batch(len(pl.groups), func(ctx context.Context, i int) error {
 		pg := pl.groups[i]
 		in := user.DirectoryGroup{ExternalID: pg.g.ExternalID, Name: pg.g.Name, MemberIDs: make([]string, 0, len(pg.members))}
 		for _, ext := range pg.members {
@@ -1139,20 +1155,6 @@ func (s *Service) applyGroups(ctx context.Context, d *Directory, a user.Actor, p
 		}
 		done.MembersAdded += int64(res.Added)
 		done.MembersRemoved += int64(res.Removed)
-		return nil
-	}); err != nil {
-		return err
-	}
-	return batch(len(pl.goneGroups), func(ctx context.Context, i int) error {
-		g := pl.goneGroups[i]
-		err := s.store.Savepoint(ctx, func(ctx context.Context) error {
-			return s.users.DeleteGroupFromDirectory(ctx, a, d.ID, g.ID)
-		})
-		if err != nil {
-			return refused(g.Name, err)
-		}
-		done.GroupsDeleted++
-		done.MembersRemoved += g.MemberCount
 		return nil
 	})
 }
