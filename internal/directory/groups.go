@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/usherhq/usher/internal/user"
 )
@@ -59,7 +61,17 @@ func memberDN(v string) string {
 }
 
 // groupsOn reports whether a sync of d reads groups.
-func (d *Directory) groupsOn() bool { return d.Groups.Enabled && d.Scope != ScopeNone }
+func (d *Directory) groupsOn() bool {
+	return d.Groups.Enabled && d.Groups.By != nil && d.Scope != ScopeNone
+}
+
+// groupsUnclaimed reports whether d's group mapping is on but no one answers for it: it was
+// saved before usher recorded who configured a mapping. A sync leaves its groups as they are
+// (it neither reads nor deletes them) until an administrator saves the groups again.
+func (d *Directory) groupsUnclaimed() bool { return d.Groups.Enabled && d.Groups.By == nil }
+
+// unclaimedReason is what a sync says of a mapping no one answers for.
+const unclaimedReason = "The groups were not synchronised: no one answers for the group mapping, which was saved before usher recorded who configured it. Save the directory's groups again to choose who answers for them."
 
 // groupAttributes are the attributes a sync reads of a group.
 func (d *Directory) groupAttributes() []string {
@@ -74,13 +86,25 @@ func (d *Directory) groupAttributes() []string {
 // maxMembers bounds the members a sync takes of one group.
 const maxMembers = 1_000_000
 
-// toGroup reads an LDAP entry as a group through d's mapping, following Active Directory's
-// ranged values of a large group's members.
-func (d *Directory) toGroup(ctx context.Context, c *conn, e *ldap.Entry) (groupEntry, *EntryError) {
+// rangedRest is a member attribute of which Active Directory sent only the first values: a
+// group of more than 1,500 members comes a range at a time (member;range=0-1499), the rest
+// asked for by range from From until the last ("-*").
+type rangedRest struct {
+	Attr string
+	From int
+}
+
+// toGroup reads an LDAP entry as a group through d's mapping. The member attributes Active
+// Directory sent in part are in rest, for moreMembers to read once the search that found the
+// group has ended: go-ldap reads one connection's answers in order, so a search made while
+// another still delivers its entries waits behind them and both stall.
+func (d *Directory) toGroup(e *ldap.Entry) (groupEntry, []rangedRest, *EntryError) {
 	g := d.Groups
-	out := groupEntry{DN: e.DN, ExternalID: primaryValue(e, g.Primary), Name: strings.TrimSpace(e.GetEqualFoldAttributeValue(g.Name))}
-	refuse := func(field, reason string) (groupEntry, *EntryError) {
-		return out, &EntryError{DN: e.DN, Field: field, Reason: reason, externalID: out.ExternalID,
+	// The name in NFC, as usher stores it: a directory that writes accents decomposed would
+	// otherwise rename the group at every sync.
+	out := groupEntry{DN: e.DN, ExternalID: primaryValue(e, g.Primary), Name: norm.NFC.String(strings.TrimSpace(e.GetEqualFoldAttributeValue(g.Name)))}
+	refuse := func(field, reason string) (groupEntry, []rangedRest, *EntryError) {
+		return out, nil, &EntryError{DN: e.DN, Field: field, Reason: reason, externalID: out.ExternalID,
 			changed: e.GetEqualFoldAttributeValue("modifyTimestamp")}
 	}
 	switch {
@@ -94,6 +118,7 @@ func (d *Directory) toGroup(ctx context.Context, c *conn, e *ldap.Entry) (groupE
 	case len(out.Name) > maxValue:
 		return refuse(g.Name, "The group's name is too long.")
 	}
+	var rest []rangedRest
 	for _, a := range e.Attributes {
 		name, rng, ranged := strings.Cut(a.Name, ";range=")
 		if !slices.ContainsFunc(g.Members, func(m string) bool { return strings.EqualFold(m, name) }) {
@@ -102,40 +127,72 @@ func (d *Directory) toGroup(ctx context.Context, c *conn, e *ldap.Entry) (groupE
 		for _, v := range a.Values {
 			out.Members = append(out.Members, memberDN(v))
 		}
-		if !ranged {
+		if !ranged || strings.HasSuffix(rng, "-*") {
 			continue
 		}
-		// Active Directory sends a group of more than 1,500 members a range at a time
-		// (member;range=0-1499): the rest is asked for by range until the last ("-*").
-		for !strings.HasSuffix(rng, "-*") && len(out.Members) < maxMembers {
-			var last int
-			if _, err := fmt.Sscanf(rng[strings.Index(rng, "-")+1:], "%d", &last); err != nil {
-				return refuse(name, "The directory sent the group's members in a range usher cannot read ("+rng+").")
-			}
-			want := fmt.Sprintf("%s;range=%d-*", name, last+1)
-			res, err := c.l.Search(ldap.NewSearchRequest(e.DN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
-				"(objectClass=*)", []string{want}, nil))
-			if err != nil || len(res.Entries) == 0 {
-				return refuse(name, "The rest of the group's members could not be read.")
-			}
-			rng = ""
-			for _, ra := range res.Entries[0].Attributes {
-				if n, r, ok := strings.Cut(ra.Name, ";range="); ok && strings.EqualFold(n, name) {
-					rng = r
-					for _, v := range ra.Values {
-						out.Members = append(out.Members, memberDN(v))
-					}
-				}
-			}
-			if rng == "" || ctx.Err() != nil {
-				return refuse(name, "The rest of the group's members could not be read.")
-			}
+		last, err := rangeEnd(rng)
+		if err != nil {
+			return refuse(name, "The directory sent the group's members in a range usher cannot read ("+rng+").")
 		}
+		rest = append(rest, rangedRest{Attr: name, From: last + 1})
 	}
 	if len(out.Members) > maxMembers {
 		return refuse("", fmt.Sprintf("The group has more than %d members.", maxMembers))
 	}
-	return out, nil
+	return out, rest, nil
+}
+
+// rangeEnd is the last index of a range of values ("0-1499").
+func rangeEnd(rng string) (int, error) {
+	_, to, _ := strings.Cut(rng, "-")
+	return strconv.Atoi(to)
+}
+
+// moreMembers reads the rest of a group's ranged member attributes, a range at a time, on a
+// connection no other search is using. A range that cannot be read refuses the group (which
+// is kept as it was); err is the context's.
+func (d *Directory) moreMembers(ctx context.Context, c *conn, g *groupEntry, rest []rangedRest, changed string) (*EntryError, error) {
+	refuse := func(field, reason string) *EntryError {
+		return &EntryError{DN: g.DN, Field: field, Reason: reason, externalID: g.ExternalID, changed: changed}
+	}
+	for _, r := range rest {
+		from := r.From
+		for len(g.Members) <= maxMembers {
+			want := fmt.Sprintf("%s;range=%d-*", r.Attr, from)
+			res, err := c.l.Search(ldap.NewSearchRequest(g.DN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+				"(objectClass=*)", []string{want}, nil))
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if err != nil || len(res.Entries) == 0 {
+				return refuse(r.Attr, "The rest of the group's members could not be read."), nil
+			}
+			rng := ""
+			for _, ra := range res.Entries[0].Attributes {
+				if n, v, ok := strings.Cut(ra.Name, ";range="); ok && strings.EqualFold(n, r.Attr) {
+					rng = v
+					for _, v := range ra.Values {
+						g.Members = append(g.Members, memberDN(v))
+					}
+				}
+			}
+			if rng == "" {
+				return refuse(r.Attr, "The rest of the group's members could not be read."), nil
+			}
+			if strings.HasSuffix(rng, "-*") {
+				break
+			}
+			last, err := rangeEnd(rng)
+			if err != nil || last < from {
+				return refuse(r.Attr, "The directory sent the group's members in a range usher cannot read ("+rng+")."), nil
+			}
+			from = last + 1
+		}
+	}
+	if len(g.Members) > maxMembers {
+		return refuse("", fmt.Sprintf("The group has more than %d members.", maxMembers)), nil
+	}
+	return nil, nil
 }
 
 // readGroups reads the groups of d's mapping: those named by DN, then those its filter finds;
@@ -155,16 +212,42 @@ func (d *Directory) readGroups(ctx context.Context, c *conn, mark string, latest
 		}
 		return "(&" + f + "(modifyTimestamp>=" + ldap.EscapeFilter(from) + "))"
 	}
+	// The groups whose members came in part, read to the end once the search is over.
+	type partGroup struct {
+		g       groupEntry
+		rest    []rangedRest
+		changed string
+	}
+	var parts []partGroup
 	each := func(e *ldap.Entry) error {
-		if t := e.GetEqualFoldAttributeValue("modifyTimestamp"); t > *latest {
-			*latest = t
+		changed := e.GetEqualFoldAttributeValue("modifyTimestamp")
+		if changed > *latest {
+			*latest = changed
 		}
-		ge, bad := d.toGroup(ctx, c, e)
-		if bad != nil {
+		ge, rest, bad := d.toGroup(e)
+		switch {
+		case bad != nil:
 			refused = append(refused, *bad)
-			return nil
+		case len(rest) > 0:
+			parts = append(parts, partGroup{g: ge, rest: rest, changed: changed})
+		default:
+			fn(ge)
 		}
-		fn(ge)
+		return nil
+	}
+	finish := func() error {
+		for _, p := range parts {
+			bad, err := d.moreMembers(ctx, c, &p.g, p.rest, p.changed)
+			if err != nil {
+				return err
+			}
+			if bad != nil {
+				refused = append(refused, *bad)
+				continue
+			}
+			fn(p.g)
+		}
+		parts = nil
 		return nil
 	}
 	attrs := d.groupAttributes()
@@ -173,6 +256,9 @@ func (d *Directory) readGroups(ctx context.Context, c *conn, mark string, latest
 		if p, ok := err.(*Problem); ok && p.Code == "directory.base_dn_not_found" {
 			refused = append(refused, EntryError{DN: dn, Field: "groups.dns", Reason: "There is no such group in the directory."})
 			continue
+		}
+		if err == nil {
+			err = finish()
 		}
 		if err != nil {
 			return refused, err
@@ -183,7 +269,11 @@ func (d *Directory) readGroups(ctx context.Context, c *conn, mark string, latest
 		if base == "" {
 			base = d.BaseDN
 		}
-		if _, err := c.each(ctx, base, ldap.ScopeWholeSubtree, since(g.Filter), attrs, 0, each); err != nil {
+		_, err := c.each(ctx, base, ldap.ScopeWholeSubtree, since(g.Filter), attrs, 0, each)
+		if err == nil {
+			err = finish()
+		}
+		if err != nil {
 			return refused, err
 		}
 	}

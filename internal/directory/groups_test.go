@@ -168,6 +168,7 @@ func TestSyncGroups(t *testing.T) {
 		d, err = f.app.Directories.Directory(ctx, f.admin, d.ID)
 		must(t, err)
 		g := d.Groups
+		g.Members = []string{"member"} // a change of the groups: who saves it answers for them
 		d, err = f.app.Directories.Update(ctx, miaActor, d.ID, d.Version, directory.Input{Groups: &g})
 		if e, ok := errs.As(err); ok {
 			t.Fatalf("%v %+v", e, e.Fields)
@@ -184,6 +185,7 @@ func TestSyncGroups(t *testing.T) {
 		if got := f.dirGroups(d.ID)["g-eng-"+dia]; !slices.Equal(got, []string{"ada", "cy"}) {
 			t.Fatalf("the group with a role beyond mia got bob: %v", got)
 		}
+		g.Members = []string{"member", "uniqueMember"}
 		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Groups: &g})
 		must(t, err)
 		run = f.sync(d.ID)
@@ -293,6 +295,232 @@ func TestSyncGroupsActiveDirectory(t *testing.T) {
 		delete(want, "temp"+sfx)
 		if got := f.dirGroups(d.ID); !equalGroups(got, want) {
 			t.Fatalf("groups after the deletion %v, want %v", got, want)
+		}
+	})
+}
+
+// TestGroupsConfiguredBy: the administrator who answers for a group mapping changes only when
+// the groups or the users they may take members from change. The console sends every setting
+// with each save, so another administrator's change of the password alone (the groups sent as
+// they were) leaves who configured the groups as it was; a change of the group filter, or of
+// the users' filter, records who made it.
+func TestGroupsConfiguredBy(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		in := settings(l, "Configured by "+dia)
+		in.Groups = &directory.GroupMapping{Enabled: true, BaseDN: l.Groups, Filter: "(cn=cfg-*-" + dia + ")"}
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		admins, err := f.app.Users.CreateRole(ctx, f.admin, user.RoleInput{Name: ptr("Directories " + dia), Permissions: &[]user.Permission{
+			user.UsersRead, user.UsersWrite, user.GroupsManage, user.DirectoryManage}})
+		must(t, err)
+		noa, err := f.app.Users.CreateUser(ctx, f.admin, user.CreateInput{Profile: user.Profile{Username: ptr("noa-" + dia),
+			Email: ptr("noa-" + dia + "@example.com"), FirstName: ptr("Noa"), LastName: ptr("Admin")}, Password: ptr("correct horse battery noa"), RoleIDs: []string{admins.ID}})
+		must(t, err)
+		other := user.Actor{ID: noa.ID, Name: noa.Username, Permissions: admins.Permissions}
+
+		// The whole form, as the console sends it.
+		form := func(d *directory.Directory) directory.Input {
+			g := d.Groups
+			g.By = nil
+			return directory.Input{Name: ptr(d.Name), Host: ptr(d.Host), Port: ptr(d.Port), Security: ptr(d.Security),
+				BaseDN: ptr(d.BaseDN), BindDN: ptr(d.BindDN), Scope: ptr(d.Scope), OUs: ptr(slices.Clone(d.OUs)),
+				Filter: ptr(d.Filter), Exclusions: ptr(slices.Clone(d.Exclusions)), Threshold: ptr(d.Threshold), Groups: &g}
+		}
+		step := func(name string, in directory.Input, wantBy string) {
+			t.Helper()
+			d, err = f.app.Directories.Update(ctx, other, d.ID, d.Version, in)
+			if e, ok := errs.As(err); ok {
+				t.Fatalf("%s: %v %+v", name, e, e.Fields)
+			}
+			must(t, err)
+			if d.Groups.By == nil || d.Groups.By.ID != wantBy {
+				t.Fatalf("%s: the groups are configured by %+v, want %s", name, d.Groups.By, wantBy)
+			}
+		}
+		in = form(d)
+		in.Password, in.Threshold = ptr(l.BindPassword), ptr(d.Threshold+1)
+		step("a new password and threshold, the groups as they were", in, f.admin.ID)
+		in = form(d)
+		in.Groups.Filter = "(cn=cfg-a*-" + dia + ")"
+		step("a new group filter", in, noa.ID)
+		other = f.admin
+		in = form(d)
+		step("saved again by the administrator, nothing changed", in, noa.ID)
+		in = form(d)
+		in.Filter = ptr("(&" + d.Filter + "(uid=*))")
+		step("a new users' filter", in, f.admin.ID)
+	})
+}
+
+// TestGroupsSafety: a full sync that would remove more of the groups' memberships, or delete
+// more of the directory's groups, than the directory's threshold is held until confirmed, and
+// so is one that reads none of the mapped groups, where a group named by a DN the directory no
+// longer has does not count as read. Confirming applies it.
+func TestGroupsSafety(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		ou := "safe-" + dia
+		mk := func(uid string) string {
+			return l.AddUser(t, dirtest.UserSpec{UID: uid + "-" + dia, GivenName: uid, SN: "Safe", Mail: uid + "-" + dia + "@example.com", OU: ou})
+		}
+		ada, bob, cy, dee := mk("ada"), mk("bob"), mk("cy"), mk("dee")
+		a := l.AddGroup(t, "safe-a-"+dia, ada, bob, cy, dee)
+		b := l.AddGroup(t, "safe-b-"+dia, ada)
+		c := l.AddGroup(t, "safe-c-"+dia, bob)
+		dg := l.AddGroup(t, "safe-d-"+dia, cy)
+		in := settings(l, "Safety "+dia)
+		in.Scope, in.OUs, in.Threshold = ptr(directory.ScopeSelected), &[]string{"ou=" + ou + "," + l.BaseDN}, ptr(30)
+		in.Groups = &directory.GroupMapping{Enabled: true, DNs: []string{a, b, c, dg}} // by DN only
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		if run := f.sync(d.ID); run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{4, 0, 0, 7, 0} {
+			t.Fatalf("the first sync %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+		held := func(step, reason string, want [5]int64, groups int) {
+			t.Helper()
+			run := f.sync(d.ID)
+			if run.Status != directory.RunHeld || run.Reason != reason {
+				t.Fatalf("%s: %s %q, want held: %q", step, run.Status, run.Reason, reason)
+			}
+			confirmed, err := f.app.Directories.Confirm(ctx, f.admin, d.ID, run.ID)
+			must(t, err)
+			done := f.wait(d.ID, confirmed.ID)
+			if done.Status != directory.RunCompleted || groupCounts(done.Done) != want {
+				t.Fatalf("%s, confirmed: %s %q %+v %+v", step, done.Status, done.Reason, done.Done, done.Errors)
+			}
+			if got := f.dirGroups(d.ID); len(got) != groups {
+				t.Fatalf("%s, confirmed: groups %v", step, got)
+			}
+		}
+		l.SetMembers(t, a, ada)
+		held("3 of 7 memberships", "This sync would remove 3 of the 7 memberships of the directory's groups (42%), more than its threshold of 30%.",
+			[5]int64{0, 1, 0, 0, 3}, 4)
+		l.Delete(t, a)
+		l.Delete(t, b)
+		held("2 of 4 groups", "This sync would delete 2 of the directory's 4 groups (50%), more than its threshold of 30%, and their members would lose the roles they give.",
+			[5]int64{0, 0, 2, 0, 2}, 2)
+		l.Delete(t, c)
+		l.Delete(t, dg)
+		held("none of the groups", "This sync would delete 2 of the directory's 2 groups, and their members would lose the roles they give: the directory returned none of the mapped groups. Check the group DNs and filter before confirming.",
+			[5]int64{0, 0, 2, 0, 2}, 0)
+	})
+}
+
+// TestGroupsSavedBefore: a group mapping saved before its attributes could be chosen reads the
+// preset's; one saved before usher recorded who configured it (enabled, no one answering for
+// it) is left as it is by a sync, which says to save the groups again; saved again, even as it
+// was, it syncs.
+func TestGroupsSavedBefore(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		ou := "old-" + dia
+		mk := func(uid string) string {
+			return l.AddUser(t, dirtest.UserSpec{UID: uid + "-" + dia, GivenName: uid, SN: "Old", Mail: uid + "-" + dia + "@example.com", OU: ou})
+		}
+		ada, bob := mk("ada"), mk("bob")
+		grp := l.AddGroup(t, "old-g-"+dia, ada)
+		in := settings(l, "Saved before "+dia)
+		in.Scope, in.OUs, in.Threshold = ptr(directory.ScopeSelected), &[]string{"ou=" + ou + "," + l.BaseDN}, ptr(100)
+		in.Groups = &directory.GroupMapping{Enabled: true, DNs: []string{grp}}
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		if run := f.sync(d.ID); run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{1, 0, 0, 1, 0} {
+			t.Fatalf("the first sync %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+		// The mapping as the first API stored it: no attributes, perhaps no one answering for it.
+		old := func(by *directory.Configurer) {
+			t.Helper()
+			sd, err := st.Directory(ctx, d.ID)
+			must(t, err)
+			sd.Groups = directory.GroupMapping{Enabled: true, DNs: []string{grp}, By: by}
+			must(t, st.UpdateDirectory(ctx, sd))
+		}
+		by := d.Groups.By
+		old(by)
+		l.SetMembers(t, grp, ada, bob)
+		run := f.sync(d.ID)
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{0, 1, 0, 1, 0} || len(run.Errors) != 0 {
+			t.Fatalf("the sync of a mapping without attributes %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+
+		old(nil)
+		l.SetMembers(t, grp, bob)
+		run = f.sync(d.ID)
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{} || len(run.Errors) != 1 ||
+			!strings.Contains(run.Errors[0].Reason, "Save the directory's groups again to choose who answers for them.") {
+			t.Fatalf("the sync of a mapping no one answers for %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+		if got := f.dirGroups(d.ID)["old-g-"+dia]; !slices.Equal(got, []string{"ada", "bob"}) {
+			t.Fatalf("the group of a mapping no one answers for changed: %v", got)
+		}
+
+		d, err = f.app.Directories.Directory(ctx, f.admin, d.ID)
+		must(t, err)
+		g := d.Groups
+		d, err = f.app.Directories.Update(ctx, f.admin, d.ID, d.Version, directory.Input{Groups: &g})
+		must(t, err)
+		if d.Groups.By == nil || d.Groups.By.ID != f.admin.ID || d.Groups.Primary != "entryUUID" {
+			t.Fatalf("saved again: %+v", d.Groups)
+		}
+		run = f.sync(d.ID)
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{0, 1, 0, 0, 1} || len(run.Errors) != 0 {
+			t.Fatalf("the sync once saved again %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+	})
+}
+
+// TestGroupsRecreated: a group deleted and made again in the directory under the same name (a
+// new entryUUID) is deleted and made again by the next full sync, the old one gone first so
+// that the names do not collide; a name written with decomposed accents is the group's name in
+// NFC, not a rename at every sync; deleting a directory group by hand says where it is done.
+func TestGroupsRecreated(t *testing.T) {
+	l := dirtest.OpenLDAP(t)
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newSyncFixture(t, st, l)
+		ctx := context.Background()
+		dia := string(st.Dialect)
+		ou := "again-" + dia
+		ada := l.AddUser(t, dirtest.UserSpec{UID: "ada-" + dia, GivenName: "ada", SN: "Again", Mail: "ada-" + dia + "@example.com", OU: ou})
+		l.AddGroup(t, "again-x-"+dia, ada)
+		l.AddGroup(t, "again-E\u0301quipe-"+dia, ada) // É, decomposed
+		in := settings(l, "Again "+dia)
+		in.Scope, in.OUs, in.Threshold = ptr(directory.ScopeSelected), &[]string{"ou=" + ou + "," + l.BaseDN}, ptr(100)
+		in.Groups = &directory.GroupMapping{Enabled: true, BaseDN: l.Groups, Filter: "(cn=again-*-" + dia + ")"}
+		d, err := f.app.Directories.Create(ctx, f.admin, in)
+		must(t, err)
+		if run := f.sync(d.ID); run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{2, 0, 0, 2, 0} {
+			t.Fatalf("the first sync %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+		if _, ok := f.dirGroups(d.ID)["again-\u00c9quipe-"+dia]; !ok {
+			t.Fatalf("the group's name is not in NFC: %v", f.dirGroups(d.ID))
+		}
+		if run := f.sync(d.ID); run.Plan == nil || groupCounts(run.Plan.Counts) != [5]int64{} {
+			t.Fatalf("a sync with nothing changed plans %+v %+v", run.Plan, run.Errors)
+		}
+
+		old := f.groupNamed(d.ID, "again-x-"+dia)
+		err = f.app.Users.DeleteGroup(ctx, f.admin, old.ID, user.AnyVersion)
+		if e, ok := errs.As(err); !ok || e.Code != "group.directory_owned" || !strings.Contains(e.Message, "remove it from the group mapping in the directory's settings") {
+			t.Fatalf("deleting a directory group by hand: %v", err)
+		}
+		l.Delete(t, "cn=again-x-"+dia+","+l.Groups)
+		l.AddGroup(t, "again-x-"+dia, ada)
+		run := f.sync(d.ID)
+		if run.Status != directory.RunCompleted || groupCounts(run.Done) != [5]int64{1, 0, 1, 1, 1} || len(run.Errors) != 0 {
+			t.Fatalf("the sync after the group was made again %s %q %+v %+v", run.Status, run.Reason, run.Done, run.Errors)
+		}
+		if g := f.groupNamed(d.ID, "again-x-"+dia); g.ID == old.ID || g.MemberCount != 1 {
+			t.Fatalf("the group made again %+v, the old one %s", g, old.ID)
 		}
 	})
 }

@@ -370,14 +370,17 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 	if d.Version != version {
 		return nil, errStale()
 	}
+	d.Groups.fillFrom(Preset(d.Kind).Groups) // as a sync reads a mapping saved before its attributes could be chosen
 	before := *d
 	if in.Security != nil && in.Port == nil && d.Port == DefaultPort(d.Security) {
 		in.Port = ptrTo(DefaultPort(*in.Security)) // LDAPS on 636 becomes StartTLS on 389
 	}
 	in.apply(d)
 	d.Groups.fillFrom(Preset(d.Kind).Groups)
-	if in.Groups != nil && d.Groups.Enabled {
-		// Whoever saves the groups answers for whom they let in: the sync narrows by them.
+	if d.Groups.Enabled && (d.Groups.By == nil && in.Groups != nil || groupsReach(&before) != groupsReach(d)) {
+		// Whoever changes the groups, or the users they may take members from, answers for
+		// whom they let in: the sync narrows by them. A save that leaves both as they were
+		// (the console sends the groups with every change) keeps who answered before.
 		d.Groups.By = configurer(a)
 	}
 	if err := s.validate(ctx, d, &before); err != nil {
@@ -462,6 +465,12 @@ func (s *Service) Update(ctx context.Context, a user.Actor, id string, version i
 func ptrTo[T any](v T) *T { return &v }
 
 // configurer records a as who configured a group mapping.
+// groupsReach is what decides the groups a sync of d makes and who may be their members: the
+// group settings and the users' scope, OUs, filter and exclusion rules, in one comparable form.
+func groupsReach(d *Directory) string {
+	return fmt.Sprint(d.Groups.settings(), d.Scope, d.OUs, d.Filter, d.Exclusions)
+}
+
 func configurer(a user.Actor) *Configurer {
 	return &Configurer{ID: a.ID, Name: a.Name, Permissions: a.Permissions}
 }

@@ -120,9 +120,11 @@ type Plan struct {
 	// entries changed since the last sync were read (and no one leaves).
 	Full bool `json:"full"`
 	// With a group mapping: the first changes of each kind to the directory's groups, how many
-	// groups the directory had in usher, and how many groups were read.
+	// groups the directory had in usher and how many memberships they held, and how many
+	// groups were read (a group named by a DN the directory does not have is not).
 	GroupChanges []GroupChange `json:"group_changes,omitempty"`
 	Groups       int64         `json:"groups,omitempty"`
+	Memberships  int64         `json:"memberships,omitempty"`
 	GroupsSeen   int64         `json:"groups_seen,omitempty"`
 }
 
@@ -518,6 +520,8 @@ type plannedUser struct {
 
 // plan reads the directory and compares it with its users in usher.
 func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *planned, error) {
+	// A mapping saved before its attributes could be chosen reads them from the preset.
+	d.Groups.fillFrom(Preset(d.Kind).Groups)
 	pw, err := s.sealer.Open(d.SealedPassword)
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: open the password: %w", err)
@@ -667,7 +671,12 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 		if err != nil {
 			return nil, nil, problemError(err)
 		}
-		p.GroupsSeen = int64(len(groups) + len(groupsRefused))
+		p.GroupsSeen = int64(len(groups))
+		for _, r := range groupsRefused {
+			if r.Field != "groups.dns" { // a DN the directory does not have names no group it sent
+				p.GroupsSeen++
+			}
+		}
 		if !full && len(groups) > 0 {
 			// Only the users that changed were read: the members of a changed group may be any.
 			clear(userDNs)
@@ -756,6 +765,14 @@ func (s *Service) planGroups(ctx context.Context, d *Directory, p *Plan, pl *pla
 		return err
 	}
 	p.Groups = int64(len(existing))
+	for _, g := range existing {
+		p.Memberships += g.MemberCount
+	}
+	if d.groupsUnclaimed() {
+		p.Counts.Failed++
+		p.Errors = append(p.Errors, EntryError{DN: "groups", Field: "groups", Reason: unclaimedReason})
+		return nil
+	}
 	if !d.groupsOn() && len(existing) == 0 {
 		return nil
 	}
@@ -893,17 +910,26 @@ func managersFirst(es []entry) []entry {
 }
 
 // safety holds a plan that would disable or delete more of the directory's active users than
-// its threshold, or that saw no entries at all. A confirmed sync applies a plan no worse than
-// the one the person confirmed, of the same configuration, and is held again otherwise.
+// its threshold, delete more of its groups or remove more of their memberships than the
+// threshold, or that saw no entries or no groups at all. A confirmed sync applies a plan no
+// worse than the one the person confirmed, of the same configuration, and is held again
+// otherwise.
 func safety(d *Directory, p *Plan, run *Run) error {
 	gone := p.Counts.Disabled + p.Counts.Deleted
+	c := p.Counts
 	if run.Confirmed && run.ConfirmedPlan != nil {
 		ok := run.ConfirmedPlan
-		if d.Version == run.ConfirmedVersion && gone <= ok.Disabled+ok.Deleted && (p.Counts.Seen > 0 || ok.Seen == 0) {
+		if d.Version == run.ConfirmedVersion && gone <= ok.Disabled+ok.Deleted && (c.Seen > 0 || ok.Seen == 0) &&
+			c.GroupsDeleted <= ok.GroupsDeleted && c.MembersRemoved <= ok.MembersRemoved {
 			return nil
 		}
-		return &heldError{plan: p, reason: fmt.Sprintf("The directory or its settings changed since the sync you confirmed: this one would disable or delete %d users (you confirmed %d) after reading %d entries. Review it and confirm again.",
-			gone, ok.Disabled+ok.Deleted, p.Counts.Seen)}
+		reason := fmt.Sprintf("The directory or its settings changed since the sync you confirmed: this one would disable or delete %d users (you confirmed %d) after reading %d entries",
+			gone, ok.Disabled+ok.Deleted, c.Seen)
+		if c.GroupsDeleted+c.MembersRemoved+ok.GroupsDeleted+ok.MembersRemoved > 0 {
+			reason += fmt.Sprintf(", delete %d groups (you confirmed %d) and remove %d memberships (you confirmed %d)",
+				c.GroupsDeleted, ok.GroupsDeleted, c.MembersRemoved, ok.MembersRemoved)
+		}
+		return &heldError{plan: p, reason: reason + ". Review it and confirm again."}
 	}
 	switch {
 	case d.Scope == ScopeNone && gone == 0:
@@ -913,11 +939,18 @@ func safety(d *Directory, p *Plan, run *Run) error {
 			gone, leaverWord(d))}
 	case p.Full && p.Counts.Seen == 0:
 		return &heldError{plan: p, reason: "The directory returned no users in scope: check the base DN, the OUs and the inclusion filter before confirming, or every user of this directory would be " + leaverWord(d) + "."}
-	case p.Full && d.groupsOn() && p.GroupsSeen == 0 && p.Counts.GroupsDeleted > 0:
-		return &heldError{plan: p, reason: fmt.Sprintf("The directory returned none of the mapped groups: check the group DNs and filter before confirming, or the directory's %d groups would be deleted and their members lose the roles they give.", p.Counts.GroupsDeleted)}
+	case p.Full && d.groupsOn() && p.GroupsSeen == 0 && c.GroupsDeleted > 0:
+		return &heldError{plan: p, reason: fmt.Sprintf("This sync would delete %d of the directory's %d groups, and their members would lose the roles they give: the directory returned none of the mapped groups. Check the group DNs and filter before confirming.",
+			c.GroupsDeleted, p.Groups)}
 	case gone > 0 && (p.Active == 0 || gone*100 > int64(d.Threshold)*p.Active):
 		return &heldError{plan: p, reason: fmt.Sprintf("This sync would disable or delete %d of the directory's %d active users (%d%%), more than its threshold of %d%%.",
 			gone, p.Active, gone*100/max(p.Active, 1), d.Threshold)}
+	case p.Full && c.GroupsDeleted > 0 && c.GroupsDeleted*100 > int64(d.Threshold)*p.Groups:
+		return &heldError{plan: p, reason: fmt.Sprintf("This sync would delete %d of the directory's %d groups (%d%%), more than its threshold of %d%%, and their members would lose the roles they give.",
+			c.GroupsDeleted, p.Groups, c.GroupsDeleted*100/max(p.Groups, 1), d.Threshold)}
+	case p.Full && c.MembersRemoved > 0 && c.MembersRemoved*100 > int64(d.Threshold)*p.Memberships:
+		return &heldError{plan: p, reason: fmt.Sprintf("This sync would remove %d of the %d memberships of the directory's groups (%d%%), more than its threshold of %d%%.",
+			c.MembersRemoved, p.Memberships, c.MembersRemoved*100/max(p.Memberships, 1), d.Threshold)}
 	}
 	return nil
 }
@@ -1128,8 +1161,8 @@ func (s *Service) groupActor(ctx context.Context, d *Directory, a user.Actor) (u
 	return a, nil
 }
 
-// applyGroups creates and sets the directory's groups, then deletes those that left, each in
-// a savepoint: a group refused (its name taken by another group, roles beyond the sync's
+// applyGroups deletes the directory's groups that left, then creates and sets the others, each
+// in a savepoint: a group refused (its name taken by another group, roles beyond the sync's
 // rights) is reported and the others go on.
 func (s *Service) applyGroups(ctx context.Context, d *Directory, a user.Actor, pl *planned, done *Counts,
 	batch func(int, func(context.Context, int) error) error, refuse func(string, error)) error {
@@ -1140,7 +1173,23 @@ func (s *Service) applyGroups(ctx context.Context, d *Directory, a user.Actor, p
 		}
 		return err
 	}
-	if err := batch(len(pl.groups), func(ctx context.Context, i int) error {
+	// The groups that left first: a group deleted and made again in the directory (a new
+	// objectGUID, the same name) is made again here once the old one is gone.
+	if err := batch(len(pl.goneGroups), func(ctx context.Context, i int) error {
+		g := pl.goneGroups[i]
+		err := s.store.Savepoint(ctx, func(ctx context.Context) error {
+			return s.users.DeleteGroupFromDirectory(ctx, a, d.ID, g.ID)
+		})
+		if err != nil {
+			return refused(g.Name, err)
+		}
+		done.GroupsDeleted++
+		done.MembersRemoved += g.MemberCount
+		return nil
+	}); err != nil {
+		return err
+	}
+	return batch(len(pl.groups), func(ctx context.Context, i int) error {
 		pg := pl.groups[i]
 		in := user.DirectoryGroup{ExternalID: pg.g.ExternalID, Name: pg.g.Name, MemberIDs: make([]string, 0, len(pg.members))}
 		for _, ext := range pg.members {
@@ -1165,20 +1214,6 @@ func (s *Service) applyGroups(ctx context.Context, d *Directory, a user.Actor, p
 		}
 		done.MembersAdded += int64(res.Added)
 		done.MembersRemoved += int64(res.Removed)
-		return nil
-	}); err != nil {
-		return err
-	}
-	return batch(len(pl.goneGroups), func(ctx context.Context, i int) error {
-		g := pl.goneGroups[i]
-		err := s.store.Savepoint(ctx, func(ctx context.Context) error {
-			return s.users.DeleteGroupFromDirectory(ctx, a, d.ID, g.ID)
-		})
-		if err != nil {
-			return refused(g.Name, err)
-		}
-		done.GroupsDeleted++
-		done.MembersRemoved += g.MemberCount
 		return nil
 	})
 }

@@ -304,3 +304,60 @@ func TestAddGroupMembersBulk(t *testing.T) {
 		}
 	})
 }
+
+// A directory group may have tens of thousands of members: adding and removing them all at once
+// must stay within what one statement of either database holds.
+func TestGroupMembersMany(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		ctx := context.Background()
+		bulkFields(t, s)
+		const n = 40_000
+		users := bulkPopulation("m", n)
+		if err := s.InsertUsers(ctx, users, user.ViewerRole); err != nil {
+			t.Fatal(err)
+		}
+		g := &user.Group{ID: uuid.NewString(), Name: "Everyone", Source: user.Local, Version: 1, CreatedAt: bulkT0, UpdatedAt: bulkT0}
+		if err := s.InsertGroup(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]string, n)
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		count := func() int64 {
+			t.Helper()
+			got, err := s.Group(ctx, g.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.MemberCount
+		}
+		if err := s.AddGroupMembers(ctx, g.ID, ids); err != nil {
+			t.Fatalf("AddGroupMembers of %d users: %v", n, err)
+		}
+		if got := count(); got != n {
+			t.Fatalf("the group has %d members after adding %d, want %d", got, n, n)
+		}
+		m, err := s.UserGroups(ctx, []string{ids[n-1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m[ids[n-1]]) != 1 {
+			t.Errorf("the last user added is in %v, want the group", m[ids[n-1]])
+		}
+		if err := s.RemoveGroupMembers(ctx, g.ID, ids[1:]); err != nil {
+			t.Fatalf("RemoveGroupMembers of %d users: %v", n-1, err)
+		}
+		if got := count(); got != 1 {
+			t.Errorf("the group has %d members after removing all but one, want 1", got)
+		}
+		if m, err = s.UserGroups(ctx, []string{ids[n-1]}); err != nil {
+			t.Fatal(err)
+		}
+		if len(m[ids[n-1]]) != 0 {
+			t.Errorf("the last user removed is still in %v", m[ids[n-1]])
+		}
+	})
+}

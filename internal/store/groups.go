@@ -177,11 +177,10 @@ func (s *Store) AddGroupMembers(ctx context.Context, groupID string, userIDs []s
 		if err := s.lockUsers(ctx, userIDs); err != nil {
 			return err
 		}
-		w := s.writer(ctx)
-		for _, id := range userIDs {
-			if _, err := w.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, groupID, id); err != nil {
-				return fmt.Errorf("store: add member: %w", mapError(err))
-			}
+		err := s.insertMany(ctx, s.writer(ctx), "group_members", []string{"group_id", "user_id"}, len(userIDs),
+			func(i int) []any { return []any{groupID, userIDs[i]} }, " ON CONFLICT DO NOTHING")
+		if err != nil {
+			return fmt.Errorf("store: add members: %w", mapError(err))
 		}
 		return s.refreshList(ctx, groupList, userIDs)
 	})
@@ -199,10 +198,15 @@ func (s *Store) RemoveGroupMembers(ctx context.Context, groupID string, userIDs 
 		if err := s.lockUsers(ctx, userIDs); err != nil {
 			return err
 		}
-		args := append([]any{groupID}, anys(userIDs)...)
-		_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id IN (`+placeholders(2, len(userIDs))+`)`, args...)
-		if err != nil {
-			return fmt.Errorf("store: remove members: %w", err)
+		// In chunks: SQLite and PostgreSQL both bound the parameters of one statement.
+		const chunk = 500
+		for start := 0; start < len(userIDs); start += chunk {
+			part := userIDs[start:min(len(userIDs), start+chunk)]
+			args := append([]any{groupID}, anys(part)...)
+			_, err := s.writer(ctx).ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id IN (`+placeholders(2, len(part))+`)`, args...)
+			if err != nil {
+				return fmt.Errorf("store: remove members: %w", err)
+			}
 		}
 		return s.refreshList(ctx, groupList, userIDs)
 	})

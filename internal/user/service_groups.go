@@ -157,7 +157,8 @@ func (s *Service) DeleteGroup(ctx context.Context, a Actor, id string, version i
 			return err
 		}
 		if g.DirectoryID != "" {
-			return errDirectoryGroup(g)
+			return errs.E(errs.Conflict, "group.directory_owned", "The group "+g.Name+
+				" comes from a directory: to delete it, remove it from the group mapping in the directory's settings, and the next full sync deletes it.")
 		}
 		if err := s.store.DeleteGroup(ctx, id); err != nil {
 			return err
