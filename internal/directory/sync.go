@@ -2,6 +2,8 @@ package directory
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -126,6 +128,30 @@ type Plan struct {
 	Groups       int64         `json:"groups,omitempty"`
 	Memberships  int64         `json:"memberships,omitempty"`
 	GroupsSeen   int64         `json:"groups_seen,omitempty"`
+	// Lost names the users the plan disables or deletes: a digest of their ids, so that a
+	// confirmation applies to the same people, not only to as many.
+	Lost string `json:"lost,omitempty"`
+}
+
+// Confirmation is what a person confirmed of a held plan: its counts and whom it loses.
+type Confirmation struct {
+	Counts
+	Lost string `json:"lost,omitempty"`
+}
+
+// lostDigest is Plan.Lost of the users with these ids.
+func lostDigest(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	h := sha256.New()
+	for _, id := range ids {
+		h.Write([]byte(id))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // planShown is how many changes of each kind, and how many refused entries, a plan keeps.
@@ -143,7 +169,7 @@ type Run struct {
 	Confirmed   bool // started again by a person over the safety rules
 	// For a confirmed sync: the counts of the held plan the person confirmed, and the
 	// directory's version then. It applies a plan no worse, of the same configuration.
-	ConfirmedPlan    *Counts
+	ConfirmedPlan    *Confirmation
 	ConfirmedVersion int64
 	// Who started it: the sync acts with these permissions at most, narrowed to what they
 	// still hold when it runs.
@@ -255,7 +281,7 @@ func (s *Service) Confirm(ctx context.Context, a user.Actor, dirID, runID string
 			return err
 		}
 		out = &Run{ID: uuid.Must(uuid.NewV7()).String(), DirectoryID: d.ID, Status: RunQueued, Full: held.Plan.Full, Confirmed: true,
-			ConfirmedPlan: &held.Plan.Counts, ConfirmedVersion: d.Version,
+			ConfirmedPlan: &Confirmation{Counts: held.Plan.Counts, Lost: held.Plan.Lost}, ConfirmedVersion: d.Version,
 			ActorID: a.ID, ActorName: a.Name, ActorPermissions: a.Permissions, ClientIP: a.ClientIP, CreatedAt: s.now()}
 		if err := s.store.InsertRun(ctx, out); err != nil {
 			return err
@@ -749,6 +775,16 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 			show(Change{Kind: Disable, UserID: u.ID, Username: u.Username, Email: u.Email})
 		}
 	}
+	var lost []string
+	for _, pu := range pl.status {
+		if pu.ev == user.Disable {
+			lost = append(lost, pu.u.ID)
+		}
+	}
+	for _, u := range pl.leavers {
+		lost = append(lost, u.ID)
+	}
+	p.Lost = lostDigest(lost)
 	pl.creates = managersFirst(pl.creates)
 	if err := s.planGroups(ctx, d, p, pl, existing, groups, groupsRefused, userDNs, full); err != nil {
 		return nil, nil, err
@@ -919,9 +955,14 @@ func safety(d *Directory, p *Plan, run *Run) error {
 	c := p.Counts
 	if run.Confirmed && run.ConfirmedPlan != nil {
 		ok := run.ConfirmedPlan
+		sameLost := gone == 0 || ok.Lost == "" || p.Lost == ok.Lost // "": confirmed before the digest was kept
 		if d.Version == run.ConfirmedVersion && gone <= ok.Disabled+ok.Deleted && (c.Seen > 0 || ok.Seen == 0) &&
-			c.GroupsDeleted <= ok.GroupsDeleted && c.MembersRemoved <= ok.MembersRemoved {
+			c.GroupsDeleted <= ok.GroupsDeleted && c.MembersRemoved <= ok.MembersRemoved && sameLost {
 			return nil
+		}
+		if !sameLost && d.Version == run.ConfirmedVersion && gone <= ok.Disabled+ok.Deleted {
+			return &heldError{plan: p, reason: fmt.Sprintf("The users this sync would disable or delete are not the ones you confirmed (%d now, %d then): the directory changed meanwhile. Review them and confirm again.",
+				gone, ok.Disabled+ok.Deleted)}
 		}
 		reason := fmt.Sprintf("The directory or its settings changed since the sync you confirmed: this one would disable or delete %d users (you confirmed %d) after reading %d entries",
 			gone, ok.Disabled+ok.Deleted, c.Seen)
@@ -932,12 +973,10 @@ func safety(d *Directory, p *Plan, run *Run) error {
 		return &heldError{plan: p, reason: reason + ". Review it and confirm again."}
 	}
 	switch {
-	case d.Scope == ScopeNone && gone == 0:
-		// The administrator chose to read nobody, and nobody would be lost.
-	case d.Scope == ScopeNone:
+	case d.Scope == ScopeNone && gone > 0:
 		return &heldError{plan: p, reason: fmt.Sprintf("The scope is None, so this sync reads no users: all %d of the directory's active users would be %s. Choose the OUs to sync before confirming.",
 			gone, leaverWord(d))}
-	case p.Full && p.Counts.Seen == 0:
+	case p.Full && p.Counts.Seen == 0 && d.Scope != ScopeNone: // None: the administrator chose to read nobody
 		return &heldError{plan: p, reason: "The directory returned no users in scope: check the base DN, the OUs and the inclusion filter before confirming, or every user of this directory would be " + leaverWord(d) + "."}
 	case p.Full && d.groupsOn() && p.GroupsSeen == 0 && c.GroupsDeleted > 0:
 		return &heldError{plan: p, reason: fmt.Sprintf("This sync would delete %d of the directory's %d groups, and their members would lose the roles they give: the directory returned none of the mapped groups. Check the group DNs and filter before confirming.",

@@ -213,7 +213,7 @@ func scanRun(row interface{ Scan(...any) error }) (*directory.Run, error) {
 		return nil, err
 	}
 	if confirmedPlan != "" {
-		r.ConfirmedPlan = &directory.Counts{}
+		r.ConfirmedPlan = &directory.Confirmation{}
 		if err := json.Unmarshal([]byte(confirmedPlan), r.ConfirmedPlan); err != nil {
 			return nil, fmt.Errorf("store: sync %s: %w", r.ID, err)
 		}
