@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/usherhq/usher/internal/errs"
 	"github.com/usherhq/usher/internal/user"
@@ -565,6 +566,14 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 	if err != nil {
 		return nil, nil, err
 	}
+	fieldList, err := s.store.Fields(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	fields := make(map[string]*user.Field, len(fieldList))
+	for i := range fieldList {
+		fields[fieldList[i].Name] = &fieldList[i]
+	}
 	byExt := make(map[string]*user.User, len(existing))
 	for _, u := range existing {
 		byExt[u.ExternalID] = u
@@ -739,7 +748,7 @@ func (s *Service) plan(ctx context.Context, d *Directory, full bool) (*Plan, *pl
 	}
 	for i := range matched {
 		m := &matched[i]
-		before, after := diff(m.u, &m.e)
+		before, after := diff(m.u, &m.e, fields)
 		if d.Mapping.Manager != "" {
 			if want := pl.managerOf(m.e); want != nil {
 				have := ""
@@ -882,21 +891,30 @@ func entryError(dn string, err error) EntryError {
 }
 
 // diff is what of u an entry changes, before and after, by field name.
-func diff(u *user.User, e *entry) (before, after map[string]string) {
+func diff(u *user.User, e *entry, fields map[string]*user.Field) (before, after map[string]string) {
 	before, after = map[string]string{}, map[string]string{}
 	cmp := func(name, was, now string) {
 		if was != now {
 			before[name], after[name] = was, now
 		}
 	}
-	cmp("username", u.Username, e.Username)
-	cmp("email", u.Email, e.Email)
-	cmp("first_name", u.FirstName, e.FirstName)
-	cmp("last_name", u.LastName, e.LastName)
+	// The entry's values as usher would store them: names in NFC, a custom value in its field's
+	// form ("007" of a number is 7). A value stored in its own form is no change, sync after sync.
+	nfc := norm.NFC.String
+	cmp("username", u.Username, nfc(e.Username))
+	cmp("email", u.Email, nfc(e.Email))
+	cmp("first_name", u.FirstName, nfc(e.FirstName))
+	cmp("last_name", u.LastName, nfc(e.LastName))
 	cmp("phone", u.Phone, e.Phone)
 	cmp("department", u.Department, e.Department)
-	for _, f := range slices.Sorted(mapKeys(e.Custom)) {
-		cmp("custom."+f, u.Custom[f], e.Custom[f])
+	for _, name := range slices.Sorted(mapKeys(e.Custom)) {
+		now := e.Custom[name]
+		if f := fields[name]; f != nil && now != "" {
+			if v, bad := f.Canonical(now); bad == nil {
+				now = v
+			}
+		}
+		cmp("custom."+name, u.Custom[name], now)
 	}
 	return before, after
 }
