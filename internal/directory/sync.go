@@ -1146,16 +1146,27 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 		}
 		return err
 	}
+	// Each change in a savepoint of its own: one the database refuses (on PostgreSQL, any failed
+	// statement ends the transaction) is undone alone and reported, and the batch goes on.
+	alone := func(ctx context.Context, change func(ctx context.Context) error) error {
+		return s.store.Savepoint(ctx, change)
+	}
 	if err := batch(len(pl.updates), func(ctx context.Context, i int) error {
 		pu := pl.updates[i]
-		_, err := s.users.UpdateFromDirectory(ctx, a, d.ID, pu.u.ID, patch(pu, pl))
+		err := alone(ctx, func(ctx context.Context) error {
+			_, err := s.users.UpdateFromDirectory(ctx, a, d.ID, pu.u.ID, patch(pu, pl))
+			return err
+		})
 		return apply(pu.e.DN, err, &done.Updated)
 	}); err != nil {
 		return err
 	}
 	if err := batch(len(pl.status), func(ctx context.Context, i int) error {
 		pu := pl.status[i]
-		_, err := s.users.StatusFromDirectory(ctx, a, d.ID, pu.u.ID, pu.ev)
+		err := alone(ctx, func(ctx context.Context) error {
+			_, err := s.users.StatusFromDirectory(ctx, a, d.ID, pu.u.ID, pu.ev)
+			return err
+		})
 		if pu.ev == user.Disable {
 			return apply(pu.e.DN, err, &done.Disabled)
 		}
@@ -1166,9 +1177,13 @@ func (s *Service) runSync(ctx context.Context, run *Run) error {
 	if err := batch(len(pl.leavers), func(ctx context.Context, i int) error {
 		u := pl.leavers[i]
 		if d.Leavers == DeleteLeavers {
-			return apply(u.Username, s.users.DeleteFromDirectory(ctx, a, d.ID, u.ID), &done.Deleted)
+			err := alone(ctx, func(ctx context.Context) error { return s.users.DeleteFromDirectory(ctx, a, d.ID, u.ID) })
+			return apply(u.Username, err, &done.Deleted)
 		}
-		_, err := s.users.StatusFromDirectory(ctx, a, d.ID, u.ID, user.Disable)
+		err := alone(ctx, func(ctx context.Context) error {
+			_, err := s.users.StatusFromDirectory(ctx, a, d.ID, u.ID, user.Disable)
+			return err
+		})
 		return apply(u.Username, err, &done.Disabled)
 	}); err != nil {
 		return err
